@@ -1,0 +1,120 @@
+//! Thin, typed wrappers over the primitives hushwire uses. Everything cryptographic in the
+//! crate goes through here, and the Wycheproof / RFC tests exercise exactly these functions.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use rand_core::RngCore;
+use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{Error, Result};
+
+/// AES-256-GCM key length.
+pub(crate) const KEY_LEN: usize = 32;
+/// AES-GCM nonce length (96 bits, the only length hushwire uses).
+pub(crate) const NONCE_LEN: usize = 12;
+/// AES-GCM tag length (full 128-bit tag, never truncated).
+pub(crate) const TAG_LEN: usize = 16;
+
+/// A 32-byte secret that is wiped when dropped and never printed.
+#[derive(Clone, Zeroize, zeroize::ZeroizeOnDrop)]
+pub(crate) struct Secret32(pub(crate) [u8; 32]);
+
+impl core::fmt::Debug for Secret32 {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Secret32(<redacted>)")
+    }
+}
+
+/// AES-256-GCM encryption. `plaintext` may be empty.
+pub(crate) fn aead_seal(
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Vec<u8> {
+    let cipher = Aes256Gcm::new(key.into());
+    // Encryption only fails for inputs beyond GCM's 2^36-byte limit, far above our limits.
+    cipher
+        .encrypt(Nonce::from_slice(nonce), Payload { msg: plaintext, aad })
+        .unwrap_or_default()
+}
+
+/// AES-256-GCM decryption; any failure (wrong key, altered bytes, short input) is `Tampered`.
+pub(crate) fn aead_open(
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    ciphertext: &[u8],
+) -> Result<Vec<u8>> {
+    if ciphertext.len() < TAG_LEN {
+        return Err(Error::Tampered);
+    }
+    let cipher = Aes256Gcm::new(key.into());
+    cipher
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
+        .map_err(|_| Error::Tampered)
+}
+
+/// X25519 with the all-zero output check (RFC 7748 §6.1): a low-order peer key is `WeakKey`.
+pub(crate) fn x25519(secret: &x25519_dalek::StaticSecret, public: &[u8; 32]) -> Result<Secret32> {
+    let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(*public));
+    if !shared.was_contributory() {
+        return Err(Error::WeakKey);
+    }
+    Ok(Secret32(*shared.as_bytes()))
+}
+
+/// HKDF-SHA256 (RFC 5869) filling `out`; fails only if `out` exceeds 255 * 32 bytes.
+pub(crate) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<()> {
+    Hkdf::<Sha256>::new(Some(salt), ikm)
+        .expand(info, out)
+        .map_err(|_| Error::InvalidArgument("hkdf output length"))
+}
+
+/// HMAC-SHA256 over the concatenation of `parts`.
+pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// SHA-256 over the concatenation of `parts`.
+pub(crate) fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+/// Ed25519 verification in strict mode (rejects non-canonical encodings and small-order keys).
+pub(crate) fn ed25519_verify(public: &[u8; 32], msg: &[u8], sig: &[u8]) -> bool {
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(public) else {
+        return false;
+    };
+    let Ok(sig) = ed25519_dalek::Signature::from_slice(sig) else {
+        return false;
+    };
+    key.verify_strict(msg, &sig).is_ok()
+}
+
+/// Fill `buf` from `rng`, failing closed (never panicking) when randomness is unavailable.
+pub(crate) fn fill_random(rng: &mut dyn RngCore, buf: &mut [u8]) -> Result<()> {
+    rng.try_fill_bytes(buf).map_err(|_| Error::Randomness)
+}
+
+/// A fresh X25519 secret drawn from `rng`.
+pub(crate) fn random_x25519(rng: &mut dyn RngCore) -> Result<x25519_dalek::StaticSecret> {
+    let mut bytes = Zeroizing::new([0u8; 32]);
+    fill_random(rng, bytes.as_mut())?;
+    Ok(x25519_dalek::StaticSecret::from(*bytes))
+}
+
+#[cfg(test)]
+mod tests;

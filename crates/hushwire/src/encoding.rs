@@ -1,0 +1,158 @@
+//! Byte-level reading and the base64url text form shared by every wire type.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::error::DecodeError;
+
+/// Unpadded base64url (RFC 4648 §5), the text form of every hushwire wire type.
+pub(crate) fn to_base64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Decode unpadded base64url, refusing inputs that would decode past `max_len` bytes before
+/// allocating for them.
+pub(crate) fn from_base64(text: &str, max_len: usize) -> Result<Vec<u8>, DecodeError> {
+    if text.len() > max_len.div_ceil(3) * 4 {
+        return Err(DecodeError::TooLong);
+    }
+    URL_SAFE_NO_PAD
+        .decode(text.as_bytes())
+        .map_err(|_| DecodeError::Base64)
+}
+
+/// A cursor over untrusted bytes; every read is bounds-checked and returns a typed error.
+pub(crate) struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Reader { buf }
+    }
+
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
+        if self.buf.len() < n {
+            return Err(DecodeError::TooShort);
+        }
+        let (head, tail) = self.buf.split_at(n);
+        self.buf = tail;
+        Ok(head)
+    }
+
+    pub(crate) fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take(1)?[0])
+    }
+
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    /// A 1-byte length followed by that many bytes of UTF-8 (1..=`max` bytes).
+    pub(crate) fn short_str(&mut self, max: usize, field: &'static str) -> Result<String, DecodeError> {
+        let len = self.u8()? as usize;
+        if len == 0 || len > max {
+            return Err(DecodeError::InvalidField(field));
+        }
+        let bytes = self.take(len)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError::InvalidField(field))
+    }
+
+    pub(crate) fn rest(&mut self) -> &'a [u8] {
+        core::mem::take(&mut self.buf)
+    }
+
+    pub(crate) fn remaining(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
+        if self.buf.is_empty() {
+            Ok(())
+        } else {
+            Err(DecodeError::TrailingBytes)
+        }
+    }
+}
+
+/// Append a 1-byte length and the string's bytes; callers validate the length first.
+pub(crate) fn put_short_str(out: &mut Vec<u8>, s: &str) {
+    out.push(s.len() as u8);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// Implements `Display`/`FromStr` (base64url) and, with the `serde` feature, serde as a
+/// base64url string for human-readable formats and as bytes otherwise.
+macro_rules! wire_text_and_serde {
+    ($ty:ty, $max:expr) => {
+        impl core::fmt::Display for $ty {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(&crate::encoding::to_base64(&self.to_bytes()))
+            }
+        }
+
+        impl core::str::FromStr for $ty {
+            type Err = crate::error::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let bytes = crate::encoding::from_base64(s.trim(), $max)?;
+                Self::from_bytes(&bytes)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                if s.is_human_readable() {
+                    s.serialize_str(&self.to_string())
+                } else {
+                    s.serialize_bytes(&self.to_bytes())
+                }
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                        f.write_str(concat!("a hushwire ", stringify!($ty)))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {
+                        v.parse().map_err(E::custom)
+                    }
+                    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<$ty, E> {
+                        <$ty>::from_bytes(v).map_err(E::custom)
+                    }
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<$ty, A::Error> {
+                        let mut bytes = Vec::new();
+                        while let Some(b) = seq.next_element::<u8>()? {
+                            if bytes.len() >= $max {
+                                return Err(serde::de::Error::custom("too long"));
+                            }
+                            bytes.push(b);
+                        }
+                        <$ty>::from_bytes(&bytes).map_err(serde::de::Error::custom)
+                    }
+                }
+                if d.is_human_readable() {
+                    d.deserialize_str(V)
+                } else {
+                    d.deserialize_bytes(V)
+                }
+            }
+        }
+    };
+}
+pub(crate) use wire_text_and_serde;

@@ -1,0 +1,178 @@
+//! The sealed chat message on the wire.
+//!
+//! ```text
+//! offset size field
+//!   0     1   version        0x01
+//!   1     1   message type   0x03 (chat message)
+//!   2    16   session id
+//!  18     1   sender role    0x01 visitor, 0x02 agent
+//!  19     4   counter        big-endian, 0 ..= 2^32 - 2
+//!  23    12   nonce          fresh random per message
+//!  35   n+16  AES-256-GCM ciphertext of the padded plaintext, then the tag
+//! ```
+//! Bytes 0..23 are the AAD. Details in `docs/PROTOCOL.md` §6.
+
+use crate::cipher::{NONCE_LEN, TAG_LEN};
+use crate::encoding::{wire_text_and_serde, Reader};
+use crate::error::{DecodeError, Result};
+use crate::{padding, SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION};
+
+/// Message-type byte of a chat message envelope.
+pub(crate) const TYPE_MESSAGE: u8 = 0x03;
+/// Length of the authenticated header (the AAD).
+pub(crate) const HEADER_LEN: usize = 1 + 1 + 16 + 1 + 4;
+/// Bytes an envelope adds to the padded plaintext.
+pub(crate) const OVERHEAD: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
+/// Largest envelope a v1 peer can produce: a [`MAX_PLAINTEXT_LEN`] message, padded.
+pub const MAX_ENVELOPE_LEN: usize = OVERHEAD + padding::padded_len(MAX_PLAINTEXT_LEN);
+
+/// Which side of a session sent a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Role {
+    /// The visitor (the handshake initiator).
+    Visitor,
+    /// The agent (the handshake responder).
+    Agent,
+}
+
+impl Role {
+    pub(crate) fn to_byte(self) -> u8 {
+        match self {
+            Role::Visitor => 0x01,
+            Role::Agent => 0x02,
+        }
+    }
+
+    pub(crate) fn from_byte(b: u8) -> Result<Self, DecodeError> {
+        match b {
+            0x01 => Ok(Role::Visitor),
+            0x02 => Ok(Role::Agent),
+            _ => Err(DecodeError::InvalidField("sender role")),
+        }
+    }
+
+    /// The other side.
+    pub fn peer(self) -> Role {
+        match self {
+            Role::Visitor => Role::Agent,
+            Role::Agent => Role::Visitor,
+        }
+    }
+}
+
+/// A sealed chat message: what the relay carries and stores.
+///
+/// Its header (session id, sender, counter) is readable by anyone, for routing and ordering;
+/// everything else is ciphertext. Binary form: [`Envelope::to_bytes`]; text form (base64url,
+/// for JSON transports): `to_string()` / `parse()`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Envelope {
+    bytes: Vec<u8>,
+}
+
+impl core::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Envelope")
+            .field("session_id", &self.session_id())
+            .field("sender", &self.sender())
+            .field("counter", &self.counter())
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+impl Envelope {
+    pub(crate) fn from_parts(header: &[u8; HEADER_LEN], nonce: &[u8; NONCE_LEN], ciphertext: &[u8]) -> Self {
+        let mut bytes = Vec::with_capacity(OVERHEAD + ciphertext.len());
+        bytes.extend_from_slice(header);
+        bytes.extend_from_slice(nonce);
+        bytes.extend_from_slice(ciphertext);
+        Envelope { bytes }
+    }
+
+    /// Decode and structurally validate an envelope. Authenticity is checked by
+    /// [`crate::Session::open`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > MAX_ENVELOPE_LEN {
+            return Err(DecodeError::TooLong.into());
+        }
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != PROTOCOL_VERSION {
+            return Err(DecodeError::UnsupportedVersion(version).into());
+        }
+        let ty = r.u8()?;
+        if ty != TYPE_MESSAGE {
+            return Err(DecodeError::UnexpectedType(ty).into());
+        }
+        r.take(16)?;
+        Role::from_byte(r.u8()?)?;
+        if r.u32()? == u32::MAX {
+            return Err(DecodeError::InvalidField("counter").into());
+        }
+        r.take(NONCE_LEN)?;
+        // At least the tag and one byte of padding.
+        if r.remaining() < TAG_LEN + 1 {
+            return Err(DecodeError::TooShort.into());
+        }
+        Ok(Envelope {
+            bytes: bytes.to_vec(),
+        })
+    }
+
+    /// The binary encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.bytes.clone()
+    }
+
+    /// The binary encoding, borrowed.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The session this envelope belongs to.
+    pub fn session_id(&self) -> SessionId {
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&self.bytes[2..18]);
+        SessionId(id)
+    }
+
+    /// Who sent it.
+    pub fn sender(&self) -> Role {
+        // Validated in `from_bytes`/construction.
+        Role::from_byte(self.bytes[18]).unwrap_or(Role::Visitor)
+    }
+
+    /// The sender's message counter (0 for its first message).
+    pub fn counter(&self) -> u32 {
+        u32::from_be_bytes([self.bytes[19], self.bytes[20], self.bytes[21], self.bytes[22]])
+    }
+
+    pub(crate) fn header(&self) -> &[u8] {
+        &self.bytes[..HEADER_LEN]
+    }
+
+    pub(crate) fn nonce(&self) -> [u8; NONCE_LEN] {
+        let mut n = [0u8; NONCE_LEN];
+        n.copy_from_slice(&self.bytes[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
+        n
+    }
+
+    pub(crate) fn ciphertext(&self) -> &[u8] {
+        &self.bytes[HEADER_LEN + NONCE_LEN..]
+    }
+}
+
+wire_text_and_serde!(Envelope, MAX_ENVELOPE_LEN);
+
+/// Build the 23-byte authenticated header.
+pub(crate) fn header(session_id: &SessionId, sender: Role, counter: u32) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[0] = PROTOCOL_VERSION;
+    h[1] = TYPE_MESSAGE;
+    h[2..18].copy_from_slice(&session_id.0);
+    h[18] = sender.to_byte();
+    h[19..23].copy_from_slice(&counter.to_be_bytes());
+    h
+}

@@ -1,0 +1,130 @@
+//! The one error type of the crate.
+//!
+//! Every failure has its own variant and a stable [`Error::code`] string that the JS, Kotlin,
+//! Swift and Python bindings carry unchanged, so an app can react to `REPLAY` the same way on
+//! every platform. No variant carries key material or plaintext.
+
+/// Why a byte string could not be decoded.
+///
+/// Decoders never panic: every malformed input ends up here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input ended before a complete structure was read.
+    #[error("input is too short")]
+    TooShort,
+    /// The input is longer than the structure allows (see the limits in the crate docs).
+    #[error("input is too long")]
+    TooLong,
+    /// Bytes were left over after a complete structure.
+    #[error("unexpected trailing bytes")]
+    TrailingBytes,
+    /// The text form is not valid unpadded base64url.
+    #[error("invalid base64url text")]
+    Base64,
+    /// The protocol or format version is not one this library speaks.
+    #[error("unsupported version {0}")]
+    UnsupportedVersion(u8),
+    /// The message-type byte is not the one expected here (for example a reply where an
+    /// envelope was expected, or a type defined by a later protocol version).
+    #[error("unexpected message type {0:#04x}")]
+    UnexpectedType(u8),
+    /// A field holds a value outside its allowed range (named for diagnostics).
+    #[error("invalid field: {0}")]
+    InvalidField(&'static str),
+}
+
+/// Everything that can go wrong in hushwire.
+///
+/// The enum is `#[non_exhaustive]`: later versions add variants. Match on the ones you handle
+/// and treat the rest as a failed operation. [`Error::code`] gives a stable string per variant.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input bytes or text could not be decoded; the sub-error says why.
+    #[error("malformed input: {0}")]
+    Malformed(#[from] DecodeError),
+    /// The certificate's signature does not verify under the pinned organisation key, or the
+    /// certificate is not well formed.
+    #[error("agent certificate is invalid")]
+    BadCertificate,
+    /// The certificate's `not_after` lies in the past.
+    #[error("agent certificate has expired")]
+    CertificateExpired,
+    /// The certificate's `not_before` lies in the future.
+    #[error("agent certificate is not yet valid")]
+    CertificateNotYetValid,
+    /// The certificate certifies a different key than the one the agent proved in the
+    /// handshake (a substituted key or a misconfigured agent).
+    #[error("agent certificate is for a different key")]
+    CertificateKeyMismatch,
+    /// The message names a different organisation than the one this party belongs to or pinned.
+    #[error("message is for a different organisation")]
+    WrongOrganization,
+    /// The handshake could not be completed: a handshake message was altered, its keys were
+    /// substituted, or it answers a different hello.
+    #[error("handshake failed")]
+    HandshakeFailed,
+    /// A Diffie-Hellman output was all zero: the peer sent a low-order public key.
+    #[error("peer public key is weak (low order)")]
+    WeakKey,
+    /// The envelope belongs to a different session.
+    #[error("message belongs to another session")]
+    WrongSession,
+    /// The envelope was sent by this side of the session (a reflected message).
+    #[error("message was sent by this side (reflected)")]
+    Reflected,
+    /// The message counter was already used, or is too old for its key to still be held.
+    #[error("message was already received (replay) or is too old")]
+    Replay,
+    /// The message counter is further ahead than the out-of-order window allows.
+    #[error("message is too far ahead of the last one received")]
+    TooFarAhead,
+    /// Authentication failed: the envelope was altered, or was not sealed by the peer.
+    #[error("message failed authentication (tampered or forged)")]
+    Tampered,
+    /// The plaintext exceeds [`crate::MAX_PLAINTEXT_LEN`].
+    #[error("message is too large")]
+    MessageTooLarge,
+    /// This side has sent 2^32 - 1 messages; start a new session.
+    #[error("session has sent its maximum number of messages")]
+    SessionExhausted,
+    /// A sealed export did not authenticate: wrong storage key, or the export was altered.
+    #[error("export could not be opened (wrong storage key or tampered)")]
+    ExportAuthentication,
+    /// A parameter supplied by the caller is out of range (named for diagnostics).
+    #[error("invalid argument: {0}")]
+    InvalidArgument(&'static str),
+    /// The operating system's random number generator failed. Nothing was produced.
+    #[error("secure randomness is unavailable")]
+    Randomness,
+}
+
+impl Error {
+    /// A stable, upper-case code for this error, identical in every binding.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::Malformed(_) => "MALFORMED",
+            Error::BadCertificate => "BAD_CERTIFICATE",
+            Error::CertificateExpired => "CERTIFICATE_EXPIRED",
+            Error::CertificateNotYetValid => "CERTIFICATE_NOT_YET_VALID",
+            Error::CertificateKeyMismatch => "CERTIFICATE_KEY_MISMATCH",
+            Error::WrongOrganization => "WRONG_ORGANIZATION",
+            Error::HandshakeFailed => "HANDSHAKE_FAILED",
+            Error::WeakKey => "WEAK_KEY",
+            Error::WrongSession => "WRONG_SESSION",
+            Error::Reflected => "REFLECTED",
+            Error::Replay => "REPLAY",
+            Error::TooFarAhead => "TOO_FAR_AHEAD",
+            Error::Tampered => "TAMPERED",
+            Error::MessageTooLarge => "MESSAGE_TOO_LARGE",
+            Error::SessionExhausted => "SESSION_EXHAUSTED",
+            Error::ExportAuthentication => "EXPORT_AUTHENTICATION",
+            Error::InvalidArgument(_) => "INVALID_ARGUMENT",
+            Error::Randomness => "RANDOMNESS_UNAVAILABLE",
+        }
+    }
+}
+
+/// Shorthand for results in this crate.
+pub type Result<T, E = Error> = core::result::Result<T, E>;

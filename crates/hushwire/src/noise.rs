@@ -1,0 +1,244 @@
+//! The Noise `NX` handshake, `Noise_NX_25519_AESGCM_SHA256`, per the Noise Protocol Framework
+//! revision 34 (<https://noiseprotocol.org/noise.html>), sections 5 (processing rules) and 7
+//! (pattern NX):
+//!
+//! ```text
+//! NX:
+//!   -> e
+//!   <- e, ee, s, es
+//! ```
+//!
+//! Only what NX needs is implemented. Interoperability is checked against the cacophony and
+//! snow vectors and against the `snow` crate (see the tests at the bottom).
+
+use x25519_dalek::{PublicKey, StaticSecret};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::cipher::{self, Secret32, KEY_LEN, NONCE_LEN, TAG_LEN};
+use crate::error::{Error, Result};
+
+/// The Noise protocol name; 28 bytes, so `h` starts as the name zero-padded to 32 bytes.
+pub(crate) const PROTOCOL_NAME: &[u8] = b"Noise_NX_25519_AESGCM_SHA256";
+/// Length of a Noise DH public key.
+pub(crate) const DHLEN: usize = 32;
+
+/// Noise `CipherState` for AESGCM: nonce = 32 zero bits || 64-bit big-endian counter.
+#[derive(Clone)]
+pub(crate) struct CipherState {
+    k: Option<Secret32>,
+    n: u64,
+}
+
+impl CipherState {
+    pub(crate) fn new(k: Option<Secret32>) -> Self {
+        CipherState { k, n: 0 }
+    }
+
+    fn nonce(&self) -> [u8; NONCE_LEN] {
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce[4..].copy_from_slice(&self.n.to_be_bytes());
+        nonce
+    }
+
+    pub(crate) fn encrypt_with_ad(&mut self, ad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
+        let Some(k) = &self.k else {
+            return Ok(plaintext.to_vec());
+        };
+        // n = 2^64 - 1 is reserved by the spec; unreachable in a two-message handshake.
+        if self.n == u64::MAX {
+            return Err(Error::SessionExhausted);
+        }
+        let ct = cipher::aead_seal(&k.0, &self.nonce(), ad, plaintext);
+        self.n += 1;
+        Ok(ct)
+    }
+
+    pub(crate) fn decrypt_with_ad(&mut self, ad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>> {
+        let Some(k) = &self.k else {
+            return Ok(ciphertext.to_vec());
+        };
+        if self.n == u64::MAX {
+            return Err(Error::SessionExhausted);
+        }
+        let pt =
+            cipher::aead_open(&k.0, &self.nonce(), ad, ciphertext).map_err(|_| Error::HandshakeFailed)?;
+        self.n += 1;
+        Ok(pt)
+    }
+
+    fn has_key(&self) -> bool {
+        self.k.is_some()
+    }
+}
+
+/// Noise `SymmetricState`.
+#[derive(Clone)]
+struct SymmetricState {
+    ck: Secret32,
+    h: [u8; 32],
+    cs: CipherState,
+}
+
+impl SymmetricState {
+    fn initialize(prologue: &[u8]) -> Self {
+        let mut h = [0u8; 32];
+        h[..PROTOCOL_NAME.len()].copy_from_slice(PROTOCOL_NAME);
+        let mut s = SymmetricState {
+            ck: Secret32(h),
+            h,
+            cs: CipherState::new(None),
+        };
+        s.mix_hash(prologue);
+        s
+    }
+
+    fn mix_hash(&mut self, data: &[u8]) {
+        self.h = cipher::sha256(&[&self.h, data]);
+    }
+
+    /// Noise `HKDF(ck, ikm, 2)` is HKDF-SHA256 with salt = ck and empty info (RFC 5869).
+    fn mix_key(&mut self, ikm: &[u8]) {
+        let mut out = Zeroizing::new([0u8; 64]);
+        // 64 bytes is within HKDF's limit, so this cannot fail.
+        let _ = cipher::hkdf_sha256(&self.ck.0, ikm, &[], out.as_mut());
+        self.ck.0.copy_from_slice(&out[..32]);
+        let mut k = [0u8; KEY_LEN];
+        k.copy_from_slice(&out[32..]);
+        self.cs = CipherState::new(Some(Secret32(k)));
+        k.zeroize();
+    }
+
+    fn encrypt_and_hash(&mut self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        let h = self.h;
+        let ct = self.cs.encrypt_with_ad(&h, plaintext)?;
+        self.mix_hash(&ct);
+        Ok(ct)
+    }
+
+    fn decrypt_and_hash(&mut self, ciphertext: &[u8]) -> Result<Vec<u8>> {
+        let h = self.h;
+        let pt = self.cs.decrypt_with_ad(&h, ciphertext)?;
+        self.mix_hash(ciphertext);
+        Ok(pt)
+    }
+
+    fn split(&self) -> (Secret32, Secret32) {
+        let mut out = Zeroizing::new([0u8; 64]);
+        let _ = cipher::hkdf_sha256(&self.ck.0, &[], &[], out.as_mut());
+        let mut k1 = Secret32([0u8; 32]);
+        let mut k2 = Secret32([0u8; 32]);
+        k1.0.copy_from_slice(&out[..32]);
+        k2.0.copy_from_slice(&out[32..]);
+        (k1, k2)
+    }
+}
+
+/// What a completed handshake yields to either side.
+pub(crate) struct Completed {
+    /// The handshake hash `h`, usable as a channel binding.
+    pub(crate) handshake_hash: [u8; 32],
+    /// Noise `Split()` output: `k1` protects initiator-to-responder, `k2` the reverse.
+    pub(crate) k1: Secret32,
+    pub(crate) k2: Secret32,
+}
+
+impl Drop for Completed {
+    fn drop(&mut self) {
+        self.handshake_hash.zeroize();
+    }
+}
+
+/// The initiator (visitor) after sending `-> e`.
+pub(crate) struct Initiator {
+    ss: SymmetricState,
+    e: StaticSecret,
+}
+
+impl Initiator {
+    /// Start a handshake and write message 1 (`-> e`, then the payload in clear).
+    pub(crate) fn start(prologue: &[u8], e: StaticSecret, payload: &[u8]) -> Result<(Self, Vec<u8>)> {
+        let mut ss = SymmetricState::initialize(prologue);
+        let e_pub = PublicKey::from(&e);
+        ss.mix_hash(e_pub.as_bytes());
+        let mut msg = e_pub.as_bytes().to_vec();
+        msg.extend_from_slice(&ss.encrypt_and_hash(payload)?);
+        Ok((Initiator { ss, e }, msg))
+    }
+
+    /// Read message 2 (`<- e, ee, s, es`, then the encrypted payload). Returns the payload,
+    /// the responder's static key `rs`, and the split.
+    /// Takes `&self` so that a forged message 2 does not consume the handshake.
+    pub(crate) fn finish(&self, msg: &[u8]) -> Result<(Vec<u8>, [u8; 32], Completed)> {
+        let mut ss = self.ss.clone();
+        if msg.len() < DHLEN + DHLEN + TAG_LEN + TAG_LEN {
+            return Err(Error::HandshakeFailed);
+        }
+        let (re, rest) = msg.split_at(DHLEN);
+        let re: [u8; 32] = re.try_into().map_err(|_| Error::HandshakeFailed)?;
+        ss.mix_hash(&re);
+        let ee = cipher::x25519(&self.e, &re)?;
+        ss.mix_key(&ee.0);
+        let (enc_s, enc_payload) = rest.split_at(DHLEN + TAG_LEN);
+        debug_assert!(ss.cs.has_key());
+        let rs_vec = ss.decrypt_and_hash(enc_s)?;
+        let rs: [u8; 32] = rs_vec.as_slice().try_into().map_err(|_| Error::HandshakeFailed)?;
+        let es = cipher::x25519(&self.e, &rs)?;
+        ss.mix_key(&es.0);
+        let payload = ss.decrypt_and_hash(enc_payload)?;
+        let (k1, k2) = ss.split();
+        Ok((
+            payload,
+            rs,
+            Completed {
+                handshake_hash: ss.h,
+                k1,
+                k2,
+            },
+        ))
+    }
+}
+
+/// The responder (agent) side: read message 1, write message 2.
+///
+/// `payload_for` sees message 1's payload and returns message 2's payload (the certificate).
+/// Returns message 2 and the split.
+pub(crate) fn respond(
+    prologue: &[u8],
+    msg1: &[u8],
+    s: &StaticSecret,
+    e: StaticSecret,
+    payload_for: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
+) -> Result<(Vec<u8>, Completed)> {
+    if msg1.len() < DHLEN {
+        return Err(Error::Malformed(crate::error::DecodeError::TooShort));
+    }
+    let mut ss = SymmetricState::initialize(prologue);
+    let (re, payload1) = msg1.split_at(DHLEN);
+    let re: [u8; 32] = re.try_into().map_err(|_| Error::HandshakeFailed)?;
+    ss.mix_hash(&re);
+    let payload1 = ss.decrypt_and_hash(payload1)?;
+    let payload2 = payload_for(&payload1)?;
+
+    let e_pub = PublicKey::from(&e);
+    ss.mix_hash(e_pub.as_bytes());
+    let mut msg = e_pub.as_bytes().to_vec();
+    let ee = cipher::x25519(&e, &re)?;
+    ss.mix_key(&ee.0);
+    let s_pub = PublicKey::from(s);
+    msg.extend_from_slice(&ss.encrypt_and_hash(s_pub.as_bytes())?);
+    let es = cipher::x25519(s, &re)?;
+    ss.mix_key(&es.0);
+    msg.extend_from_slice(&ss.encrypt_and_hash(&payload2)?);
+    let (k1, k2) = ss.split();
+    Ok((
+        msg,
+        Completed {
+            handshake_hash: ss.h,
+            k1,
+            k2,
+        },
+    ))
+}
+
+#[cfg(test)]
+mod tests;

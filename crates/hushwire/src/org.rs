@@ -1,0 +1,392 @@
+//! Organisation keys, agent device keys and the certificates that bind them.
+//!
+//! The organisation (the business running the chat) holds an Ed25519 [`OrgSigningKey`]; its
+//! [`OrgPublicKey`] is pinned in the visitor widget's configuration. Each agent device holds
+//! an X25519 [`AgentKey`] and an [`AgentCertificate`] signed by the organisation. Together
+//! they form an [`AgentIdentity`], which accepts visitors' handshakes.
+
+use ed25519_dalek::Signer;
+use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
+
+use crate::cipher;
+use crate::encoding::{put_short_str, wire_text_and_serde, Reader};
+use crate::error::{DecodeError, Error, Result};
+use crate::PROTOCOL_VERSION;
+
+/// Length of an organisation key id.
+pub const ORG_KEY_ID_LEN: usize = 8;
+/// Maximum length in bytes of an agent id or a device id (UTF-8). Long enough for an email
+/// address or a UUID; short enough that a certificate fits in one small handshake message.
+pub const MAX_ID_LEN: usize = 64;
+/// Domain separation for the organisation key id.
+const KEY_ID_LABEL: &[u8] = b"hushwire/v1/org-key-id";
+/// Domain separation for certificate signatures (the signed bytes start with it).
+const CERT_SIG_LABEL: &[u8] = b"hushwire/v1/agent-certificate\0";
+/// Smallest and largest certificate encodings.
+const CERT_MIN_LEN: usize = 1 + 8 + 32 + 8 + 8 + 2 + 2 + 64;
+pub(crate) const CERT_MAX_LEN: usize = 1 + 8 + 32 + 8 + 8 + 2 + 2 * MAX_ID_LEN + 64;
+
+/// The organisation's long-term Ed25519 signing key. Keep it offline or in an HSM-like store;
+/// it is only needed to certify agent devices.
+pub struct OrgSigningKey {
+    key: ed25519_dalek::SigningKey,
+}
+
+impl core::fmt::Debug for OrgSigningKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OrgSigningKey")
+            .field("public_key", &self.public_key())
+            .finish_non_exhaustive()
+    }
+}
+
+impl OrgSigningKey {
+    /// Generate a new organisation key from the operating system's CSPRNG.
+    pub fn generate() -> Result<Self> {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        cipher::fill_random(&mut rand_core::OsRng, seed.as_mut())?;
+        Ok(Self::from_secret_bytes(&seed))
+    }
+
+    /// Restore a key from its 32-byte Ed25519 seed (as produced by [`Self::secret_bytes`]).
+    pub fn from_secret_bytes(seed: &[u8; 32]) -> Self {
+        OrgSigningKey {
+            key: ed25519_dalek::SigningKey::from_bytes(seed),
+        }
+    }
+
+    /// The 32-byte secret seed, for storing the key (file mode 0600, a secrets manager).
+    /// Anyone holding it can certify agents for this organisation.
+    pub fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.key.to_bytes())
+    }
+
+    /// The public key to pin in visitor widgets.
+    pub fn public_key(&self) -> OrgPublicKey {
+        OrgPublicKey {
+            bytes: self.key.verifying_key().to_bytes(),
+        }
+    }
+
+    /// Certify an agent device's public key.
+    ///
+    /// `agent_id` and `device_id` are 1 to [`MAX_ID_LEN`] bytes of UTF-8; the certificate is
+    /// valid from `not_before` to `not_after` inclusive (Unix seconds).
+    pub fn certify_agent(
+        &self,
+        agent_public_key: &[u8; 32],
+        agent_id: &str,
+        device_id: &str,
+        not_before: u64,
+        not_after: u64,
+    ) -> Result<AgentCertificate> {
+        for (id, name) in [(agent_id, "agent_id"), (device_id, "device_id")] {
+            if id.is_empty() || id.len() > MAX_ID_LEN {
+                return Err(Error::InvalidArgument(name));
+            }
+        }
+        if not_before > not_after {
+            return Err(Error::InvalidArgument("not_before is after not_after"));
+        }
+        let mut cert = AgentCertificate {
+            org_key_id: self.public_key().key_id(),
+            public_key: *agent_public_key,
+            not_before,
+            not_after,
+            agent_id: agent_id.to_owned(),
+            device_id: device_id.to_owned(),
+            signature: [0u8; 64],
+        };
+        let mut signed = CERT_SIG_LABEL.to_vec();
+        signed.extend_from_slice(&cert.body());
+        cert.signature = self.key.sign(&signed).to_bytes();
+        Ok(cert)
+    }
+}
+
+/// An organisation's Ed25519 public key, pinned by visitors.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OrgPublicKey {
+    bytes: [u8; 32],
+}
+
+impl core::fmt::Debug for OrgPublicKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "OrgPublicKey({self})")
+    }
+}
+
+impl OrgPublicKey {
+    /// Parse a 32-byte Ed25519 public key; rejects encodings that are not a curve point.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
+            Error::Malformed(if bytes.len() < 32 {
+                DecodeError::TooShort
+            } else {
+                DecodeError::TooLong
+            })
+        })?;
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| Error::Malformed(DecodeError::InvalidField("org public key")))?;
+        Ok(OrgPublicKey { bytes })
+    }
+
+    /// The 32 key bytes.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.bytes
+    }
+
+    /// The 8-byte key id carried in handshakes: `SHA-256("hushwire/v1/org-key-id" || key)[..8]`.
+    pub fn key_id(&self) -> [u8; ORG_KEY_ID_LEN] {
+        let digest = cipher::sha256(&[KEY_ID_LABEL, &self.bytes]);
+        let mut id = [0u8; ORG_KEY_ID_LEN];
+        id.copy_from_slice(&digest[..ORG_KEY_ID_LEN]);
+        id
+    }
+}
+
+wire_text_and_serde!(OrgPublicKey, 32);
+
+/// An agent device's long-term X25519 key. Generate it on the device; only its public key
+/// leaves the device (to be certified).
+pub struct AgentKey {
+    secret: x25519_dalek::StaticSecret,
+}
+
+impl core::fmt::Debug for AgentKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AgentKey")
+            .field("public_key", &crate::encoding::to_base64(&self.public_key()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentKey {
+    /// Generate a new device key from the operating system's CSPRNG.
+    pub fn generate() -> Result<Self> {
+        Ok(AgentKey {
+            secret: cipher::random_x25519(&mut rand_core::OsRng)?,
+        })
+    }
+
+    /// Restore a key from its 32 secret bytes (see [`Self::secret_bytes`]).
+    pub fn from_secret_bytes(bytes: &[u8; 32]) -> Self {
+        AgentKey {
+            secret: x25519_dalek::StaticSecret::from(*bytes),
+        }
+    }
+
+    /// The 32 secret bytes, for storage. Prefer [`AgentIdentity::export`], which seals them.
+    pub fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.secret.to_bytes())
+    }
+
+    /// The public key to send to the organisation for certification.
+    pub fn public_key(&self) -> [u8; 32] {
+        x25519_dalek::PublicKey::from(&self.secret).to_bytes()
+    }
+
+    pub(crate) fn secret(&self) -> &x25519_dalek::StaticSecret {
+        &self.secret
+    }
+}
+
+/// The organisation's statement that an X25519 key belongs to one agent's device, for a
+/// limited time. Wire layout in `docs/PROTOCOL.md` §4.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AgentCertificate {
+    org_key_id: [u8; ORG_KEY_ID_LEN],
+    public_key: [u8; 32],
+    not_before: u64,
+    not_after: u64,
+    agent_id: String,
+    device_id: String,
+    signature: [u8; 64],
+}
+
+impl core::fmt::Debug for AgentCertificate {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AgentCertificate")
+            .field("agent_id", &self.agent_id)
+            .field("device_id", &self.device_id)
+            .field("not_before", &self.not_before)
+            .field("not_after", &self.not_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentCertificate {
+    /// The signed part: everything but the signature.
+    fn body(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(CERT_MAX_LEN);
+        out.push(PROTOCOL_VERSION);
+        out.extend_from_slice(&self.org_key_id);
+        out.extend_from_slice(&self.public_key);
+        out.extend_from_slice(&self.not_before.to_be_bytes());
+        out.extend_from_slice(&self.not_after.to_be_bytes());
+        put_short_str(&mut out, &self.agent_id);
+        put_short_str(&mut out, &self.device_id);
+        out
+    }
+
+    /// The wire encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.body();
+        out.extend_from_slice(&self.signature);
+        out
+    }
+
+    /// Decode a certificate. This checks the structure only; the signature is checked
+    /// against a pinned key by [`Self::verify`] (done for you by the handshake).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() < CERT_MIN_LEN {
+            return Err(DecodeError::TooShort.into());
+        }
+        if bytes.len() > CERT_MAX_LEN {
+            return Err(DecodeError::TooLong.into());
+        }
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != PROTOCOL_VERSION {
+            return Err(DecodeError::UnsupportedVersion(version).into());
+        }
+        let cert = AgentCertificate {
+            org_key_id: r.array()?,
+            public_key: r.array()?,
+            not_before: r.u64()?,
+            not_after: r.u64()?,
+            agent_id: r.short_str(MAX_ID_LEN, "agent_id")?,
+            device_id: r.short_str(MAX_ID_LEN, "device_id")?,
+            signature: r.array()?,
+        };
+        r.finish()?;
+        Ok(cert)
+    }
+
+    /// Check the signature under `org`, and the validity window at `now` (Unix seconds).
+    pub fn verify(&self, org: &OrgPublicKey, now: u64) -> Result<()> {
+        self.verify_signature(org)?;
+        if now < self.not_before {
+            return Err(Error::CertificateNotYetValid);
+        }
+        if now > self.not_after {
+            return Err(Error::CertificateExpired);
+        }
+        Ok(())
+    }
+
+    fn verify_signature(&self, org: &OrgPublicKey) -> Result<()> {
+        if self.org_key_id != org.key_id() {
+            return Err(Error::WrongOrganization);
+        }
+        let mut signed = CERT_SIG_LABEL.to_vec();
+        signed.extend_from_slice(&self.body());
+        if cipher::ed25519_verify(&org.bytes, &signed, &self.signature) {
+            Ok(())
+        } else {
+            Err(Error::BadCertificate)
+        }
+    }
+
+    /// Whether this certificate certifies `key` (constant-time comparison).
+    pub(crate) fn certifies(&self, key: &[u8; 32]) -> bool {
+        self.public_key.ct_eq(key).into()
+    }
+
+    /// The certified agent's id.
+    pub fn agent_id(&self) -> &str {
+        &self.agent_id
+    }
+    /// The certified device's id.
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+    /// The certified X25519 public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.public_key
+    }
+    /// Start of validity, Unix seconds.
+    pub fn not_before(&self) -> u64 {
+        self.not_before
+    }
+    /// End of validity (inclusive), Unix seconds.
+    pub fn not_after(&self) -> u64 {
+        self.not_after
+    }
+    /// The key id of the organisation that signed it.
+    pub fn org_key_id(&self) -> [u8; ORG_KEY_ID_LEN] {
+        self.org_key_id
+    }
+}
+
+wire_text_and_serde!(AgentCertificate, CERT_MAX_LEN);
+
+/// An agent device ready to accept visitors: its key plus its certificate.
+///
+/// Accept handshakes with [`AgentIdentity::accept`]. Persist it with
+/// [`AgentIdentity::export`].
+pub struct AgentIdentity {
+    pub(crate) key: AgentKey,
+    pub(crate) certificate: AgentCertificate,
+    pub(crate) org: OrgPublicKey,
+}
+
+impl core::fmt::Debug for AgentIdentity {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("AgentIdentity")
+            .field("certificate", &self.certificate)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AgentIdentity {
+    /// Combine a device key with its certificate. Fails if the certificate was not signed by
+    /// `org` or certifies another key, so a misconfigured agent fails here rather than in
+    /// every visitor's handshake. The validity window is checked by visitors.
+    pub fn new(key: AgentKey, certificate: AgentCertificate, org: &OrgPublicKey) -> Result<Self> {
+        certificate.verify_signature(org)?;
+        if !certificate.certifies(&key.public_key()) {
+            return Err(Error::CertificateKeyMismatch);
+        }
+        Ok(AgentIdentity {
+            key,
+            certificate,
+            org: *org,
+        })
+    }
+
+    /// This device's certificate.
+    pub fn certificate(&self) -> &AgentCertificate {
+        &self.certificate
+    }
+
+    /// The organisation this agent belongs to.
+    pub fn org_public_key(&self) -> OrgPublicKey {
+        self.org
+    }
+
+    /// Seal the identity (key, certificate, organisation key) under `storage_key`.
+    pub fn export(&self, storage_key: &crate::StorageKey) -> Result<String> {
+        let mut plain = Zeroizing::new(Vec::with_capacity(32 + 32 + CERT_MAX_LEN));
+        plain.extend_from_slice(self.key.secret_bytes().as_ref());
+        plain.extend_from_slice(&self.org.bytes);
+        plain.extend_from_slice(&self.certificate.to_bytes());
+        crate::storage::seal(
+            storage_key,
+            crate::storage::Kind::AgentIdentity,
+            &plain,
+            &mut rand_core::OsRng,
+        )
+    }
+
+    /// Open an identity sealed by [`Self::export`].
+    pub fn import(exported: &str, storage_key: &crate::StorageKey) -> Result<Self> {
+        let plain = crate::storage::open(storage_key, crate::storage::Kind::AgentIdentity, exported)?;
+        let mut r = Reader::new(&plain);
+        let secret = Zeroizing::new(r.array::<32>()?);
+        let org = OrgPublicKey::from_bytes(r.take(32)?)?;
+        let certificate = AgentCertificate::from_bytes(r.rest())?;
+        Self::new(AgentKey::from_secret_bytes(&secret), certificate, &org)
+    }
+}

@@ -1,0 +1,356 @@
+//! An established session: seal and open chat messages, show the safety code, persist.
+
+use std::collections::BTreeMap;
+
+use rand_core::RngCore;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::cipher::{self, Secret32, NONCE_LEN};
+use crate::encoding::{put_short_str, Reader};
+use crate::envelope::{self, Envelope, Role};
+use crate::error::{DecodeError, Error, Result};
+use crate::noise::Completed;
+use crate::org::MAX_ID_LEN;
+use crate::ratchet::{self, RecvChain, SendChain};
+use crate::storage::{self, Kind, StorageKey};
+use crate::{padding, SessionId, MAX_PLAINTEXT_LEN};
+
+/// HKDF `info` labels (docs/PROTOCOL.md §5).
+const LABEL_V2A: &[u8] = b"hushwire/v1/chain/visitor-to-agent";
+const LABEL_A2V: &[u8] = b"hushwire/v1/chain/agent-to-visitor";
+const LABEL_SAFETY: &[u8] = b"hushwire/v1/safety-code";
+
+/// Default out-of-order window: how far ahead of the next expected message a message may be.
+pub const DEFAULT_MAX_SKIP: u32 = 1000;
+/// Default number of skipped-message keys kept for late messages.
+pub const DEFAULT_MAX_STORED_SKIPPED: u32 = 1000;
+/// Upper bound for [`SessionConfig::max_skip`]: one incoming message may cost at most this
+/// many HMAC pairs (about 10 ms on a phone) before it is authenticated.
+pub const MAX_SKIP_LIMIT: u32 = 20_000;
+/// Upper bound for [`SessionConfig::max_stored_skipped`]: about 1 MiB of keys per session.
+pub const MAX_STORED_SKIPPED_LIMIT: u32 = 20_000;
+
+/// Per-session tolerance for lost and reordered messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// A message more than this far ahead of the next expected counter is rejected
+    /// ([`Error::TooFarAhead`]). Bounds the work an unauthenticated message can cause.
+    pub max_skip: u32,
+    /// How many keys of skipped messages are kept; beyond it the oldest are erased and those
+    /// messages, if they ever arrive, are rejected as [`Error::Replay`]. Bounds memory.
+    pub max_stored_skipped: u32,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            max_skip: DEFAULT_MAX_SKIP,
+            max_stored_skipped: DEFAULT_MAX_STORED_SKIPPED,
+        }
+    }
+}
+
+impl SessionConfig {
+    fn validate(&self) -> Result<()> {
+        if self.max_skip > MAX_SKIP_LIMIT {
+            return Err(Error::InvalidArgument("max_skip"));
+        }
+        if self.max_stored_skipped > MAX_STORED_SKIPPED_LIMIT {
+            return Err(Error::InvalidArgument("max_stored_skipped"));
+        }
+        Ok(())
+    }
+}
+
+/// An end-to-end encrypted chat session between a visitor and an agent.
+///
+/// Created by [`crate::VisitorHandshake::finish`] or [`crate::AgentIdentity::accept`].
+/// Not `Clone`: two copies of one session would send with the same keys; persist and restore
+/// with [`Session::export`] / [`Session::import`] instead.
+pub struct Session {
+    role: Role,
+    session_id: SessionId,
+    handshake_hash: [u8; 32],
+    agent_id: String,
+    device_id: String,
+    send: SendChain,
+    recv: RecvChain,
+    config: SessionConfig,
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.handshake_hash.zeroize();
+    }
+}
+
+impl core::fmt::Debug for Session {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Session")
+            .field("role", &self.role)
+            .field("session_id", &self.session_id)
+            .field("agent_id", &self.agent_id)
+            .field("sent", &self.send.next)
+            .field("received_next", &self.recv.next)
+            .field("skipped_keys", &self.recv.skipped.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Derive the two chain keys and build the session (docs/PROTOCOL.md §5).
+pub(crate) fn from_handshake(
+    role: Role,
+    session_id: SessionId,
+    done: Completed,
+    agent_id: String,
+    device_id: String,
+) -> Session {
+    let chain = |k: &Secret32, label: &[u8]| {
+        let mut ck = Secret32([0u8; 32]);
+        let _ = cipher::hkdf_sha256(&done.handshake_hash, &k.0, label, &mut ck.0);
+        ck
+    };
+    let v2a = chain(&done.k1, LABEL_V2A);
+    let a2v = chain(&done.k2, LABEL_A2V);
+    let (send_ck, recv_ck) = match role {
+        Role::Visitor => (v2a, a2v),
+        Role::Agent => (a2v, v2a),
+    };
+    Session {
+        role,
+        session_id,
+        handshake_hash: done.handshake_hash,
+        agent_id,
+        device_id,
+        send: SendChain {
+            chain_key: send_ck,
+            next: 0,
+        },
+        recv: RecvChain {
+            chain_key: recv_ck,
+            next: 0,
+            skipped: BTreeMap::new(),
+        },
+        config: SessionConfig::default(),
+    }
+}
+
+impl Session {
+    /// Encrypt a chat message. Each call uses a new message key (the chain advances) and a
+    /// fresh random nonce, so even a session restored from an old export never reuses a
+    /// (key, nonce) pair.
+    pub fn seal(&mut self, plaintext: &[u8]) -> Result<Envelope> {
+        self.seal_with_rng(plaintext, &mut rand_core::OsRng)
+    }
+
+    pub(crate) fn seal_with_rng(&mut self, plaintext: &[u8], rng: &mut dyn RngCore) -> Result<Envelope> {
+        if plaintext.len() > MAX_PLAINTEXT_LEN {
+            return Err(Error::MessageTooLarge);
+        }
+        let counter = self.send.next;
+        // u32::MAX is never used, so `counter + 1` below cannot overflow anywhere.
+        if counter == u32::MAX - 1 {
+            return Err(Error::SessionExhausted);
+        }
+        let mut nonce = [0u8; NONCE_LEN];
+        cipher::fill_random(rng, &mut nonce)?;
+        let header = envelope::header(&self.session_id, self.role, counter);
+        let mut chain_key = self.send.chain_key.clone();
+        let message_key = ratchet::step(&mut chain_key);
+        let padded = Zeroizing::new(padding::pad(plaintext));
+        let ct = cipher::aead_seal(&message_key.0, &nonce, &header, &padded);
+        self.send.chain_key = chain_key;
+        self.send.next = counter + 1;
+        Ok(Envelope::from_parts(&header, &nonce, &ct))
+    }
+
+    /// Decrypt a message from the peer.
+    ///
+    /// Accepts messages out of order within [`SessionConfig::max_skip`]; rejects replays,
+    /// reflected messages, messages of other sessions and anything altered. A failed call
+    /// leaves the session unchanged.
+    pub fn open(&mut self, envelope: &Envelope) -> Result<Vec<u8>> {
+        if envelope.session_id() != self.session_id {
+            return Err(Error::WrongSession);
+        }
+        if envelope.sender() == self.role {
+            return Err(Error::Reflected);
+        }
+        let counter = envelope.counter();
+        let header = envelope.header();
+        let nonce = envelope.nonce();
+        if counter < self.recv.next {
+            let key = self.recv.skipped.get(&counter).ok_or(Error::Replay)?;
+            let mut pt = cipher::aead_open(&key.0, &nonce, header, envelope.ciphertext())?;
+            padding::unpad(&mut pt)?;
+            self.recv.skipped.remove(&counter);
+            return Ok(pt);
+        }
+        if counter - self.recv.next > self.config.max_skip {
+            return Err(Error::TooFarAhead);
+        }
+        let advance = self.recv.advance_to(counter);
+        let mut pt = cipher::aead_open(&advance.message_key.0, &nonce, header, envelope.ciphertext())?;
+        padding::unpad(&mut pt)?;
+        self.recv.commit(advance, self.config.max_stored_skipped as usize);
+        Ok(pt)
+    }
+
+    /// A 12-digit code, the same on both sides of an unaltered session, for the visitor and
+    /// the agent to compare by voice or on screen (formatted `"0123 4567 8901"`). A match
+    /// proves no one sits in the middle, which the anonymous visitor cannot otherwise prove
+    /// to the agent.
+    pub fn safety_code(&self) -> String {
+        let mut out = [0u8; 8];
+        let _ = cipher::hkdf_sha256(&[], &self.handshake_hash, LABEL_SAFETY, &mut out);
+        let n = u64::from_be_bytes(out) % 1_000_000_000_000;
+        let digits = format!("{n:012}");
+        format!("{} {} {}", &digits[0..4], &digits[4..8], &digits[8..12])
+    }
+
+    /// This session's id (also in every envelope's header).
+    pub fn session_id(&self) -> SessionId {
+        self.session_id
+    }
+
+    /// Which side this is.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The agent's id, from the certificate the visitor verified.
+    pub fn agent_id(&self) -> &str {
+        &self.agent_id
+    }
+
+    /// The agent's device id, from the certificate.
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    /// The Noise handshake hash, a channel binding unique to this session.
+    pub fn handshake_hash(&self) -> [u8; 32] {
+        self.handshake_hash
+    }
+
+    /// The out-of-order tolerance in force.
+    pub fn config(&self) -> SessionConfig {
+        self.config
+    }
+
+    /// Change the out-of-order tolerance. Lowering `max_stored_skipped` erases the oldest
+    /// stored keys at once.
+    pub fn set_config(&mut self, config: SessionConfig) -> Result<()> {
+        config.validate()?;
+        self.config = config;
+        while self.recv.skipped.len() > config.max_stored_skipped as usize {
+            self.recv.skipped.pop_first();
+        }
+        Ok(())
+    }
+
+    /// Seal the whole session state under `storage_key` into an opaque string for storage
+    /// (IndexedDB, a file, a database row). Export again after every `seal`/`open`: restoring
+    /// an older export re-opens messages received since (they would be accepted once more).
+    pub fn export(&self, storage_key: &StorageKey) -> Result<String> {
+        self.export_with_rng(storage_key, &mut rand_core::OsRng)
+    }
+
+    pub(crate) fn export_with_rng(&self, storage_key: &StorageKey, rng: &mut dyn RngCore) -> Result<String> {
+        storage::seal(storage_key, Kind::Session, &self.state_bytes(), rng)
+    }
+
+    /// The state serialised for export (docs/PROTOCOL.md §8).
+    pub(crate) fn state_bytes(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(256 + 36 * self.recv.skipped.len()));
+        out.push(STATE_VERSION);
+        out.push(self.role.to_byte());
+        out.extend_from_slice(&self.session_id.0);
+        out.extend_from_slice(&self.handshake_hash);
+        put_short_str(&mut out, &self.agent_id);
+        put_short_str(&mut out, &self.device_id);
+        out.extend_from_slice(&self.send.chain_key.0);
+        out.extend_from_slice(&self.send.next.to_be_bytes());
+        out.extend_from_slice(&self.recv.chain_key.0);
+        out.extend_from_slice(&self.recv.next.to_be_bytes());
+        out.extend_from_slice(&self.config.max_skip.to_be_bytes());
+        out.extend_from_slice(&self.config.max_stored_skipped.to_be_bytes());
+        out.extend_from_slice(&(self.recv.skipped.len() as u32).to_be_bytes());
+        for (n, key) in &self.recv.skipped {
+            out.extend_from_slice(&n.to_be_bytes());
+            out.extend_from_slice(&key.0);
+        }
+        out
+    }
+
+    /// Restore a session sealed by [`Session::export`]. A wrong key or an altered export is
+    /// [`Error::ExportAuthentication`].
+    pub fn import(exported: &str, storage_key: &StorageKey) -> Result<Session> {
+        let plain = storage::open(storage_key, Kind::Session, exported)?;
+        Self::from_state_bytes(&plain)
+    }
+
+    fn from_state_bytes(bytes: &[u8]) -> Result<Session> {
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != STATE_VERSION {
+            return Err(DecodeError::UnsupportedVersion(version).into());
+        }
+        let role = Role::from_byte(r.u8()?)?;
+        let session_id = SessionId(r.array()?);
+        let handshake_hash = r.array()?;
+        let agent_id = r.short_str(MAX_ID_LEN, "agent_id")?;
+        let device_id = r.short_str(MAX_ID_LEN, "device_id")?;
+        let send = SendChain {
+            chain_key: Secret32(r.array()?),
+            next: r.u32()?,
+        };
+        let mut recv = RecvChain {
+            chain_key: Secret32(r.array()?),
+            next: r.u32()?,
+            skipped: BTreeMap::new(),
+        };
+        let config = SessionConfig {
+            max_skip: r.u32()?,
+            max_stored_skipped: r.u32()?,
+        };
+        config
+            .validate()
+            .map_err(|_| DecodeError::InvalidField("config"))?;
+        let count = r.u32()?;
+        if count > config.max_stored_skipped || send.next == u32::MAX || recv.next == u32::MAX {
+            return Err(DecodeError::InvalidField("counters").into());
+        }
+        for _ in 0..count {
+            let n = r.u32()?;
+            if n >= recv.next || recv.skipped.insert(n, Secret32(r.array()?)).is_some() {
+                return Err(DecodeError::InvalidField("skipped key").into());
+            }
+        }
+        r.finish()?;
+        Ok(Session {
+            role,
+            session_id,
+            handshake_hash,
+            agent_id,
+            device_id,
+            send,
+            recv,
+            config,
+        })
+    }
+}
+
+/// Version of the serialised session state inside an export.
+const STATE_VERSION: u8 = 1;
+
+impl Session {
+    /// The initial chain keys `(visitor-to-agent, agent-to-visitor)`; for the test vectors,
+    /// called before any message.
+    pub(crate) fn chain_keys_for_vectors(&self) -> (Secret32, Secret32) {
+        match self.role {
+            Role::Visitor => (self.send.chain_key.clone(), self.recv.chain_key.clone()),
+            Role::Agent => (self.recv.chain_key.clone(), self.send.chain_key.clone()),
+        }
+    }
+}

@@ -1,0 +1,95 @@
+//! Sealing state for storage: session exports and agent identity exports.
+//!
+//! `text = base64url(format || kind || nonce[12] || AES-256-GCM(storage_key, nonce,
+//! aad = "hushwire/v1/export" || format || kind, state))` — see `docs/PROTOCOL.md` §8.
+
+use rand_core::RngCore;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::cipher::{self, NONCE_LEN, TAG_LEN};
+use crate::encoding;
+use crate::error::{DecodeError, Error, Result};
+
+/// Version of the export format.
+const FORMAT_VERSION: u8 = 1;
+const AAD_LABEL: &[u8] = b"hushwire/v1/export";
+/// Largest state an export holds: a session with the maximum number of stored skipped keys.
+pub(crate) const MAX_EXPORT_PLAINTEXT: usize = 512 + 36 * crate::session::MAX_STORED_SKIPPED_LIMIT as usize;
+
+/// What an export holds; part of the AAD so one kind cannot be imported as another.
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    Session = 0x53,       // 'S'
+    AgentIdentity = 0x41, // 'A'
+}
+
+/// A 32-byte key that seals exported state for storage.
+///
+/// Generate one per device or per browser profile and keep it where the platform protects
+/// keys: the iOS Keychain, the Android Keystore (wrapped by a hardware-backed key), or in a
+/// browser as a non-extractable WebCrypto key that wraps it (see the npm package's README).
+/// Never store it next to the exports it protects.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct StorageKey([u8; 32]);
+
+impl core::fmt::Debug for StorageKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("StorageKey(<redacted>)")
+    }
+}
+
+impl StorageKey {
+    /// A fresh random key from the operating system's CSPRNG.
+    pub fn generate() -> Result<Self> {
+        let mut k = StorageKey([0u8; 32]);
+        cipher::fill_random(&mut rand_core::OsRng, &mut k.0)?;
+        Ok(k)
+    }
+
+    /// Use 32 bytes the app already protects (for example unwrapped from a keystore).
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        StorageKey(*bytes)
+    }
+
+    /// The key bytes, for handing to a platform keystore.
+    pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.0)
+    }
+}
+
+fn aad(kind: Kind) -> Vec<u8> {
+    let mut aad = AAD_LABEL.to_vec();
+    aad.push(FORMAT_VERSION);
+    aad.push(kind as u8);
+    aad
+}
+
+pub(crate) fn seal(key: &StorageKey, kind: Kind, plaintext: &[u8], rng: &mut dyn RngCore) -> Result<String> {
+    let mut nonce = [0u8; NONCE_LEN];
+    cipher::fill_random(rng, &mut nonce)?;
+    let mut out = vec![FORMAT_VERSION, kind as u8];
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&cipher::aead_seal(&key.0, &nonce, &aad(kind), plaintext));
+    Ok(encoding::to_base64(&out))
+}
+
+pub(crate) fn open(key: &StorageKey, kind: Kind, text: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let bytes = encoding::from_base64(text.trim(), 2 + NONCE_LEN + MAX_EXPORT_PLAINTEXT + TAG_LEN)?;
+    let mut r = encoding::Reader::new(&bytes);
+    let version = r.u8()?;
+    if version != FORMAT_VERSION {
+        return Err(DecodeError::UnsupportedVersion(version).into());
+    }
+    let found = r.u8()?;
+    if found != kind as u8 {
+        return Err(DecodeError::UnexpectedType(found).into());
+    }
+    let nonce: [u8; NONCE_LEN] = r.array()?;
+    let ct = r.rest();
+    if ct.len() < TAG_LEN {
+        return Err(DecodeError::TooShort.into());
+    }
+    cipher::aead_open(&key.0, &nonce, &aad(kind), ct)
+        .map(Zeroizing::new)
+        .map_err(|_| Error::ExportAuthentication)
+}
