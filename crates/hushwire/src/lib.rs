@@ -104,6 +104,11 @@ pub use session::{
 };
 pub use storage::StorageKey;
 
+/// The README's Rust example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 /// The protocol version this library speaks; the first byte of every wire message.
 pub const PROTOCOL_VERSION: u8 = 1;
 

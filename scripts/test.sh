@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every test of the project. Installs what it needs (scripts/install-deps.sh) on a fresh
+# Debian machine with rustup. `.ci/run` calls this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+step() { printf '\n==== %s ====\n' "$*"; }
+timed() {
+    local name=$1; shift
+    local t0=$SECONDS
+    step "$name"
+    "$@"
+    echo "---- $name: $((SECONDS - t0)) s"
+}
+
+timed "format" cargo fmt --all -- --check
+timed "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+timed "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+timed "rust tests" cargo test --workspace --locked
+
+# An independent Python implementation of docs/PROTOCOL.md recomputes every vector.
+spec_check() {
+    python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet "cryptography>=42"
+    python3 docs/vectors/verify.py
+}
+timed "spec vectors, independent implementation" spec_check
+
+# Each component owns a test script that installs its own tools and prints its runners'
+# summary lines.
+for script in \
+    bindings/wasm/test.sh \
+    bindings/uniffi/test.sh \
+    examples/relay/test.sh \
+    fuzz/smoke.sh; do
+    if [ -f "$script" ]; then
+        timed "$script" bash "$root/$script"
+    fi
+done
+
+step "all tests passed"
