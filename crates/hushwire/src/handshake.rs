@@ -296,3 +296,105 @@ impl AgentIdentity {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! Visitor-side certificate checks that a well-behaved `AgentIdentity` cannot trigger
+    //! (it refuses to hold a mismatched certificate), driven by a raw Noise responder playing
+    //! a malicious agent or relay.
+    use super::*;
+    use crate::{AgentKey, OrgSigningKey};
+
+    const NOW: u64 = 1_800_000_000;
+
+    /// A reply from whoever holds `static_key`, carrying `payload` as its certificate.
+    fn forged_reply(hello: &Hello, static_key: &AgentKey, payload: Vec<u8>) -> Reply {
+        let e = cipher::random_x25519(&mut rand_core::OsRng).unwrap();
+        let (msg, _) = noise::respond(
+            &prologue(&hello.session_id, &hello.org_key_id),
+            &hello.ephemeral,
+            static_key.secret(),
+            e,
+            |_| Ok(payload),
+        )
+        .unwrap();
+        Reply {
+            session_id: hello.session_id,
+            noise_message: msg,
+        }
+    }
+
+    #[test]
+    fn certificate_for_another_key_is_refused() {
+        let org = OrgSigningKey::generate().unwrap();
+        let honest = AgentKey::generate().unwrap();
+        let cert = org
+            .certify_agent(&honest.public_key(), "a", "d", 0, u64::MAX)
+            .unwrap();
+        // The relay substitutes its own static key but replays the honest agent's certificate.
+        let mallory = AgentKey::generate().unwrap();
+        let (mut hs, hello) = VisitorHandshake::start(&org.public_key()).unwrap();
+        let reply = forged_reply(&hello, &mallory, cert.to_bytes());
+        assert_eq!(
+            hs.finish_at(&reply, NOW).err(),
+            Some(Error::CertificateKeyMismatch)
+        );
+        // The genuine agent still completes the same handshake afterwards.
+        let reply = forged_reply(&hello, &honest, cert.to_bytes());
+        assert!(hs.finish_at(&reply, NOW).is_ok());
+    }
+
+    #[test]
+    fn certificate_errors_surface_from_finish() {
+        let org = OrgSigningKey::generate().unwrap();
+        let key = AgentKey::generate().unwrap();
+        let other_org = OrgSigningKey::generate().unwrap();
+        let cases = [
+            (b"not a certificate".to_vec(), Error::BadCertificate),
+            (
+                org.certify_agent(&key.public_key(), "a", "d", NOW + 1, NOW + 10)
+                    .unwrap()
+                    .to_bytes(),
+                Error::CertificateNotYetValid,
+            ),
+            (
+                org.certify_agent(&key.public_key(), "a", "d", NOW - 10, NOW - 1)
+                    .unwrap()
+                    .to_bytes(),
+                Error::CertificateExpired,
+            ),
+            (
+                other_org
+                    .certify_agent(&key.public_key(), "a", "d", 0, u64::MAX)
+                    .unwrap()
+                    .to_bytes(),
+                Error::WrongOrganization,
+            ),
+            (
+                {
+                    // Signed by another organisation, with the key id forged to match.
+                    let mut c = other_org
+                        .certify_agent(&key.public_key(), "a", "d", 0, u64::MAX)
+                        .unwrap();
+                    c = AgentCertificate::from_bytes(&{
+                        let mut b = c.to_bytes();
+                        b[1..9].copy_from_slice(&org.public_key().key_id());
+                        b
+                    })
+                    .unwrap();
+                    c.to_bytes()
+                },
+                Error::BadCertificate,
+            ),
+        ];
+        for (payload, expected) in cases {
+            let (mut hs, hello) = VisitorHandshake::start(&org.public_key()).unwrap();
+            let reply = forged_reply(&hello, &key, payload);
+            assert_eq!(
+                hs.finish_at(&reply, NOW).err(),
+                Some(expected.clone()),
+                "{expected:?}"
+            );
+        }
+    }
+}
