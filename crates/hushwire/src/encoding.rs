@@ -46,6 +46,19 @@ impl<'a> Reader<'a> {
         Ok(out)
     }
 
+    /// The `version ‖ type` prefix every wire message starts with.
+    pub(crate) fn header(&mut self, expected_type: u8) -> Result<(), DecodeError> {
+        let version = self.u8()?;
+        if version != crate::PROTOCOL_VERSION {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        let ty = self.u8()?;
+        if ty != expected_type {
+            return Err(DecodeError::UnexpectedType(ty));
+        }
+        Ok(())
+    }
+
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
     }

@@ -98,14 +98,7 @@ impl Envelope {
             return Err(DecodeError::TooLong.into());
         }
         let mut r = Reader::new(bytes);
-        let version = r.u8()?;
-        if version != PROTOCOL_VERSION {
-            return Err(DecodeError::UnsupportedVersion(version).into());
-        }
-        let ty = r.u8()?;
-        if ty != TYPE_MESSAGE {
-            return Err(DecodeError::UnexpectedType(ty).into());
-        }
+        r.header(TYPE_MESSAGE)?;
         r.take(16)?;
         Role::from_byte(r.u8()?)?;
         if r.u32()? == u32::MAX {

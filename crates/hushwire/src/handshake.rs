@@ -79,7 +79,7 @@ impl Hello {
     /// Decode a hello.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
-        check_header(&mut r, TYPE_HELLO)?;
+        r.header(TYPE_HELLO)?;
         if bytes.len() > HELLO_LEN {
             return Err(DecodeError::TooLong.into());
         }
@@ -129,7 +129,7 @@ impl Reply {
     /// Decode a reply (structure only; the handshake authenticates it).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
-        check_header(&mut r, TYPE_REPLY)?;
+        r.header(TYPE_REPLY)?;
         if bytes.len() < REPLY_MIN_LEN {
             return Err(DecodeError::TooShort.into());
         }
@@ -144,18 +144,6 @@ impl Reply {
 }
 
 wire_text_and_serde!(Reply, REPLY_MAX_LEN);
-
-fn check_header(r: &mut Reader<'_>, expected: u8) -> Result<()> {
-    let version = r.u8()?;
-    if version != PROTOCOL_VERSION {
-        return Err(DecodeError::UnsupportedVersion(version).into());
-    }
-    let ty = r.u8()?;
-    if ty != expected {
-        return Err(DecodeError::UnexpectedType(ty).into());
-    }
-    Ok(())
-}
 
 /// A visitor's handshake in progress: created with the [`Hello`] to send, finished with the
 /// agent's [`Reply`].
