@@ -1,1 +1,490 @@
-fn main() {}
+//! `hushwire-agent`: organisation admin commands and a terminal agent client.
+//!
+//! * `init-org --dir D` creates the organisation's signing key (file mode 0600) and prints the
+//!   public key the visitor widget pins.
+//! * `certify-agent --org-dir D --agent-id A --device-id X --days N --out DIR` creates an
+//!   agent device key and certificate, and writes the agent identity sealed under a storage
+//!   key, the agent's relay token, a public `agent.json`, and (demo only) `agent-console.json`
+//!   for the web agent console.
+//! * `chat --relay URL --identity DIR` acts as that agent through the relay's WebSocket API.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use clap::{Parser, Subcommand};
+use futures_util::{SinkExt, StreamExt};
+use hushwire::{AgentIdentity, AgentKey, Envelope, Hello, OrgSigningKey, Session, StorageKey};
+use serde_json::{json, Value};
+use tokio::io::AsyncBufReadExt;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Command line.
+#[derive(Parser)]
+#[command(
+    name = "hushwire-agent",
+    about = "hushwire organisation admin and terminal agent client"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an organisation signing key in DIR and print its public key.
+    InitOrg {
+        /// Directory for the organisation's key files (created, mode 0700).
+        #[arg(long)]
+        dir: PathBuf,
+    },
+    /// Certify a new agent device and write its identity files.
+    CertifyAgent {
+        /// The organisation directory made by `init-org`.
+        #[arg(long)]
+        org_dir: PathBuf,
+        /// The agent's id, e.g. an email address (at most 64 bytes).
+        #[arg(long)]
+        agent_id: String,
+        /// The device's id (at most 64 bytes).
+        #[arg(long)]
+        device_id: String,
+        /// Validity of the certificate in days.
+        #[arg(long, default_value_t = 30)]
+        days: u64,
+        /// Output directory for the agent's files (created, mode 0700).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Chat as the agent from a terminal through a relay.
+    Chat {
+        /// The relay, e.g. http://127.0.0.1:8080 or ws://127.0.0.1:8080/ws.
+        #[arg(long)]
+        relay: String,
+        /// The agent directory made by `certify-agent`.
+        #[arg(long)]
+        identity: PathBuf,
+    },
+}
+
+type Res<T> = Result<T, String>;
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn unb64(s: &str) -> Res<Vec<u8>> {
+    URL_SAFE_NO_PAD
+        .decode(s.trim())
+        .map_err(|_| "not base64url".to_string())
+}
+
+fn hw(e: hushwire::Error) -> String {
+    format!("hushwire error {}", e.code())
+}
+
+fn make_dir(dir: &Path) -> Res<()> {
+    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    set_mode(dir, 0o700)
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) -> Res<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_: &Path, _: u32) -> Res<()> {
+    Ok(())
+}
+
+/// Writes a secret file: created with mode 0600 before any byte is written, replaced atomically.
+fn write_secret(path: &Path, contents: &str) -> Res<()> {
+    let tmp = path.with_extension("tmp");
+    let _ = fs::remove_file(&tmp);
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+    f.write_all(contents.as_bytes())
+        .and_then(|_| f.sync_all())
+        .map_err(|e| format!("{}: {e}", tmp.display()))?;
+    fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn write_public(path: &Path, contents: &str) -> Res<()> {
+    fs::write(path, contents).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read(path: &Path) -> Res<String> {
+    fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn read_key32(path: &Path) -> Res<[u8; 32]> {
+    unb64(&read(path)?)?
+        .try_into()
+        .map_err(|_| format!("{}: not a 32-byte key", path.display()))
+}
+
+fn init_org(dir: &Path) -> Res<()> {
+    let key_path = dir.join("org.key");
+    if key_path.exists() {
+        return Err(format!(
+            "{} exists; refusing to overwrite an organisation key",
+            key_path.display()
+        ));
+    }
+    make_dir(dir)?;
+    let org = OrgSigningKey::generate().map_err(hw)?;
+    write_secret(&key_path, &b64(&org.secret_bytes()[..]))?;
+    let pk = org.public_key().to_string();
+    write_public(&dir.join("org.pub"), &format!("{pk}\n"))?;
+    write_public(
+        &dir.join("org.json"),
+        &(json!({"org_public_key": pk}).to_string() + "\n"),
+    )?;
+    println!("{pk}");
+    Ok(())
+}
+
+fn certify_agent(org_dir: &Path, agent_id: &str, device_id: &str, days: u64, out: &Path) -> Res<()> {
+    if days == 0 || days > 3650 {
+        return Err("--days must be 1..=3650".into());
+    }
+    let org = OrgSigningKey::from_secret_bytes(&read_key32(&org_dir.join("org.key"))?);
+    let org_pk = org.public_key();
+    let key = AgentKey::generate().map_err(hw)?;
+    let not_before = now().saturating_sub(300);
+    let not_after = now() + days * 86_400;
+    let cert = org
+        .certify_agent(&key.public_key(), agent_id, device_id, not_before, not_after)
+        .map_err(hw)?;
+    let cert_b64 = b64(&cert.to_bytes());
+    let identity = AgentIdentity::new(key, cert, &org_pk).map_err(hw)?;
+    let storage = StorageKey::generate().map_err(hw)?;
+    let sealed = identity.export(&storage).map_err(hw)?;
+    let mut token = [0u8; 32];
+    getrandom::getrandom(&mut token).map_err(|_| "no randomness".to_string())?;
+    let token = b64(&token);
+
+    make_dir(out)?;
+    write_secret(&out.join("identity.sealed"), &sealed)?;
+    write_secret(&out.join("storage.key"), &b64(&storage.to_bytes()[..]))?;
+    write_secret(&out.join("relay-token"), &token)?;
+    let public = json!({
+        "agent_id": agent_id,
+        "device_id": device_id,
+        "org_public_key": org_pk.to_string(),
+        "certificate": cert_b64,
+        "not_before": not_before,
+        "not_after": not_after,
+    });
+    write_public(
+        &out.join("agent.json"),
+        &(serde_json::to_string_pretty(&public).unwrap_or_default() + "\n"),
+    )?;
+    // DEMO ONLY: everything the web agent console needs in one file, secrets included.
+    let console = json!({
+        "demo_only": "contains the agent's sealed identity AND its storage key; never serve this outside a local demo",
+        "agent_id": agent_id,
+        "device_id": device_id,
+        "org_public_key": org_pk.to_string(),
+        "identity": sealed,
+        "storage_key": b64(&storage.to_bytes()[..]),
+        "relay_token": token,
+    });
+    write_secret(&out.join("agent-console.json"), &(console.to_string() + "\n"))?;
+    println!("certified {agent_id} / {device_id} until {not_after} (unix)");
+    println!(
+        "relay flag: --agent-token {agent_id}:<contents of {}>",
+        out.join("relay-token").display()
+    );
+    Ok(())
+}
+
+/// One conversation the agent holds a session for.
+struct Conv {
+    session: Session,
+    seq: u64,
+}
+
+struct Agent {
+    dir: PathBuf,
+    identity: AgentIdentity,
+    storage: StorageKey,
+    convs: HashMap<String, Conv>,
+    current: Option<String>,
+}
+
+impl Agent {
+    fn load(dir: &Path) -> Res<Agent> {
+        let storage = StorageKey::from_bytes(&read_key32(&dir.join("storage.key"))?);
+        let identity =
+            AgentIdentity::import(read(&dir.join("identity.sealed"))?.trim(), &storage).map_err(hw)?;
+        let mut agent = Agent {
+            dir: dir.to_path_buf(),
+            identity,
+            storage,
+            convs: HashMap::new(),
+            current: None,
+        };
+        let sessions = dir.join("sessions");
+        if let Ok(entries) = fs::read_dir(&sessions) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().to_string();
+                let Some(id) = name.strip_suffix(".json") else {
+                    continue;
+                };
+                let v: Value = serde_json::from_str(&read(&e.path())?).map_err(|e| e.to_string())?;
+                let session =
+                    Session::import(v["session"].as_str().unwrap_or(""), &agent.storage).map_err(hw)?;
+                agent.convs.insert(
+                    id.to_string(),
+                    Conv {
+                        session,
+                        seq: v["seq"].as_u64().unwrap_or(0),
+                    },
+                );
+            }
+        }
+        Ok(agent)
+    }
+
+    fn save(&self, id: &str) -> Res<()> {
+        let Some(c) = self.convs.get(id) else {
+            return Ok(());
+        };
+        let dir = self.dir.join("sessions");
+        make_dir(&dir)?;
+        let exported = c.session.export(&self.storage).map_err(hw)?;
+        write_secret(
+            &dir.join(format!("{id}.json")),
+            &json!({"session": exported, "seq": c.seq}).to_string(),
+        )
+    }
+}
+
+fn short(id: &str) -> &str {
+    id.get(..8).unwrap_or(id)
+}
+
+fn ws_url(relay: &str) -> String {
+    let base = relay
+        .trim_end_matches('/')
+        .replacen("https://", "wss://", 1)
+        .replacen("http://", "ws://", 1);
+    if base.ends_with("/ws") {
+        base
+    } else {
+        format!("{base}/ws")
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn send(ws: &mut Ws, v: Value) -> Res<()> {
+    ws.send(Message::text(v.to_string()))
+        .await
+        .map_err(|e| format!("relay: {e}"))
+}
+
+/// Handles one frame from the relay; returns frames to send.
+fn on_frame(agent: &mut Agent, v: &Value) -> Res<Vec<Value>> {
+    let conv = v["conversation"].as_str().unwrap_or("").to_string();
+    let mut out = Vec::new();
+    match v["type"].as_str().unwrap_or("") {
+        "ready" => println!("logged in as {}", v["agent"].as_str().unwrap_or("?")),
+        "waiting" if !agent.convs.contains_key(&conv) => {
+            println!("waiting {conv}");
+            out.push(json!({"type": "accept", "conversation": conv}));
+        }
+        "assigned" => {
+            if let Some(c) = agent.convs.get(&conv) {
+                out.push(json!({"type": "sync", "conversation": conv, "after": c.seq}));
+            } else {
+                println!("{} no local session for assigned conversation", short(&conv));
+            }
+        }
+        "accepted" => {
+            if agent.convs.contains_key(&conv) {
+                return Ok(out);
+            }
+            let hello =
+                unb64(v["hello"].as_str().unwrap_or("")).and_then(|b| Hello::from_bytes(&b).map_err(hw));
+            let accepted = hello.and_then(|h| agent.identity.accept(&h).map_err(hw));
+            match accepted {
+                Ok((session, reply)) => {
+                    println!("accepted {conv} safety={}", session.safety_code());
+                    let seq = v["seq"].as_u64().unwrap_or(0);
+                    agent.convs.insert(conv.clone(), Conv { session, seq });
+                    agent.save(&conv)?;
+                    agent.current = Some(conv.clone());
+                    out.push(json!({"type": "post", "conversation": conv, "kind": "reply", "data": b64(&reply.to_bytes())}));
+                    out.push(json!({"type": "sync", "conversation": conv, "after": seq}));
+                }
+                Err(e) => println!("{} WARNING: cannot accept ({e})", short(&conv)),
+            }
+        }
+        "deliver" => {
+            let seq = v["seq"].as_u64().unwrap_or(0);
+            let Some(c) = agent.convs.get_mut(&conv) else {
+                return Ok(out);
+            };
+            if seq <= c.seq {
+                return Ok(out); // seen (live and sync can overlap)
+            }
+            if v["kind"] == "message" {
+                let opened = unb64(v["data"].as_str().unwrap_or(""))
+                    .and_then(|b| Envelope::from_bytes(&b).map_err(hw))
+                    .and_then(|e| c.session.open(&e).map_err(hw));
+                match opened {
+                    Ok(text) => println!("{} visitor: {}", short(&conv), String::from_utf8_lossy(&text)),
+                    Err(e) => println!(
+                        "{} WARNING: a message failed verification and is not shown ({e})",
+                        short(&conv)
+                    ),
+                }
+            }
+            c.seq = seq;
+            agent.save(&conv)?;
+            agent.current = Some(conv);
+        }
+        "taken" => println!("{} taken by another agent", short(&conv)),
+        "ack" => println!("sent {} seq={}", short(&conv), v["seq"]),
+        "synced" | "pong" => {}
+        "error" => println!(
+            "relay error {} ({})",
+            v["code"].as_str().unwrap_or("?"),
+            v["message"].as_str().unwrap_or("")
+        ),
+        _ => {}
+    }
+    Ok(out)
+}
+
+fn seal_line(agent: &mut Agent, line: &str) -> Res<Option<Value>> {
+    if let Some(prefix) = line.strip_prefix("/to ") {
+        let found = agent.convs.keys().find(|k| k.starts_with(prefix.trim())).cloned();
+        match found {
+            Some(id) => {
+                println!("talking in {}", short(&id));
+                agent.current = Some(id);
+            }
+            None => println!("no conversation starts with {prefix}"),
+        }
+        return Ok(None);
+    }
+    let Some(id) = agent.current.clone() else {
+        println!("no conversation yet; line not sent");
+        return Ok(None);
+    };
+    let Some(c) = agent.convs.get_mut(&id) else {
+        return Ok(None);
+    };
+    let envelope = c.session.seal(line.as_bytes()).map_err(hw)?;
+    agent.save(&id)?;
+    Ok(Some(
+        json!({"type": "post", "conversation": id, "kind": "message", "data": b64(&envelope.to_bytes())}),
+    ))
+}
+
+async fn chat(relay: &str, dir: &Path) -> Res<()> {
+    let mut agent = Agent::load(dir)?;
+    let token = read(&dir.join("relay-token"))?.trim().to_string();
+    let url = ws_url(relay);
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    let mut stdin_open = true;
+    let mut pending: Vec<String> = Vec::new();
+    let mut backoff = 1u64;
+    loop {
+        let mut ws = match tokio_tungstenite::connect_async(url.as_str()).await {
+            Ok((ws, _)) => ws,
+            Err(e) => {
+                println!("relay unreachable ({e}); retrying in {backoff} s");
+                tokio::time::sleep(std::time::Duration::from_secs(backoff)).await;
+                backoff = (backoff * 2).min(10);
+                continue;
+            }
+        };
+        backoff = 1;
+        send(&mut ws, json!({"type": "agent", "token": token})).await?;
+        let ping = tokio::time::interval(std::time::Duration::from_secs(20));
+        tokio::pin!(ping);
+        loop {
+            tokio::select! {
+                msg = ws.next() => {
+                    let text = match msg {
+                        Some(Ok(Message::Text(t))) => t,
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                        Some(Ok(_)) => continue,
+                    };
+                    let v: Value = serde_json::from_str(text.as_str()).map_err(|_| "relay sent a malformed frame".to_string())?;
+                    if v["type"] == "error" && matches!(v["code"].as_str(), Some("UNAUTHORIZED")) {
+                        return Err("the relay refused this agent's token".into());
+                    }
+                    for f in on_frame(&mut agent, &v)? {
+                        send(&mut ws, f).await?;
+                    }
+                    if agent.current.is_some() {
+                        for line in std::mem::take(&mut pending) {
+                            if let Some(f) = seal_line(&mut agent, &line)? { send(&mut ws, f).await?; }
+                        }
+                    }
+                }
+                line = lines.next_line(), if stdin_open => match line {
+                    Ok(Some(line)) if line.trim().is_empty() => {}
+                    Ok(Some(line)) if agent.current.is_none() && !line.starts_with('/') => pending.push(line),
+                    Ok(Some(line)) => if let Some(f) = seal_line(&mut agent, &line)? { send(&mut ws, f).await?; },
+                    _ => stdin_open = false,
+                },
+                _ = ping.tick() => { let _ = send(&mut ws, json!({"type": "ping"})).await; }
+            }
+        }
+        println!("disconnected; reconnecting");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::InitOrg { dir } => init_org(&dir),
+        Command::CertifyAgent {
+            org_dir,
+            agent_id,
+            device_id,
+            days,
+            out,
+        } => certify_agent(&org_dir, &agent_id, &device_id, days, &out),
+        Command::Chat { relay, identity } => {
+            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(chat(&relay, &identity)),
+                Err(e) => Err(e.to_string()),
+            }
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hushwire-agent: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,698 @@
+//! Connections, authentication, routing and fan-out.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::sync::{mpsc, watch, Notify};
+
+use crate::info;
+use crate::protocol::{self, conv_hex, parse_conv, ClientFrame, Code, FrameError};
+use crate::store::{ConvId, Kind, Sender, Store, StoredFrame};
+
+/// Test-only corruption of forwarded message envelopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Tamper {
+    /// Flip one bit of every forwarded envelope.
+    FlipByte,
+    /// Forward every envelope twice (the copy under a new sequence number).
+    Replay,
+    /// Deliver consecutive envelopes of one direction in swapped order.
+    Reorder,
+}
+
+/// Connection limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest text frame accepted.
+    pub max_frame: usize,
+    /// Frames per second per connection; bursts of twice that.
+    pub rate_per_sec: u32,
+}
+
+/// Agents' relay tokens, kept as SHA-256 hashes and compared in constant time.
+#[derive(Default)]
+pub struct AgentTokens {
+    entries: Vec<(String, [u8; 32])>,
+}
+
+fn sha256(data: &[u8]) -> [u8; 32] {
+    Sha256::digest(data).into()
+}
+
+impl AgentTokens {
+    /// Adds an agent.
+    pub fn add(&mut self, name: String, token: &str) {
+        self.entries.push((name, sha256(token.as_bytes())));
+    }
+
+    /// True when no agent is configured.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The agent whose token this is. Looks at every entry whatever matches.
+    fn verify(&self, token: &str) -> Option<String> {
+        let hash = sha256(token.as_bytes());
+        let mut found = None;
+        for (name, expected) in &self.entries {
+            if bool::from(expected.ct_eq(&hash)) && found.is_none() {
+                found = Some(name.clone());
+            }
+        }
+        found
+    }
+}
+
+type Outbox = mpsc::Sender<String>;
+
+#[derive(Default)]
+struct Subscribers {
+    visitors: HashMap<ConvId, Vec<(u64, Outbox)>>,
+    agents: HashMap<u64, (String, Outbox)>,
+}
+
+/// Shared relay state.
+pub struct Hub {
+    store: Arc<dyn Store>,
+    tokens: AgentTokens,
+    limits: Limits,
+    tamper: Option<Tamper>,
+    frame_log: Option<Mutex<std::fs::File>>,
+    shutdown: watch::Receiver<bool>,
+    subs: Mutex<Subscribers>,
+    held: Mutex<HashMap<(ConvId, &'static str), StoredFrame>>,
+    next_conn: AtomicU64,
+    active: AtomicUsize,
+    idle: Notify,
+}
+
+/// Counts a live connection; wakes `wait_idle` when the last one ends.
+struct ActiveGuard(Arc<Hub>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        if self.0.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.idle.notify_waiters();
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Auth {
+    Visitor(ConvId),
+    Agent(String),
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn random<const N: usize>() -> Result<[u8; N], FrameError> {
+    let mut b = [0u8; N];
+    getrandom::getrandom(&mut b).map_err(|_| FrameError::fatal(Code::Internal, "randomness unavailable"))?;
+    Ok(b)
+}
+
+/// The `/ws` endpoint.
+pub async fn ws_handler(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
+    // Let frames up to twice the limit through the WebSocket layer, so an oversized one gets a
+    // clean TOO_LARGE error frame; anything larger fails the connection at the protocol level.
+    let cap = hub.limits.max_frame.saturating_mul(2);
+    ws.max_message_size(cap)
+        .max_frame_size(cap)
+        .on_upgrade(move |socket| handle_socket(hub, socket))
+}
+
+struct TokenBucket {
+    tokens: f64,
+    capacity: f64,
+    rate: f64,
+    last: Instant,
+}
+
+impl TokenBucket {
+    fn new(rate: u32) -> Self {
+        let capacity = f64::from(rate) * 2.0;
+        TokenBucket {
+            tokens: capacity,
+            capacity,
+            rate: f64::from(rate),
+            last: Instant::now(),
+        }
+    }
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+async fn send_text(hub: &Hub, conn: u64, socket: &mut WebSocket, text: String) -> bool {
+    hub.log_frame(conn, "out", &text);
+    socket.send(Message::Text(Utf8Bytes::from(text))).await.is_ok()
+}
+
+async fn close(hub: &Hub, conn: u64, socket: &mut WebSocket, err: &FrameError) {
+    let _ = send_text(hub, conn, socket, err.to_json(None)).await;
+    let code = if err.code == Code::Internal { 1011 } else { 1008 };
+    let _ = socket
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from(err.code.as_str()),
+        })))
+        .await;
+}
+
+async fn until_shutdown(rx: &mut watch::Receiver<bool>) {
+    let stopped = rx.wait_for(|s| *s).await.is_ok();
+    if !stopped {
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
+    hub.active.fetch_add(1, Ordering::SeqCst);
+    let _guard = ActiveGuard(hub.clone());
+    let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
+    info!("conn {conn}: open");
+    let (tx, mut rx) = mpsc::channel::<String>(1024);
+    let mut tx = Some(tx);
+    let mut auth: Option<Auth> = None;
+    let mut bucket = TokenBucket::new(hub.limits.rate_per_sec);
+    let mut shutdown = hub.shutdown.clone();
+    let auth_deadline = tokio::time::sleep(Duration::from_secs(10));
+    tokio::pin!(auth_deadline);
+    let reason = loop {
+        tokio::select! {
+            biased;
+            () = until_shutdown(&mut shutdown) => {
+                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("shutdown") }))).await;
+                break "shutdown";
+            }
+            out = rx.recv(), if auth.is_some() => match out {
+                Some(text) => {
+                    if !send_text(&hub, conn, &mut socket, text).await { break "send failed"; }
+                }
+                None => {
+                    close(&hub, conn, &mut socket, &FrameError::fatal(Code::SlowConsumer, "too many undelivered frames; reconnect and sync")).await;
+                    break "slow consumer";
+                }
+            },
+            () = &mut auth_deadline, if auth.is_none() => {
+                close(&hub, conn, &mut socket, &FrameError::fatal(Code::AuthTimeout, "no login frame in time")).await;
+                break "auth timeout";
+            }
+            msg = socket.recv() => {
+                let msg = match msg {
+                    None => break "peer gone",
+                    Some(Err(_)) => {
+                        // Oversized or invalid at the WebSocket layer.
+                        close(&hub, conn, &mut socket, &FrameError::fatal(Code::BadFrame, "invalid WebSocket frame")).await;
+                        break "protocol error";
+                    }
+                    Some(Ok(m)) => m,
+                };
+                let text = match msg {
+                    Message::Text(t) => t,
+                    Message::Binary(b) => {
+                        hub.log_frame(conn, "in", &format!("binary {}", protocol::b64(&b)));
+                        close(&hub, conn, &mut socket, &FrameError::fatal(Code::BadFrame, "binary frames are not supported")).await;
+                        break "binary frame";
+                    }
+                    Message::Close(_) => break "peer closed",
+                    Message::Ping(_) | Message::Pong(_) => continue,
+                };
+                hub.log_frame(conn, "in", text.as_str());
+                if text.len() > hub.limits.max_frame {
+                    close(&hub, conn, &mut socket, &FrameError::fatal(Code::TooLarge, "frame too large")).await;
+                    break "frame too large";
+                }
+                if !bucket.take() {
+                    close(&hub, conn, &mut socket, &FrameError::fatal(Code::RateLimited, "too many frames")).await;
+                    break "rate limited";
+                }
+                let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
+                    Ok(f) => f,
+                    Err(_) => {
+                        close(&hub, conn, &mut socket, &FrameError::fatal(Code::BadFrame, "malformed frame")).await;
+                        break "malformed frame";
+                    }
+                };
+                let reference = match &frame {
+                    ClientFrame::Post { reference, .. } => reference.clone(),
+                    _ => None,
+                };
+                match hub.handle(conn, &mut auth, &mut tx, frame).await {
+                    Ok(replies) => {
+                        let mut ok = true;
+                        for r in replies {
+                            if !send_text(&hub, conn, &mut socket, r).await { ok = false; break; }
+                        }
+                        if !ok { break "send failed"; }
+                    }
+                    Err(e) if e.fatal => {
+                        close(&hub, conn, &mut socket, &e).await;
+                        break e.code.as_str();
+                    }
+                    Err(e) => {
+                        if !send_text(&hub, conn, &mut socket, e.to_json(reference.as_deref())).await { break "send failed"; }
+                    }
+                }
+            }
+        }
+    };
+    hub.unsubscribe(conn);
+    info!("conn {conn}: closed ({reason})");
+}
+
+impl Hub {
+    /// New hub over `store`.
+    pub fn new(
+        store: Arc<dyn Store>,
+        tokens: AgentTokens,
+        limits: Limits,
+        tamper: Option<Tamper>,
+        frame_log: Option<std::fs::File>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        if let Some(t) = tamper {
+            info!("TEST MODE: tampering with forwarded envelopes ({t:?})");
+        }
+        Hub {
+            store,
+            tokens,
+            limits,
+            tamper,
+            frame_log: frame_log.map(Mutex::new),
+            shutdown,
+            subs: Mutex::new(Subscribers::default()),
+            held: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+            active: AtomicUsize::new(0),
+            idle: Notify::new(),
+        }
+    }
+
+    /// Waits until every connection has finished, at most `limit`.
+    pub async fn wait_idle(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
+            let _ = tokio::time::timeout(Duration::from_millis(50), self.idle.notified()).await;
+        }
+    }
+
+    fn log_frame(&self, conn: u64, dir: &str, text: &str) {
+        if let Some(f) = &self.frame_log {
+            if let Ok(mut f) = f.lock() {
+                let _ = writeln!(f, "{conn} {dir} {text}");
+            }
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> Result<T, FrameError> {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                info!("{e}");
+                Err(FrameError::fatal(Code::Internal, "storage failure"))
+            }
+            Err(_) => Err(FrameError::fatal(Code::Internal, "storage task failed")),
+        }
+    }
+
+    fn lock_subs(&self) -> std::sync::MutexGuard<'_, Subscribers> {
+        self.subs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn unsubscribe(&self, conn: u64) {
+        let mut subs = self.lock_subs();
+        subs.agents.remove(&conn);
+        subs.visitors.retain(|_, v| {
+            v.retain(|(c, _)| *c != conn);
+            !v.is_empty()
+        });
+    }
+
+    /// Queues `text` for a subscriber; a full queue drops the subscriber, whose connection
+    /// then closes with SLOW_CONSUMER (the client reconnects and syncs from the store).
+    fn push(outbox: &Outbox, text: String) -> bool {
+        outbox.try_send(text).is_ok()
+    }
+
+    fn to_agents(&self, filter: impl Fn(&str) -> bool, texts: &[String]) {
+        let mut subs = self.lock_subs();
+        subs.agents
+            .retain(|_, (name, outbox)| !filter(name) || texts.iter().all(|t| Self::push(outbox, t.clone())));
+    }
+
+    fn to_visitors(&self, id: &ConvId, texts: &[String]) {
+        let mut subs = self.lock_subs();
+        if let Some(list) = subs.visitors.get_mut(id) {
+            list.retain(|(_, outbox)| texts.iter().all(|t| Self::push(outbox, t.clone())));
+        }
+    }
+
+    /// The deliver frames to forward for `frame`, after any test-only tampering.
+    fn forwarded(&self, id: &ConvId, frame: &StoredFrame, live: bool) -> Vec<String> {
+        let clean = || protocol::deliver(id, frame, &frame.data);
+        if frame.kind != Kind::Message {
+            return vec![clean()];
+        }
+        match self.tamper {
+            None => vec![clean()],
+            Some(Tamper::FlipByte) => {
+                let mut data = frame.data.clone();
+                if let Some(last) = data.last_mut() {
+                    *last ^= 0x01;
+                }
+                vec![protocol::deliver(id, frame, &data)]
+            }
+            // Replay copies are injected into the store at `post` time (see `handle`).
+            Some(Tamper::Replay) => vec![clean()],
+            Some(Tamper::Reorder) if live => {
+                // Hold one envelope; when the next arrives, deliver the two with their
+                // payloads swapped (sequence numbers stay ascending, the envelopes do not).
+                let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+                match held.remove(&(*id, frame.sender.as_str())) {
+                    Some(previous) => vec![
+                        protocol::deliver(id, &previous, &frame.data),
+                        protocol::deliver(id, frame, &previous.data),
+                    ],
+                    None => {
+                        held.insert((*id, frame.sender.as_str()), frame.clone());
+                        Vec::new()
+                    }
+                }
+            }
+            Some(Tamper::Reorder) => vec![clean()],
+        }
+    }
+
+    fn publish(&self, id: &ConvId, agent: Option<&str>, frame: &StoredFrame) {
+        match frame.sender {
+            Sender::Visitor => {
+                if frame.kind == Kind::Hello && agent.is_none() {
+                    let w = json!({"type": "waiting", "conversation": conv_hex(id), "seq": frame.seq,
+                                   "hello": protocol::b64(&frame.data)})
+                    .to_string();
+                    self.to_agents(|_| true, &[w]);
+                } else if let Some(agent) = agent {
+                    let texts = self.forwarded(id, frame, true);
+                    self.to_agents(|name| name == agent, &texts);
+                }
+            }
+            Sender::Agent => {
+                let texts = self.forwarded(id, frame, true);
+                self.to_visitors(id, &texts);
+            }
+        }
+    }
+
+    async fn sync(&self, id: ConvId, peer: Sender, after: u64) -> Result<Vec<String>, FrameError> {
+        let frames = self
+            .blocking(move |s| s.frames_after(&id, peer, after, 10_000))
+            .await?;
+        let last = frames.last().map(|f| f.seq).unwrap_or(after);
+        let mut out: Vec<String> = frames
+            .iter()
+            .flat_map(|f| self.forwarded(&id, f, false))
+            .collect();
+        out.push(json!({"type": "synced", "conversation": conv_hex(&id), "seq": last}).to_string());
+        Ok(out)
+    }
+
+    /// Checks that the authenticated agent owns `conversation`.
+    async fn agent_conv(&self, agent: &str, conversation: Option<&str>) -> Result<ConvId, FrameError> {
+        let id = conversation
+            .and_then(parse_conv)
+            .ok_or_else(|| FrameError::fatal(Code::BadFrame, "missing or malformed conversation id"))?;
+        let conv = self.blocking(move |s| s.conversation(&id)).await?;
+        match conv {
+            Some(c) if c.agent.as_deref() == Some(agent) => Ok(id),
+            _ => Err(FrameError::soft(Code::Forbidden, "not your conversation")),
+        }
+    }
+
+    async fn handle(
+        &self,
+        conn: u64,
+        auth: &mut Option<Auth>,
+        tx: &mut Option<Outbox>,
+        frame: ClientFrame,
+    ) -> Result<Vec<String>, FrameError> {
+        let state = auth.clone();
+        match (state, frame) {
+            (_, ClientFrame::Ping) => Ok(vec![json!({"type": "pong"}).to_string()]),
+            (None, ClientFrame::Create) => {
+                let id: ConvId = random()?;
+                let token = protocol::b64(&random::<32>()?);
+                let hash = sha256(token.as_bytes());
+                self.blocking(move |s| s.create_conversation(&id, &hash, now()))
+                    .await?;
+                self.subscribe_visitor(conn, id, tx);
+                *auth = Some(Auth::Visitor(id));
+                info!("conn {conn}: visitor created conversation {}", conv_hex(&id));
+                Ok(vec![
+                    json!({"type": "created", "conversation": conv_hex(&id), "token": token}).to_string(),
+                ])
+            }
+            (
+                None,
+                ClientFrame::Resume {
+                    conversation,
+                    token,
+                    after,
+                },
+            ) => {
+                let id = parse_conv(&conversation).ok_or_else(|| {
+                    FrameError::fatal(Code::Unauthorized, "unknown conversation or wrong token")
+                })?;
+                let conv = self.blocking(move |s| s.conversation(&id)).await?;
+                let hash = sha256(token.as_bytes());
+                let ok = match &conv {
+                    Some(c) => bool::from(c.visitor_token_hash.ct_eq(&hash)),
+                    None => {
+                        let _ = [0u8; 32].ct_eq(&hash);
+                        false
+                    }
+                };
+                let conv = match (ok, conv) {
+                    (true, Some(c)) => c,
+                    _ => {
+                        info!("conn {conn}: rejected visitor resume");
+                        return Err(FrameError::fatal(
+                            Code::Unauthorized,
+                            "unknown conversation or wrong token",
+                        ));
+                    }
+                };
+                self.subscribe_visitor(conn, id, tx);
+                *auth = Some(Auth::Visitor(id));
+                info!("conn {conn}: visitor resumed conversation {}", conv_hex(&id));
+                let mut out = vec![
+                    json!({"type": "ready", "conversation": conv_hex(&id), "assigned": conv.agent.is_some()})
+                        .to_string(),
+                ];
+                out.extend(self.sync(id, Sender::Agent, after).await?);
+                Ok(out)
+            }
+            (None, ClientFrame::Agent { token }) => {
+                let Some(name) = self.tokens.verify(&token) else {
+                    info!("conn {conn}: rejected agent login");
+                    return Err(FrameError::fatal(Code::Unauthorized, "unknown agent token"));
+                };
+                if let Some(outbox) = tx.take() {
+                    self.lock_subs().agents.insert(conn, (name.clone(), outbox));
+                }
+                *auth = Some(Auth::Agent(name.clone()));
+                info!("conn {conn}: agent logged in");
+                let who = name.clone();
+                let (waiting, assigned) = self
+                    .blocking(move |s| Ok((s.waiting()?, s.assigned_to(&who)?)))
+                    .await?;
+                let mut out = vec![json!({"type": "ready", "agent": name}).to_string()];
+                for (id, last) in assigned {
+                    out.push(
+                        json!({"type": "assigned", "conversation": conv_hex(&id), "seq": last}).to_string(),
+                    );
+                }
+                for w in waiting {
+                    out.push(
+                        json!({"type": "waiting", "conversation": conv_hex(&w.id), "seq": w.seq,
+                                    "hello": protocol::b64(&w.hello)})
+                        .to_string(),
+                    );
+                }
+                Ok(out)
+            }
+            (None, _) => Err(FrameError::fatal(Code::Unauthorized, "log in first")),
+            (Some(_), ClientFrame::Create | ClientFrame::Resume { .. } | ClientFrame::Agent { .. }) => {
+                Err(FrameError::fatal(Code::BadFrame, "already logged in"))
+            }
+            (Some(Auth::Agent(agent)), ClientFrame::Accept { conversation }) => {
+                let id = parse_conv(&conversation)
+                    .ok_or_else(|| FrameError::fatal(Code::BadFrame, "malformed conversation id"))?;
+                let who = agent.clone();
+                let result = self
+                    .blocking(move |s| {
+                        if s.conversation(&id)?.is_none() {
+                            return Ok(None);
+                        }
+                        let mine = s.assign(&id, &who)?;
+                        let hello = s
+                            .frames_after(&id, Sender::Visitor, 0, 10_000)?
+                            .into_iter()
+                            .rev()
+                            .find(|f| f.kind == Kind::Hello);
+                        Ok(Some((mine, hello)))
+                    })
+                    .await?;
+                match result {
+                    None => Err(FrameError::soft(Code::Forbidden, "no such conversation")),
+                    Some((false, _)) => Err(FrameError::soft(
+                        Code::Taken,
+                        "another agent has this conversation",
+                    )),
+                    Some((true, hello)) => {
+                        let taken = json!({"type": "taken", "conversation": conv_hex(&id)}).to_string();
+                        self.to_agents(|name| name != agent, &[taken]);
+                        info!("conn {conn}: agent accepted conversation {}", conv_hex(&id));
+                        let (seq, hello) = hello
+                            .map(|h| (h.seq, protocol::b64(&h.data)))
+                            .unwrap_or((0, String::new()));
+                        Ok(vec![json!({"type": "accepted", "conversation": conv_hex(&id), "seq": seq, "hello": hello}).to_string()])
+                    }
+                }
+            }
+            (Some(Auth::Visitor(_)), ClientFrame::Accept { .. }) => {
+                Err(FrameError::fatal(Code::Forbidden, "visitors cannot accept"))
+            }
+            (Some(Auth::Visitor(id)), ClientFrame::Sync { conversation, after }) => {
+                if conversation.is_some_and(|c| parse_conv(&c) != Some(id)) {
+                    return Err(FrameError::fatal(Code::Forbidden, "not your conversation"));
+                }
+                self.sync(id, Sender::Agent, after).await
+            }
+            (Some(Auth::Agent(agent)), ClientFrame::Sync { conversation, after }) => {
+                let id = self.agent_conv(&agent, conversation.as_deref()).await?;
+                self.sync(id, Sender::Visitor, after).await
+            }
+            (
+                Some(auth),
+                ClientFrame::Post {
+                    conversation,
+                    kind,
+                    data,
+                    reference,
+                },
+            ) => {
+                if reference.as_ref().is_some_and(|r| r.len() > 64) {
+                    return Err(FrameError::fatal(Code::BadFrame, "ref longer than 64 characters"));
+                }
+                let kind =
+                    Kind::parse(&kind).ok_or_else(|| FrameError::fatal(Code::BadFrame, "unknown kind"))?;
+                let bytes = protocol::unb64(&data)
+                    .ok_or_else(|| FrameError::fatal(Code::BadFrame, "data is not base64url"))?;
+                if bytes.is_empty() {
+                    return Err(FrameError::fatal(Code::BadFrame, "empty data"));
+                }
+                let (id, sender, agent) = match auth {
+                    Auth::Visitor(id) => {
+                        if conversation.is_some_and(|c| parse_conv(&c) != Some(id)) {
+                            return Err(FrameError::fatal(Code::Forbidden, "not your conversation"));
+                        }
+                        let conv = self.blocking(move |s| s.conversation(&id)).await?;
+                        let agent = conv.and_then(|c| c.agent);
+                        match kind {
+                            Kind::Hello if agent.is_some() => {
+                                return Err(FrameError::soft(
+                                    Code::Forbidden,
+                                    "an agent already has this conversation",
+                                ))
+                            }
+                            Kind::Reply => {
+                                return Err(FrameError::fatal(
+                                    Code::Forbidden,
+                                    "visitors do not send replies",
+                                ))
+                            }
+                            _ => {}
+                        }
+                        (id, Sender::Visitor, agent)
+                    }
+                    Auth::Agent(agent) => {
+                        let id = self.agent_conv(&agent, conversation.as_deref()).await?;
+                        if kind == Kind::Hello {
+                            return Err(FrameError::fatal(Code::Forbidden, "agents do not send hellos"));
+                        }
+                        (id, Sender::Agent, Some(agent))
+                    }
+                };
+                let stored = bytes.clone();
+                let seq = self
+                    .blocking(move |s| s.append(&id, sender, kind, &stored, now()))
+                    .await?;
+                // Committed: now forward and acknowledge.
+                info!(
+                    "conn {conn}: stored {} seq {seq} ({} bytes) in {}",
+                    kind.as_str(),
+                    bytes.len(),
+                    conv_hex(&id)
+                );
+                let frame = StoredFrame {
+                    seq,
+                    sender,
+                    kind,
+                    data: bytes,
+                };
+                self.publish(&id, agent.as_deref(), &frame);
+                if self.tamper == Some(Tamper::Replay) && kind == Kind::Message {
+                    // Test only: a malicious relay re-sends the envelope under a new number.
+                    let copy = frame.data.clone();
+                    let seq = self
+                        .blocking(move |s| s.append(&id, sender, kind, &copy, now()))
+                        .await?;
+                    self.publish(&id, agent.as_deref(), &StoredFrame { seq, ..frame });
+                }
+                let mut ack = json!({"type": "ack", "conversation": conv_hex(&id), "seq": seq});
+                if let Some(r) = reference {
+                    ack["ref"] = serde_json::Value::String(r);
+                }
+                Ok(vec![ack.to_string()])
+            }
+        }
+    }
+
+    fn subscribe_visitor(&self, conn: u64, id: ConvId, tx: &mut Option<Outbox>) {
+        if let Some(outbox) = tx.take() {
+            self.lock_subs()
+                .visitors
+                .entry(id)
+                .or_default()
+                .push((conn, outbox));
+        }
+    }
+}

@@ -1,0 +1,136 @@
+// Shared helpers for the demo pages: the relay connection, and local state sealed under the
+// hushwire storage key (kept in IndexedDB by the package's createStorageKeyVault, wrapped by
+// a non-extractable WebCrypto key). Nothing here ever puts plaintext in the DOM as HTML.
+
+/** Decodes unpadded base64url. */
+export function fromB64(s) {
+  const b = atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+}
+
+/** Encodes unpadded base64url. */
+export function toB64(bytes) {
+  let s = '';
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/**
+ * Local state (session exports, transcript, queued lines) as one localStorage item encrypted
+ * with AES-256-GCM under the storage key. Session exports are sealed by hushwire already; the
+ * transcript would otherwise be plaintext on disk.
+ */
+export class SealedStore {
+  constructor(name, key) {
+    this.name = name;
+    this.key = key;
+  }
+
+  static async open(name, storageKeyBytes) {
+    const key = await crypto.subtle.importKey('raw', storageKeyBytes, 'AES-GCM', false, ['encrypt', 'decrypt']);
+    return new SealedStore(name, key);
+  }
+
+  async load() {
+    const raw = localStorage.getItem(this.name);
+    if (!raw) return null;
+    try {
+      const { iv, ct } = JSON.parse(raw);
+      const pt = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromB64(iv) }, this.key, fromB64(ct));
+      return JSON.parse(new TextDecoder().decode(pt));
+    } catch {
+      return null; // unreadable (key deleted or data corrupted): start over
+    }
+  }
+
+  async save(value) {
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const pt = new TextEncoder().encode(JSON.stringify(value));
+    const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, this.key, pt));
+    localStorage.setItem(this.name, JSON.stringify({ iv: toB64(iv), ct: toB64(ct) }));
+  }
+}
+
+/**
+ * A WebSocket to the relay that reconnects with backoff. `onOpen(send)` runs on every
+ * (re)connection and must log in; `onFrame(frame)` gets every JSON frame.
+ */
+export class RelayConnection {
+  constructor({ onOpen, onFrame, onStatus }) {
+    this.onOpen = onOpen;
+    this.onFrame = onFrame;
+    this.onStatus = onStatus || (() => {});
+    this.ws = null;
+    this.backoff = 500;
+    this.chain = Promise.resolve();
+    this.connect();
+  }
+
+  connect() {
+    const url = new URL('/ws', location.href);
+    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    const ws = new WebSocket(url);
+    this.ws = ws;
+    ws.onopen = () => {
+      this.backoff = 500;
+      this.onStatus('connected');
+      this.chain = this.chain.then(() => this.onOpen()).catch((e) => console.error(e));
+    };
+    // Frames are handled strictly one after another (session state is sequential).
+    ws.onmessage = (ev) => {
+      let frame;
+      try {
+        frame = JSON.parse(ev.data);
+      } catch {
+        return;
+      }
+      this.chain = this.chain.then(() => this.onFrame(frame)).catch((e) => console.error(e));
+    };
+    ws.onclose = () => {
+      if (this.ws !== ws) return;
+      this.onStatus('reconnecting');
+      setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, 5000);
+    };
+  }
+
+  get connected() {
+    return this.ws && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  send(frame) {
+    if (!this.connected) return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+}
+
+/** Appends a chat line (text only, never HTML). */
+export function appendLine(log, who, text, cls) {
+  const div = document.createElement('div');
+  div.className = `msg ${cls || who}`;
+  const name = document.createElement('b');
+  name.textContent = `${who}: `;
+  const body = document.createElement('span');
+  body.className = 'text';
+  body.textContent = text;
+  div.append(name, body);
+  log.append(div);
+  log.scrollTop = log.scrollHeight;
+  return div;
+}
+
+/** Shows that a message failed verification: a warning, never its content. */
+export function appendWarning(log, code) {
+  const div = document.createElement('div');
+  div.className = 'warning';
+  div.dataset.code = code;
+  div.textContent = `⚠ A message could not be verified (${code}) and was not shown. Someone may be tampering with the connection.`;
+  log.append(div);
+  log.scrollTop = log.scrollHeight;
+}
+
+/** The error code of a hushwire failure. */
+export function codeOf(e) {
+  return (e && e.code) || 'ERROR';
+}

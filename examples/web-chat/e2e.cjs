@@ -1,0 +1,271 @@
+// End-to-end test of the web demo in real headless Chromium (Debian's, via playwright-core;
+// never downloads a browser). Run by examples/relay/test.sh, which builds everything first:
+//
+//   node examples/web-chat/e2e.cjs
+//
+// Env: HUSHWIRE_TOOLS (node_modules with playwright-core, from scripts/env.sh), CHROMIUM.
+'use strict';
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const readline = require('node:readline');
+
+const root = path.resolve(__dirname, '..', '..');
+const tools = process.env.HUSHWIRE_TOOLS || path.join(root, 'target/tools/node/node_modules');
+const { chromium } = require(path.join(tools, 'playwright-core'));
+const bin = path.join(root, 'target/debug');
+const shots = path.join(root, 'target/e2e-screenshots');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hushwire-e2e-'));
+fs.mkdirSync(shots, { recursive: true });
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail) {
+  if (ok) {
+    passed++;
+    console.log(`  ok   ${name}`);
+  } else {
+    failed++;
+    console.log(`  FAIL ${name}${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+// ---- demo organisation and agent ---------------------------------------------------------
+const cli = (...args) => execFileSync(path.join(bin, 'hushwire-agent'), args, { encoding: 'utf8' });
+cli('init-org', '--dir', path.join(work, 'org'));
+cli('certify-agent', '--org-dir', path.join(work, 'org'), '--agent-id', 'alice@shop.example',
+  '--device-id', 'e2e-console', '--days', '1', '--out', path.join(work, 'agent'));
+const publicDir = path.join(work, 'public');
+fs.mkdirSync(publicDir);
+fs.copyFileSync(path.join(work, 'org/org.json'), path.join(publicDir, 'org.json'));
+fs.copyFileSync(path.join(work, 'agent/agent-console.json'), path.join(publicDir, 'agent-console.json'));
+const agentToken = `alice@shop.example:${fs.readFileSync(path.join(work, 'agent/relay-token'), 'utf8').trim()}`;
+
+// ---- relay process -------------------------------------------------------------------------
+const children = new Set();
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+});
+function startRelay(name, bind, extra = []) {
+  const db = path.join(work, `${name}.sqlite3`);
+  const logFile = path.join(work, `${name}.log`);
+  const frameLog = path.join(work, `${name}.frames`);
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(path.join(bin, 'hushwire-relay'), [
+    '--bind', bind, '--db', db, '--static', path.join(root, 'examples/web-chat'),
+    '--mount', `/pkg=${path.join(root, 'bindings/wasm/pkg')}`, '--mount', `/demo=${publicDir}`,
+    '--frame-log', frameLog, '--rate-limit', '50', ...extra,
+  ], { env: { ...process.env, HUSHWIRE_AGENT_TOKENS: agentToken }, stdio: ['ignore', 'pipe', out] });
+  children.add(child);
+  return new Promise((resolve, reject) => {
+    const rl = readline.createInterface({ input: child.stdout });
+    rl.once('line', (line) => {
+      fs.appendFileSync(logFile, `${line}\n`);
+      const url = line.trim().split(' ').pop();
+      resolve({ child, url, db, logFile, frameLog, bind: url.replace('http://', '') });
+    });
+    child.once('exit', (code) => reject(new Error(`relay exited early (${code})`)));
+  });
+}
+function stopRelay(relay) {
+  return new Promise((resolve) => {
+    if (relay.child.exitCode !== null) return resolve(relay.child.exitCode);
+    relay.child.once('exit', (code) => resolve(code));
+    relay.child.kill('SIGTERM');
+  });
+}
+
+const marker = (label) => `${label}-${crypto.randomBytes(6).toString('hex')}`;
+const markers = [];
+
+async function newContext() {
+  const dir = fs.mkdtempSync(path.join(work, 'chromium-'));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  ctx.setDefaultTimeout(20000);
+  return ctx;
+}
+
+const openPages = [];
+async function openPage(ctx, url, label) {
+  const page = await ctx.newPage();
+  openPages.push([label, page]);
+  page.on('pageerror', (e) => console.log(`  [${label}] page error: ${e.message}`));
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`  [${label}] console: ${m.text()}`); });
+  await page.goto(url);
+  return page;
+}
+
+async function say(page, text) {
+  await page.fill('#input', text);
+  await page.click('#send');
+}
+const logText = (page) => page.locator('#log').innerText();
+async function waitForText(page, text) {
+  await page.locator('#log .msg .text', { hasText: text }).first().waitFor();
+}
+
+async function mainRun() {
+  let relay = await startRelay('main', '127.0.0.1:0');
+  const base = relay.url;
+  const ctx = await newContext();
+  const agent = await openPage(ctx, `${base}/agent.html`, 'agent');
+  await agent.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+
+  let visitor = await openPage(ctx, `${base}/visitor.html`, 'visitor');
+  await visitor.click('#open');
+  await visitor.waitForFunction(() => window.hushwireDemo && window.hushwireDemo.ready);
+  // Typed before any agent picked the conversation up: queued in the widget.
+  const v1 = marker('VISITOR-ONE');
+  markers.push(v1);
+  await visitor.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  await say(visitor, v1);
+  await visitor.locator('#log .queued').first().waitFor();
+  check('message typed before an agent joined is queued client-side', true);
+
+  await agent.locator('button.accept').first().click();
+  await visitor.waitForFunction(() => document.getElementById('safety').textContent !== '—');
+  const vCode = await visitor.locator('#safety').innerText();
+  const aCode = await agent.locator('#safety').innerText();
+  check('safety code shown on both sides and equal', vCode.length > 4 && vCode === aCode, `${vCode} / ${aCode}`);
+  await waitForText(agent, v1);
+  check('queued visitor message decrypted by the agent after the handshake', true);
+
+  const a1 = marker('AGENT-ONE');
+  markers.push(a1);
+  await say(agent, a1);
+  await waitForText(visitor, a1);
+  check('agent -> visitor', true);
+
+  // Reload the visitor page: the session and transcript come back from local storage.
+  await visitor.reload();
+  await visitor.waitForFunction(() => document.getElementById('safety').textContent !== '—');
+  const restored = await logText(visitor);
+  check('transcript restored after reload', restored.includes(v1) && restored.includes(a1));
+  check('same safety code after reload', (await visitor.locator('#safety').innerText()) === vCode);
+  await visitor.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  const v2 = marker('VISITOR-TWO');
+  markers.push(v2);
+  await say(visitor, v2);
+  await waitForText(agent, v2);
+  const a2 = marker('AGENT-TWO');
+  markers.push(a2);
+  await say(agent, a2);
+  await waitForText(visitor, a2);
+  check('both ways after reload', true);
+
+  // The visitor leaves; the agent answers while they are away; the relay restarts.
+  await visitor.close();
+  const a3 = marker('AGENT-THREE');
+  markers.push(a3);
+  await say(agent, a3);
+  await agent.waitForTimeout(300); // the ack comes after the commit; give it a moment
+  const code = await stopRelay(relay);
+  check('relay exits cleanly on SIGTERM', code === 0, `exit ${code}`);
+  relay = await startRelay('main', relay.bind);
+  await agent.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  visitor = await openPage(ctx, `${base}/visitor.html`, 'visitor');
+  await waitForText(visitor, a3);
+  check('message stored before the relay restart decrypts from history', true);
+  await visitor.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  const v3 = marker('VISITOR-THREE');
+  markers.push(v3);
+  await say(visitor, v3);
+  await waitForText(agent, v3);
+  check('conversation continues after the relay restart', true);
+
+  const vText = await logText(visitor);
+  const aText = await logText(agent);
+  check('visitor saw every agent plaintext', [a1, a2, a3].every((m) => vText.includes(m)));
+  check('agent saw every visitor plaintext', [v1, v2, v3].every((m) => aText.includes(m)));
+  check('no warnings in a clean run', (await visitor.locator('.warning').count()) + (await agent.locator('.warning').count()) === 0);
+  await visitor.screenshot({ path: path.join(shots, 'visitor.png'), fullPage: true });
+  await agent.screenshot({ path: path.join(shots, 'agent.png'), fullPage: true });
+  await ctx.close();
+  await stopRelay(relay);
+
+  // What the relay kept and saw: ciphertext only.
+  const leaks = [];
+  const files = [relay.db, `${relay.db}-wal`, `${relay.db}-shm`, relay.logFile, relay.frameLog];
+  for (const f of files) {
+    if (!fs.existsSync(f)) continue;
+    const content = fs.readFileSync(f);
+    for (const m of markers) if (content.includes(m)) leaks.push(`${path.basename(f)} has ${m}`);
+  }
+  const frames = fs.readFileSync(relay.frameLog, 'utf8');
+  check('frame log recorded the traffic', frames.split('\n').length > 20);
+  check('database, relay log and frame log contain no plaintext marker', leaks.length === 0, leaks.join(', '));
+}
+
+async function tamperRun(mode) {
+  const relay = await startRelay(`tamper-${mode}`, '127.0.0.1:0', ['--tamper', mode]);
+  const ctx = await newContext();
+  const agent = await openPage(ctx, `${relay.url}/agent.html`, 'agent');
+  await agent.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  const visitor = await openPage(ctx, `${relay.url}/visitor.html`, 'visitor');
+  await visitor.click('#open');
+  await agent.locator('button.accept').first().click();
+  await visitor.waitForFunction(() => document.getElementById('safety').textContent !== '—');
+  await visitor.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  const t1 = marker(`T1-${mode}`);
+  const t2 = marker(`T2-${mode}`);
+  const codes = async (page) => page.locator('.warning').evaluateAll((els) => els.map((e) => e.dataset.code));
+  if (mode === 'flip-byte') {
+    await say(visitor, t1);
+    await agent.locator('.warning').first().waitFor();
+    await say(agent, t2);
+    await visitor.locator('.warning').first().waitFor();
+    const [vw, aw] = [await codes(visitor), await codes(agent)];
+    check('flip-byte: tampered envelopes show TAMPERED on both sides', vw[0] === 'TAMPERED' && aw[0] === 'TAMPERED', `${vw} / ${aw}`);
+    check('flip-byte: agent shows no message from the visitor', (await agent.locator('#log .msg.visitor').count()) === 0);
+    check('flip-byte: visitor shows no message from the agent', (await visitor.locator('#log .msg.agent').count()) === 0);
+  } else if (mode === 'replay') {
+    await say(visitor, t1);
+    await agent.locator('.warning').first().waitFor();
+    await waitForText(agent, t1);
+    const aw = await codes(agent);
+    const shown = await agent.locator('#log .msg.visitor').count();
+    check('replay: the copy shows REPLAY, the message is shown once', aw.length === 1 && aw[0] === 'REPLAY' && shown === 1, `${aw} / ${shown}`);
+  } else {
+    await say(visitor, t1);
+    await say(visitor, t2);
+    await waitForText(agent, t1);
+    await waitForText(agent, t2);
+    const lines = await agent.locator('#log .msg.visitor .text').allInnerTexts();
+    check('reorder: swapped envelopes both decrypt, no warning', lines.length === 2 && lines[0] === t2 && lines[1] === t1 && (await codes(agent)).length === 0, lines.join(' | '));
+  }
+  await visitor.screenshot({ path: path.join(shots, `visitor-${mode}.png`), fullPage: true });
+  await agent.screenshot({ path: path.join(shots, `agent-${mode}.png`), fullPage: true });
+  await ctx.close();
+  await stopRelay(relay);
+}
+
+(async () => {
+  const t0 = Date.now();
+  try {
+    console.log('browser e2e: clean run');
+    await mainRun();
+    for (const mode of ['flip-byte', 'replay', 'reorder']) {
+      console.log(`browser e2e: relay with --tamper ${mode}`);
+      await tamperRun(mode);
+    }
+  } catch (e) {
+    failed++;
+    console.log(`  FAIL ${e.stack || e}`);
+    for (const [label, page] of openPages) {
+      if (page.isClosed()) continue;
+      const text = await page.locator('body').innerText().catch(() => '?');
+      console.log(`  --- ${label} page at failure ---\n${text}`);
+    }
+  }
+  console.log(`browser e2e: ${passed} passed, ${failed} failed (${((Date.now() - t0) / 1000).toFixed(1)} s); screenshots in target/e2e-screenshots/`);
+  if (failed) console.log(`relay databases, logs and frame logs kept in ${work}`);
+  else fs.rmSync(work, { recursive: true, force: true });
+  process.exit(failed ? 1 : 0);
+})();

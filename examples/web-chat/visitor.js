@@ -1,0 +1,165 @@
+// The visitor's chat widget. The organisation's public key is pinned here; in production it is
+// part of the widget served from the organisation's own origin. For the demo it comes from
+// /demo/org.json (or ?org=KEY).
+import { init, VisitorHandshake, Session, createStorageKeyVault } from 'hushwire';
+import { RelayConnection, SealedStore, appendLine, appendWarning, codeOf } from './common.js';
+
+const $ = (id) => document.getElementById(id);
+const log = $('log');
+
+async function orgKey() {
+  const fromUrl = new URLSearchParams(location.search).get('org');
+  if (fromUrl) return fromUrl;
+  const res = await fetch('/demo/org.json');
+  return (await res.json()).org_public_key;
+}
+
+async function main() {
+  await init();
+  const org = await orgKey();
+  const vault = await createStorageKeyVault({ databaseName: 'hushwire-visitor' });
+  const storageKey = await vault.getOrCreate();
+  const store = await SealedStore.open('hushwire.visitor', storageKey);
+
+  // Persistent state: { conversation, token, session (sealed export), seq, transcript, queue }.
+  let state = (await store.load()) || { transcript: [], queue: [] };
+  let session = null;
+  let handshake = null;
+  if (state.session) {
+    try {
+      session = Session.importState(state.session, storageKey);
+    } catch (e) {
+      appendWarning(log, codeOf(e));
+      state = { transcript: [], queue: state.queue || [] };
+    }
+  } else if (state.conversation) {
+    // The handshake was still open when the page went away; its secret is gone with the page.
+    // Start a fresh conversation and keep the queued lines.
+    state = { transcript: [], queue: state.queue || [] };
+  }
+  const save = () => {
+    if (session) state.session = session.exportState(storageKey);
+    return store.save(state);
+  };
+
+  for (const line of state.transcript) appendLine(log, line.from, line.text, line.from === 'you' ? 'visitor' : 'agent');
+  for (const text of state.queue) appendLine(log, 'you', text, 'visitor queued');
+  const showSession = () => {
+    $('agent').textContent = session.agentId;
+    $('safety').textContent = session.safetyCode;
+  };
+  if (session) showSession();
+
+  const post = (kind, data) => relay.send({ type: 'post', kind, data, ref: String(Date.now()) });
+
+  async function flushQueue() {
+    if (!session || !relay.connected) return;
+    const queued = state.queue;
+    state.queue = [];
+    for (const text of queued) {
+      const envelope = session.sealText(text);
+      state.transcript.push({ from: 'you', text });
+      await save(); // the ratchet moved: persist before sending
+      post('message', envelope);
+    }
+    for (const el of log.querySelectorAll('.queued')) el.classList.remove('queued');
+  }
+
+  async function onFrame(f) {
+    if (f.type === 'created') {
+      state = { conversation: f.conversation, token: f.token, seq: 0, transcript: state.transcript, queue: state.queue };
+      const started = VisitorHandshake.start(org);
+      handshake = started.handshake;
+      await save();
+      post('hello', started.hello);
+    } else if (f.type === 'deliver') {
+      if (f.seq <= (state.seq || 0)) return; // already seen
+      if (f.kind === 'reply' && !session && handshake) {
+        try {
+          session = handshake.finish(f.data);
+          handshake.free();
+          handshake = null;
+          showSession();
+        } catch (e) {
+          // A forged reply leaves the handshake usable for the genuine one.
+          appendWarning(log, codeOf(e));
+        }
+      } else if (f.kind === 'message' && session) {
+        try {
+          const text = session.openText(f.data);
+          state.transcript.push({ from: 'agent', text });
+          appendLine(log, 'agent', text);
+        } catch (e) {
+          appendWarning(log, codeOf(e));
+        }
+      }
+      state.seq = f.seq;
+      await save();
+      await flushQueue();
+    } else if (f.type === 'ready' || f.type === 'synced') {
+      await flushQueue();
+    } else if (f.type === 'error') {
+      $('status').textContent = `relay error ${f.code}`;
+      if (f.code === 'UNAUTHORIZED') {
+        // The relay forgot us (new database): start over.
+        state = { transcript: state.transcript, queue: state.queue };
+        session = null;
+        await store.save(state);
+      }
+    }
+  }
+
+  const relay = new RelayConnection({
+    onStatus: (s) => ($('status').textContent = s),
+    onOpen: async () => {
+      // Rejoin our conversation if we have a session or a handshake still open in this page.
+      if (state.conversation && (session || handshake)) {
+        relay.send({ type: 'resume', conversation: state.conversation, token: state.token, after: state.seq || 0 });
+      } else {
+        relay.send({ type: 'create' });
+      }
+    },
+    onFrame,
+  });
+
+  $('form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const text = $('input').value;
+    if (!text.trim()) return;
+    $('input').value = '';
+    relay.chain = relay.chain.then(async () => {
+      if (session && relay.connected) {
+        const envelope = session.sealText(text);
+        state.transcript.push({ from: 'you', text });
+        await save();
+        appendLine(log, 'you', text, 'visitor');
+        post('message', envelope);
+      } else {
+        // No agent yet (or offline): keep it, sent once the session exists.
+        state.queue.push(text);
+        await save();
+        appendLine(log, 'you', text, 'visitor queued');
+      }
+    });
+  });
+  $('new-chat').addEventListener('click', async () => {
+    await store.save({ transcript: [], queue: [] });
+    location.reload();
+  });
+  window.hushwireDemo = { ready: true };
+}
+
+$('open').addEventListener('click', () => {
+  $('widget').hidden = false;
+  $('open').hidden = true;
+  sessionStorage.setItem('widget-open', '1');
+  if (!window.hushwireStarted) {
+    window.hushwireStarted = true;
+    main().catch((e) => {
+      $('status').textContent = `failed: ${codeOf(e)}`;
+      console.error(e);
+    });
+  }
+});
+// A reload with an open conversation reopens the widget.
+if (sessionStorage.getItem('widget-open') || localStorage.getItem('hushwire.visitor')) $('open').click();
