@@ -1,0 +1,31 @@
+//! Callback interfaces: app-owned pieces that the library calls.
+//!
+//! Each is a `#[uniffi::export(with_foreign)]` trait the app implements in Kotlin, Swift or
+//! Python. The conventions every callback interface here follows, so that future ones (a
+//! `KeyManager` that keeps storage keys in the Android Keystore, the iOS Keychain or an HSM
+//! and seals/opens exports for the library) fit alongside `SessionStore` without changing it:
+//!
+//! * every method returns `Result<_, HushwireError>`; an implementation may throw a
+//!   `HushwireError` of its choice, and any other exception arrives as `CALLBACK_FAILED`;
+//! * methods receive and return plain strings and bytes, never library objects;
+//! * the library never holds a session lock while a callback runs, so an implementation may
+//!   call back into hushwire (even into the same session) without deadlocking;
+//! * callbacks run on the thread that called into hushwire, and must be thread-safe if the app
+//!   uses hushwire from several threads;
+//! * helpers that use a callback take it as an explicit argument (`Session.saveTo(store, key)`,
+//!   `loadSession(store, id, key)`); a `KeyManager` would be accepted in the same way, in
+//!   overloads that take it instead of a `StorageKey`.
+
+use crate::error::Result;
+
+/// Where the app keeps exported sessions (a database table, files, `SharedPreferences`,
+/// `UserDefaults`...). Export strings are sealed and safe to store in ordinary app storage.
+#[uniffi::export(with_foreign)]
+pub trait SessionStore: Send + Sync {
+    /// Store (or replace) the export string for `sessionId`.
+    fn save(&self, session_id: String, exported: String) -> Result<()>;
+    /// The export string stored for `sessionId`, or none.
+    fn load(&self, session_id: String) -> Result<Option<String>>;
+    /// Forget `sessionId` (not an error if absent).
+    fn delete(&self, session_id: String) -> Result<()>;
+}
