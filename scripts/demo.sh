@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Runs the demo: a visitor and an agent complete a handshake and chat through an in-memory
-# relay that prints only the ciphertext it carries. Once the web demo exists
-# (examples/run-demo.sh) this starts the relay server and web chat instead.
+# Runs the demo: the reference relay and the web chat on 127.0.0.1 (examples/run-demo.sh),
+# printing the URLs to open. `--in-memory` runs the smallest demo instead: a visitor and an
+# agent in one process, talking through an in-memory relay that prints only ciphertext.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -f examples/run-demo.sh ] && [ "${1:-}" != "--in-memory" ]; then
-    exec bash examples/run-demo.sh "$@"
+if [ "${1:-}" = "--in-memory" ]; then
+    exec cargo run --quiet --locked -p hushwire-example-in-memory
 fi
-exec cargo run --quiet --locked -p hushwire-example-in-memory
+exec bash examples/run-demo.sh "$@"
