@@ -1,0 +1,235 @@
+/**
+ * hushwire: end-to-end encryption for customer-engagement chat, compiled to WebAssembly.
+ *
+ * Await {@link init} once, then: the visitor's widget calls {@link VisitorHandshake.start},
+ * the agent {@link AgentIdentity.accept}, the visitor {@link VisitorHandshake.finish}; both
+ * sides then {@link Session.seal} and {@link Session.open} messages. The relay only ever sees
+ * base64url handshake messages and envelopes.
+ *
+ * Every failure throws a {@link HushwireError} with a stable {@link HushwireError.code}.
+ */
+
+/** Stable error codes: the Rust core's `Error::code()` strings plus the JS-only ones. */
+export type HushwireErrorCode =
+  | 'MALFORMED'
+  | 'BAD_CERTIFICATE'
+  | 'CERTIFICATE_EXPIRED'
+  | 'CERTIFICATE_NOT_YET_VALID'
+  | 'CERTIFICATE_KEY_MISMATCH'
+  | 'WRONG_ORGANIZATION'
+  | 'HANDSHAKE_FAILED'
+  | 'WEAK_KEY'
+  | 'WRONG_SESSION'
+  | 'REFLECTED'
+  | 'REPLAY'
+  | 'TOO_FAR_AHEAD'
+  | 'TAMPERED'
+  | 'MESSAGE_TOO_LARGE'
+  | 'SESSION_EXHAUSTED'
+  | 'EXPORT_AUTHENTICATION'
+  | 'INVALID_ARGUMENT'
+  | 'RANDOMNESS_UNAVAILABLE'
+  /** JS only: a call was made before `init()` completed. */
+  | 'NOT_INITIALIZED'
+  /** JS only: the WebAssembly instance trapped earlier; reload the page / worker / process. */
+  | 'INSTANCE_POISONED'
+  /** JS only: the object was used after `free()` (or after `using` disposed it). */
+  | 'OBJECT_FREED'
+  /** JS only: `init()` could not fetch or instantiate the module. */
+  | 'INIT_FAILED';
+
+/** The error type of every failure in this package. Messages never contain secrets. */
+export class HushwireError extends Error {
+  /** Always `"HushwireError"`. */
+  readonly name: 'HushwireError';
+  /** Stable, upper-case code: react to this, not to the message. */
+  readonly code: HushwireErrorCode;
+  constructor(code: HushwireErrorCode, message: string, options?: { cause?: unknown });
+}
+
+/** What {@link init} accepts: where to get the .wasm, or the module itself. */
+export type InitInput =
+  | string
+  | URL
+  | Request
+  | Response
+  | BufferSource
+  | WebAssembly.Module;
+
+/**
+ * Load and instantiate the WebAssembly module. Await it once before any other call (no
+ * top-level await is used). Later calls return the same promise; after a failure
+ * (`INIT_FAILED`) it may be called again.
+ *
+ * Without `input`: browsers and workers fetch `hushwire_bg.wasm` next to the package's JS;
+ * Node reads it from disk (and, on Node 18, installs `node:crypto`'s WebCrypto as
+ * `globalThis.crypto` if it is missing).
+ */
+export function init(input?: InitInput | Promise<InitInput>): Promise<void>;
+
+/** Whether {@link init} has completed and the instance is usable (not poisoned). */
+export function isInitialized(): boolean;
+
+/** Objects owning WebAssembly memory. Call `free()` (or `using`) to wipe secrets promptly. */
+interface Owned {
+  /** Release the object's memory now, zeroising key material. Later use throws `OBJECT_FREED`. Idempotent. */
+  free(): void;
+  /** Same as {@link free}, for `using` declarations. */
+  [Symbol.dispose](): void;
+}
+
+/** An organisation's Ed25519 signing key. It certifies agent devices; keep it offline. */
+export class OrgSigningKey implements Owned {
+  private constructor();
+  /** A fresh random key. */
+  static generate(): OrgSigningKey;
+  /** Rebuild from the 32-byte seed returned by {@link secretBytes}. */
+  static fromSecretBytes(seed: Uint8Array): OrgSigningKey;
+  /** The 32-byte secret seed. Anyone holding it can certify agents. */
+  secretBytes(): Uint8Array;
+  /** The public key (base64url) that visitor widgets pin. */
+  readonly publicKey: string;
+  /**
+   * Certify an agent device's 32-byte X25519 public key ({@link AgentKey.publicKey}).
+   * Ids are 1 to 64 bytes of UTF-8; validity is inclusive, in Unix seconds.
+   * Returns the certificate bytes, to hand to {@link AgentIdentity.create}.
+   */
+  certifyAgent(
+    agentPublicKey: Uint8Array,
+    agentId: string,
+    deviceId: string,
+    notBefore: number | bigint,
+    notAfter: number | bigint,
+  ): Uint8Array;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** An agent device's X25519 key. */
+export class AgentKey implements Owned {
+  private constructor();
+  /** A fresh random key. */
+  static generate(): AgentKey;
+  /** Rebuild from the 32 bytes returned by {@link secretBytes}. */
+  static fromSecretBytes(secret: Uint8Array): AgentKey;
+  /** The 32 secret bytes. */
+  secretBytes(): Uint8Array;
+  /** The 32-byte public key, for the organisation to certify. */
+  readonly publicKey: Uint8Array;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** An agent device's key with its organisation certificate: accepts visitors. */
+export class AgentIdentity implements Owned {
+  private constructor();
+  /**
+   * Combine a key (copied; free yours when done) with its certificate, checking that the
+   * certificate is for this key and signed by `orgPublicKey` (base64url).
+   */
+  static create(agentKey: AgentKey, certificate: Uint8Array, orgPublicKey: string): AgentIdentity;
+  /**
+   * Accept a visitor's hello (base64url text or bytes). Returns this side's session, ready
+   * to seal at once, and the reply (base64url) to send back through the relay.
+   */
+  accept(hello: string | Uint8Array): { session: Session; reply: string };
+  /** The certified agent id. */
+  readonly agentId: string;
+  /** The certified device id. */
+  readonly deviceId: string;
+  /** Seal the identity under a 32-byte storage key, as text for IndexedDB / localStorage. */
+  exportState(storageKey: Uint8Array): string;
+  /** Open an identity sealed by {@link exportState}. */
+  static importState(exported: string, storageKey: Uint8Array): AgentIdentity;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** The visitor's half-open handshake. */
+export class VisitorHandshake implements Owned {
+  private constructor();
+  /**
+   * Start a session with an agent of the organisation whose public key (base64url) the widget
+   * pins. Send `hello` (base64url) to the agent through the relay.
+   */
+  static start(orgPublicKey: string): { handshake: VisitorHandshake; hello: string };
+  /** The new session's id, 32 hex digits (public; usable for routing). */
+  readonly sessionId: string;
+  /**
+   * Finish with the agent's reply (base64url or bytes), checking its certificate at `now`
+   * (Unix seconds, default `Date.now()`). A failed reply leaves the handshake usable for the
+   * genuine one.
+   */
+  finish(reply: string | Uint8Array, now?: number | bigint): Session;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** An established, end-to-end encrypted session. Not safe to use from two places at once. */
+export class Session implements Owned {
+  private constructor();
+  /** Seal a message (at most 64 KiB); returns the envelope bytes. */
+  seal(plaintext: Uint8Array): Uint8Array;
+  /** Seal a text message (UTF-8); returns the envelope as base64url text. */
+  sealText(text: string): string;
+  /**
+   * Open an envelope (bytes or base64url text) from the peer. Out-of-order delivery within
+   * the window is fine; replays throw `REPLAY`, altered envelopes `TAMPERED`.
+   */
+  open(envelope: Uint8Array | string): Uint8Array;
+  /** {@link open}, decoding the plaintext as UTF-8 (`MALFORMED` if it is not). */
+  openText(envelope: Uint8Array | string): string;
+  /** A short code both people can compare out of band; equal on both sides of a genuine session. */
+  readonly safetyCode: string;
+  /** The session id, 32 hex digits. */
+  readonly sessionId: string;
+  /** Which side this is. */
+  readonly role: 'visitor' | 'agent';
+  /** The certified agent id. */
+  readonly agentId: string;
+  /** The certified agent device id. */
+  readonly deviceId: string;
+  /** Change the out-of-order limits (defaults 1000 / 1000, each at most 20 000). */
+  setConfig(config: { maxSkip: number; maxStoredSkipped: number }): void;
+  /**
+   * Seal the whole session state under a 32-byte storage key, as text for IndexedDB /
+   * localStorage. Keep the storage key elsewhere (see {@link createStorageKeyVault}).
+   */
+  exportState(storageKey: Uint8Array): string;
+  /** Open a session sealed by {@link exportState} here or by any other hushwire binding. */
+  static importState(exported: string, storageKey: Uint8Array): Session;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** 32 random bytes for use as a storage key. */
+export function generateStorageKey(): Uint8Array;
+
+/**
+ * Conformance testing only: the files of the repository's `docs/vectors/` (file name to JSON
+ * text), recomputed by this build. Equal byte for byte to the published vectors.
+ */
+export function regenerateVectors(): Record<string, string>;
+
+/** @internal Testing only: makes the instance trap, to exercise `INSTANCE_POISONED`. */
+export function _trapForTesting(): void;
+
+/** A storage key kept in IndexedDB, encrypted by a non-extractable WebCrypto AES-GCM key. */
+export interface StorageKeyVault {
+  /** The stored 32-byte key, created on first use. */
+  getOrCreate(): Promise<Uint8Array>;
+  /** Delete the stored key; exports sealed under it become unreadable. */
+  delete(): Promise<void>;
+  /** Close the IndexedDB connection. */
+  close(): void;
+}
+
+/**
+ * Open (or create) a {@link StorageKeyVault} in IndexedDB (browsers and workers; does not need
+ * {@link init}). Throws `INVALID_ARGUMENT` where IndexedDB or WebCrypto is missing.
+ */
+export function createStorageKeyVault(options?: {
+  databaseName?: string;
+  storeName?: string;
+  keyName?: string;
+}): Promise<StorageKeyVault>;

@@ -1,0 +1,188 @@
+// A real browser: Debian's chromium (driven by playwright-core) loads two pages, visitor and
+// agent, that import the package as ESM and talk through a tiny HTTP mailbox relay on
+// 127.0.0.1. Also checks a module Web Worker and the IndexedDB storage-key vault.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, extname } from 'node:path';
+import { createRequire } from 'node:module';
+import * as hw from 'hushwire';
+
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const tools = process.env.HUSHWIRE_TOOLS;
+const pkgDir = new URL('../pkg/', import.meta.url);
+let chromium = null;
+try {
+  chromium = createRequire(join(tools || '.', 'x.js'))('playwright-core').chromium;
+} catch {}
+const skip = !chromium || !existsSync(CHROMIUM) ? 'playwright-core or chromium missing (scripts/install-deps.sh browser)' : false;
+
+const IMPORT_MAP = '<script type="importmap">{"imports":{"hushwire":"/pkg/index.js"}}</script>';
+const page = (body) => `<!doctype html><meta charset="utf-8">${IMPORT_MAP}<pre id="log"></pre><script type="module">
+const log = (line) => { document.getElementById('log').textContent += line + '\\n'; };
+const post = (box, text) => fetch('/box/' + box, { method: 'POST', body: text });
+async function take(box) {
+  for (;;) { const r = await fetch('/box/' + box); if (r.status === 200) return r.text(); }
+}
+${body}
+</script>`;
+
+const VISITOR = page(`
+import { init, VisitorHandshake, Session, createStorageKeyVault } from 'hushwire';
+await init();
+const setup = await (await fetch('/setup/visitor')).json();
+const { handshake, hello } = VisitorHandshake.start(setup.orgPublicKey);
+await post('to-agent', hello);
+const session = handshake.finish(await take('to-visitor'));
+handshake.free();
+log('visitor safety ' + session.safetyCode);
+await post('to-agent', session.sealText('Hello from the visitor ✓'));
+log('visitor got: ' + session.openText(await take('to-visitor')));
+// Persist across a "reload" with the IndexedDB vault.
+const vault = await createStorageKeyVault();
+const key = await vault.getOrCreate();
+const again = await vault.getOrCreate();
+log('vault key ' + key.length + ' stable ' + (key.join() === again.join()));
+const restored = Session.importState(session.exportState(key), key);
+await post('to-agent', restored.sealText('after restore'));
+// A module worker uses the same package.
+const worker = new Worker('/worker.js', { type: 'module' });
+log('worker: ' + await new Promise((ok) => { worker.onmessage = (e) => ok(e.data); }));
+log('visitor done');
+`);
+
+const AGENT = page(`
+import { init, AgentKey, AgentIdentity } from 'hushwire';
+await init();
+const setup = await (await fetch('/setup/agent')).json();
+const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+const key = AgentKey.fromSecretBytes(b64(setup.agentSecret));
+const agent = AgentIdentity.create(key, b64(setup.certificate), setup.orgPublicKey);
+key.free();
+const { session, reply } = agent.accept(await take('to-agent'));
+await post('to-visitor', reply);
+log('agent safety ' + session.safetyCode);
+log('agent got: ' + session.openText(await take('to-agent')));
+await post('to-visitor', session.sealText('Hello from the agent, ' + session.agentId));
+log('agent got: ' + session.openText(await take('to-agent')));
+try { session.open(new Uint8Array([1, 2, 3])); } catch (e) { log('garbage -> ' + e.name + ' ' + e.code); }
+log('agent done');
+`);
+
+const WORKER = `import { init, OrgSigningKey } from 'hushwire-in-worker';`.replace(
+  "'hushwire-in-worker'", "'/pkg/index.js'") + `
+await init();
+const k = OrgSigningKey.generate();
+postMessage('org key ' + k.publicKey.length + ' chars');
+`;
+
+let server, base, setupData;
+const boxes = new Map();
+const waiters = new Map();
+
+function serve(req, res) {
+  const url = new URL(req.url, base);
+  const send = (status, type, body) => { res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }); res.end(body); };
+  if (url.pathname.startsWith('/box/')) {
+    const name = url.pathname.slice(5);
+    if (req.method === 'POST') {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c) => { body += c; });
+      req.on('end', () => {
+        const w = waiters.get(name)?.shift();
+        if (w) w(body); else { if (!boxes.has(name)) boxes.set(name, []); boxes.get(name).push(body); }
+        send(204, 'text/plain', '');
+      });
+      return;
+    }
+    const queued = boxes.get(name)?.shift();
+    if (queued !== undefined) return send(200, 'text/plain', queued);
+    // Long poll: wait up to 5 s for a message.
+    let done = false;
+    const timer = setTimeout(() => { done = true; send(204, 'text/plain', ''); }, 5000);
+    if (!waiters.has(name)) waiters.set(name, []);
+    waiters.get(name).push((msg) => {
+      if (done) { boxes.set(name, [msg, ...(boxes.get(name) || [])]); return; }
+      clearTimeout(timer); send(200, 'text/plain', msg);
+    });
+    return;
+  }
+  if (url.pathname === '/favicon.ico') return send(204, 'image/x-icon', '');
+  if (url.pathname === '/visitor.html') return send(200, 'text/html', VISITOR);
+  if (url.pathname === '/agent.html') return send(200, 'text/html', AGENT);
+  if (url.pathname === '/worker.js') return send(200, 'text/javascript', WORKER);
+  if (url.pathname === '/setup/visitor') return send(200, 'application/json', JSON.stringify({ orgPublicKey: setupData.orgPublicKey }));
+  if (url.pathname === '/setup/agent') return send(200, 'application/json', JSON.stringify(setupData));
+  if (url.pathname.startsWith('/pkg/') && !url.pathname.includes('..')) {
+    const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
+    readFile(new URL(url.pathname.slice(5), pkgDir)).then(
+      (data) => send(200, types[extname(url.pathname)] || 'application/octet-stream', data),
+      () => send(404, 'text/plain', 'not found'));
+    return;
+  }
+  send(404, 'text/plain', 'not found');
+}
+
+before(async () => {
+  await hw.init();
+  const now = Math.floor(Date.now() / 1000);
+  const org = hw.OrgSigningKey.generate();
+  const key = hw.AgentKey.generate();
+  const cert = org.certifyAgent(key.publicKey, 'alice@shop.example', 'browser', now - 600, now + 3600);
+  setupData = {
+    orgPublicKey: org.publicKey,
+    agentSecret: Buffer.from(key.secretBytes()).toString('base64'),
+    certificate: Buffer.from(cert).toString('base64'),
+  };
+  server = http.createServer(serve);
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  base = `http://127.0.0.1:${server.address().port}`;
+});
+
+after(() => server?.close());
+
+test('visitor and agent pages in chromium exchange messages through the relay', { skip, timeout: 90_000 }, async () => {
+  const profile = await mkdtemp(join(tmpdir(), 'hushwire-chromium-'));
+  // A fresh profile directory (playwright passes it as --user-data-dir).
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const errors = [];
+    const [agentPage, visitorPage] = [await context.newPage(), await context.newPage()];
+    for (const p of [agentPage, visitorPage]) {
+      p.on('pageerror', (e) => errors.push(String(e)));
+      p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+    }
+    await agentPage.goto(`${base}/agent.html`);
+    await visitorPage.goto(`${base}/visitor.html`);
+    const text = async (p) => p.locator('#log').textContent();
+    const finished = (p, who) => p.waitForFunction((w) => new RegExp(`${w} done|ERROR`).test(document.getElementById('log').textContent), who, { timeout: 45_000 }).catch(() => {});
+    await Promise.all([finished(visitorPage, 'visitor'), finished(agentPage, 'agent')]);
+    const v = await text(visitorPage);
+    const a = await text(agentPage);
+    const logs = `visitor page:\n${v}\nagent page:\n${a}\nbrowser errors: ${errors.join('\n')}`;
+    assert.deepEqual(errors, [], logs);
+    assert.doesNotMatch(v + a, /ERROR/, logs);
+    assert.match(v, /visitor done/, logs);
+    assert.match(a, /agent done/, logs);
+    assert.match(a, /agent got: Hello from the visitor ✓/);
+    assert.match(v, /visitor got: Hello from the agent, alice@shop.example/);
+    assert.match(a, /agent got: after restore/);
+    assert.match(a, /garbage -> HushwireError MALFORMED/);
+    assert.match(v, /vault key 32 stable true/);
+    assert.match(v, /worker: org key 43 chars/);
+    const code = (s, who) => s.match(new RegExp(`${who} safety (.+)`))[1];
+    assert.equal(code(v, 'visitor'), code(a, 'agent'));
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+});
