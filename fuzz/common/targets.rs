@@ -1,0 +1,631 @@
+//! The bodies of the fuzz targets, shared by `fuzz/fuzz_targets/*.rs` (libFuzzer, nightly)
+//! and `benches/tests/fuzz_seeds.rs` (replays `fuzz/seeds/<target>/` in `cargo test`).
+//!
+//! Every target uses fixed keys: the organisation, agent and storage key of the committed
+//! vectors (`docs/vectors/*.json`, embedded at compile time), so the seeds extracted from those
+//! vectors are valid inputs and the fuzzer mutates from there. Each target asserts properties,
+//! not just "no panic": decoders are canonical (`to_bytes` gives back the input), nothing the
+//! attacker makes is accepted, failed calls leave state unchanged, and the stateful `relay`
+//! target checks every result against a model of the receiver.
+#![allow(dead_code)]
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::OnceLock;
+
+use hushwire::{
+    AgentCertificate, AgentIdentity, AgentKey, Envelope, Error, Hello, OrgPublicKey, OrgSigningKey, Reply,
+    Session, SessionConfig, StorageKey, VisitorHandshake,
+};
+
+const HANDSHAKE_JSON: &str = include_str!("../../docs/vectors/handshake.json");
+const EXPORT_JSON: &str = include_str!("../../docs/vectors/export.json");
+
+/// A fuzz target's body.
+pub type Target = fn(&[u8]);
+
+/// Every target, by name: the directory names under `fuzz/seeds/`.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("envelope", envelope),
+    ("envelope_text", envelope_text),
+    ("hello", hello),
+    ("reply", reply),
+    ("certificate", certificate),
+    ("session_import", session_import),
+    ("agent_identity_import", agent_identity_import),
+    ("relay", |data| {
+        relay(data);
+    }),
+];
+
+/// A string field of the vectors' flat JSON (`"name": "value"`).
+fn field(json: &str, name: &str) -> String {
+    let key = format!("\"{name}\": \"");
+    let start = json.find(&key).expect("field in vectors") + key.len();
+    let end = json[start..].find('"').expect("closing quote") + start;
+    json[start..end].to_owned()
+}
+
+/// A number field of the vectors' flat JSON (`"name": 123`).
+fn number(json: &str, name: &str) -> u64 {
+    let key = format!("\"{name}\": ");
+    let start = json.find(&key).expect("field in vectors") + key.len();
+    json[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .expect("number")
+}
+
+fn unhex(text: &str) -> Vec<u8> {
+    (0..text.len() / 2)
+        .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+fn unhex32(text: &str) -> [u8; 32] {
+    unhex(text).try_into().expect("32 bytes")
+}
+
+/// The fixed world of the vectors.
+pub struct Vectors {
+    /// The organisation's signing key.
+    pub org: OrgSigningKey,
+    /// Its public key, pinned by visitors.
+    pub org_public: OrgPublicKey,
+    /// The certified agent.
+    pub agent: AgentIdentity,
+    /// The certificate's verification time.
+    pub now: u64,
+    /// The storage key of export.json.
+    pub storage_key: StorageKey,
+    /// The visitor's exported session (one skipped key pending).
+    pub export: String,
+    /// The one agent message that session can still open.
+    pub late_envelope: Vec<u8>,
+    /// Its plaintext.
+    pub late_plaintext: Vec<u8>,
+    /// Session state fields of handshake.json, for building session pairs.
+    pub session_id: [u8; 16],
+    /// The handshake hash.
+    pub handshake_hash: [u8; 32],
+    /// Initial chain key, visitor to agent.
+    pub v2a: [u8; 32],
+    /// Initial chain key, agent to visitor.
+    pub a2v: [u8; 32],
+}
+
+/// The vectors, parsed once.
+pub fn vectors() -> &'static Vectors {
+    static V: OnceLock<Vectors> = OnceLock::new();
+    V.get_or_init(|| {
+        let h = HANDSHAKE_JSON;
+        let org = OrgSigningKey::from_secret_bytes(&unhex32(&field(h, "org_signing_seed")));
+        let key = AgentKey::from_secret_bytes(&unhex32(&field(h, "agent_static_secret")));
+        let cert =
+            AgentCertificate::from_bytes(&unhex(&field(h, "certificate"))).expect("vector certificate");
+        let agent = AgentIdentity::new(key, cert, &org.public_key()).expect("vector identity");
+        let e = EXPORT_JSON;
+        Vectors {
+            org_public: org.public_key(),
+            org,
+            agent,
+            now: number(h, "verification_time"),
+            storage_key: StorageKey::from_bytes(&unhex32(&field(e, "storage_key"))),
+            export: field(e, "export"),
+            late_envelope: unhex(&field(e, "late_envelope")),
+            late_plaintext: field(e, "late_plaintext_utf8").into_bytes(),
+            session_id: unhex(&field(h, "session_id")).try_into().expect("16 bytes"),
+            handshake_hash: unhex32(&field(h, "handshake_hash")),
+            v2a: unhex32(&field(h, "chain_key_visitor_to_agent")),
+            a2v: unhex32(&field(h, "chain_key_agent_to_visitor")),
+        }
+    })
+}
+
+/// Open `env` against the visitor session of export.json. Its only openable message is the
+/// vectors' late envelope; anything else accepted is a forgery. A failed open must leave the
+/// session able to open the late envelope.
+fn open_against_vector_session(env: &Envelope) {
+    let v = vectors();
+    let mut session = Session::import(&v.export, &v.storage_key).expect("vector export imports");
+    match session.open(env) {
+        Ok(plaintext) => {
+            assert_eq!(env.as_bytes(), &v.late_envelope[..], "forged envelope accepted");
+            assert_eq!(plaintext, v.late_plaintext);
+            assert_eq!(session.open(env), Err(Error::Replay), "accepted twice");
+        }
+        Err(e) => {
+            assert!(!e.code().is_empty());
+            let late = Envelope::from_bytes(&v.late_envelope).expect("late envelope decodes");
+            assert_eq!(
+                session.open(&late).expect("failed open changed the session"),
+                v.late_plaintext
+            );
+        }
+    }
+}
+
+/// `Envelope::from_bytes`, then `open` against a session.
+pub fn envelope(data: &[u8]) {
+    let Ok(env) = Envelope::from_bytes(data) else {
+        return;
+    };
+    assert_eq!(env.to_bytes(), data, "non-canonical envelope");
+    open_against_vector_session(&env);
+}
+
+/// The text (base64url) decoders of `Envelope`, `Hello` and `Reply`.
+pub fn envelope_text(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(env) = text.parse::<Envelope>() {
+        assert_eq!(env.to_string(), text.trim(), "non-canonical envelope text");
+        assert_eq!(Envelope::from_bytes(&env.to_bytes()).as_ref(), Ok(&env));
+        open_against_vector_session(&env);
+    }
+    if let Ok(hello) = text.parse::<Hello>() {
+        assert_eq!(hello.to_string(), text.trim(), "non-canonical hello text");
+    }
+    if let Ok(reply) = text.parse::<Reply>() {
+        assert_eq!(reply.to_string(), text.trim(), "non-canonical reply text");
+    }
+}
+
+/// `Hello::from_bytes`, then `AgentIdentity::accept`.
+pub fn hello(data: &[u8]) {
+    let Ok(hello) = Hello::from_bytes(data) else {
+        return;
+    };
+    assert_eq!(hello.to_bytes(), data, "non-canonical hello");
+    match vectors().agent.accept(&hello) {
+        Ok((session, reply)) => {
+            assert_eq!(session.session_id(), hello.session_id());
+            assert_eq!(reply.session_id(), hello.session_id());
+            assert_eq!(Reply::from_bytes(&reply.to_bytes()).as_ref(), Ok(&reply));
+        }
+        Err(e) => assert!(!e.code().is_empty()),
+    }
+}
+
+/// Reads bytes from the fuzz input, giving zeros once it is used up.
+struct Input<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Input<'a> {
+    fn u8(&mut self) -> u8 {
+        match self.data.split_first() {
+            Some((b, rest)) => {
+                self.data = rest;
+                *b
+            }
+            None => 0,
+        }
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_be_bytes([self.u8(), self.u8()])
+    }
+    fn bytes(&mut self, n: usize) -> &'a [u8] {
+        let n = n.min(self.data.len());
+        let (head, tail) = self.data.split_at(n);
+        self.data = tail;
+        head
+    }
+    fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+}
+
+/// `Reply::from_bytes`, then `VisitorHandshake::finish_at`.
+///
+/// First byte even: the rest is a raw reply (its session id overwritten with the handshake's,
+/// so the fuzzer gets past that check); it must never be accepted. First byte odd: the rest
+/// describes an agent (key, signing organisation, validity window, ids), a byte mutation of
+/// its genuine reply and the visitor's clock; the outcome must be exactly the one the
+/// parameters call for, and a refused reply must leave the handshake usable.
+pub fn reply(data: &[u8]) {
+    let v = vectors();
+    let mut input = Input { data };
+    let mode = input.u8();
+    let (mut handshake, hello) = VisitorHandshake::start(&v.org_public).expect("start");
+    if mode & 1 == 0 {
+        let mut bytes = input.data.to_vec();
+        if bytes.len() >= 18 {
+            bytes[2..18].copy_from_slice(&hello.session_id().to_bytes());
+        }
+        let Ok(reply) = Reply::from_bytes(&bytes) else {
+            return;
+        };
+        assert_eq!(reply.to_bytes(), bytes, "non-canonical reply");
+        let result = handshake.finish_at(&reply, v.now);
+        assert!(result.is_err(), "a reply no agent made was accepted");
+        return;
+    }
+    let key = AgentKey::from_secret_bytes(&[input.u8(); 32]);
+    let flags = input.u8();
+    let other_org = flags & 1 == 1;
+    let signer = if other_org {
+        OrgSigningKey::from_secret_bytes(&[0x55; 32])
+    } else {
+        OrgSigningKey::from_secret_bytes(&v.org.secret_bytes())
+    };
+    let offset = |b: u8| (i64::from(b as i8) * 10) as u64;
+    let not_before = v.now.wrapping_add(offset(input.u8()));
+    let not_after = v.now.wrapping_add(offset(input.u8()));
+    let now = v.now.wrapping_add(offset(input.u8()));
+    let id_len = (input.u8() % 70) as usize;
+    let agent_id = String::from_utf8_lossy(input.bytes(id_len)).into_owned();
+    let device_id = if flags & 2 == 2 {
+        "d".repeat(65)
+    } else {
+        "dev".to_owned()
+    };
+    let (position, xor) = (input.u16() as usize, input.u8());
+    let Ok(cert) = signer.certify_agent(&key.public_key(), &agent_id, &device_id, not_before, not_after)
+    else {
+        return;
+    };
+    let Ok(agent) = AgentIdentity::new(key, cert, &signer.public_key()) else {
+        return;
+    };
+    // The hello names the vectors' organisation; an agent of another one refuses it.
+    let (agent_session, genuine) = match agent.accept(&hello) {
+        Ok(pair) => pair,
+        Err(e) => {
+            assert!(other_org, "agent of the pinned organisation refused: {e:?}");
+            assert_eq!(e, Error::WrongOrganization);
+            return;
+        }
+    };
+    assert!(!other_org);
+    let mut bytes = genuine.to_bytes();
+    let mutated = xor != 0;
+    if mutated {
+        let at = position % bytes.len();
+        bytes[at] ^= xor;
+    }
+    let valid_time = not_before <= now && now <= not_after;
+    let result = Reply::from_bytes(&bytes).and_then(|r| handshake.finish_at(&r, now));
+    match result {
+        Ok(mut visitor) => {
+            assert!(!mutated, "an altered reply was accepted");
+            assert!(valid_time, "a certificate outside its window was accepted");
+            let mut agent_session = agent_session;
+            assert_eq!(visitor.agent_id(), agent_id);
+            assert_eq!(visitor.safety_code(), agent_session.safety_code());
+            let env = visitor.seal(b"ping").expect("seal");
+            assert_eq!(agent_session.open(&env).expect("open"), b"ping");
+            let env = agent_session.seal(b"pong").expect("seal");
+            assert_eq!(visitor.open(&env).expect("open"), b"pong");
+        }
+        Err(e) => {
+            if !mutated {
+                assert!(!valid_time, "a genuine reply was refused: {e:?}");
+                let expected = if now < not_before {
+                    Error::CertificateNotYetValid
+                } else {
+                    Error::CertificateExpired
+                };
+                assert_eq!(e, expected);
+            } else if valid_time {
+                // The genuine reply still completes the handshake.
+                handshake
+                    .finish_at(&genuine, now)
+                    .expect("handshake spoiled by a bad reply");
+            }
+        }
+    }
+}
+
+/// `AgentCertificate::from_bytes`, then `verify`.
+pub fn certificate(data: &[u8]) {
+    let v = vectors();
+    let Ok(cert) = AgentCertificate::from_bytes(data) else {
+        return;
+    };
+    assert_eq!(cert.to_bytes(), data, "non-canonical certificate");
+    let at_start = cert.verify(&v.org_public, cert.not_before());
+    match cert.verify(&v.org_public, v.now) {
+        Ok(()) => {
+            assert!(cert.not_before() <= v.now && v.now <= cert.not_after());
+            assert_eq!(cert.org_key_id(), v.org_public.key_id());
+            assert_eq!(at_start, Ok(()));
+        }
+        Err(Error::CertificateNotYetValid) => assert!(v.now < cert.not_before()),
+        Err(Error::CertificateExpired) => assert!(v.now > cert.not_after()),
+        Err(e) => {
+            assert!(
+                matches!(e, Error::BadCertificate | Error::WrongOrganization),
+                "{e:?}"
+            );
+            assert_eq!(at_start, Err(e));
+        }
+    }
+}
+
+/// Checks a session that import accepted: it exports and imports back the same, and works.
+fn check_imported(mut session: Session, key: &StorageKey) {
+    let config = session.config();
+    assert!(config.max_skip <= hushwire::MAX_SKIP_LIMIT);
+    assert!(config.max_stored_skipped <= hushwire::MAX_STORED_SKIPPED_LIMIT);
+    let again = Session::import(&session.export(key).expect("export"), key).expect("re-import");
+    assert_eq!(again.session_id(), session.session_id());
+    assert_eq!(again.role(), session.role());
+    assert_eq!(again.agent_id(), session.agent_id());
+    assert_eq!(again.device_id(), session.device_id());
+    assert_eq!(again.handshake_hash(), session.handshake_hash());
+    assert_eq!(again.config(), config);
+    assert_eq!(again.safety_code(), session.safety_code());
+    match session.seal(b"after import") {
+        Ok(env) => assert_eq!(env.session_id(), session.session_id()),
+        Err(e) => assert_eq!(e, Error::SessionExhausted),
+    }
+}
+
+/// `Session::import`. First byte even: the rest is the export text. Odd: the rest is sealed
+/// as session state with `seal_state_for_fuzzing`, reaching the decoder behind the AEAD.
+pub fn session_import(data: &[u8]) {
+    let v = vectors();
+    let Some((mode, rest)) = data.split_first() else {
+        return;
+    };
+    let text = if mode & 1 == 0 {
+        String::from_utf8_lossy(rest).into_owned()
+    } else {
+        hushwire::test_vectors::seal_state_for_fuzzing(&v.storage_key, rest)
+    };
+    match Session::import(&text, &v.storage_key) {
+        Ok(session) => check_imported(session, &v.storage_key),
+        Err(e) => assert!(!e.code().is_empty()),
+    }
+}
+
+/// `AgentIdentity::import` on arbitrary text. An identity it accepts must export back and
+/// complete a handshake that its certificate makes valid.
+pub fn agent_identity_import(data: &[u8]) {
+    let v = vectors();
+    let text = String::from_utf8_lossy(data);
+    let Ok(agent) = AgentIdentity::import(&text, &v.storage_key) else {
+        return;
+    };
+    let again = AgentIdentity::import(&agent.export(&v.storage_key).expect("export"), &v.storage_key)
+        .expect("re-import");
+    assert_eq!(again.certificate().to_bytes(), agent.certificate().to_bytes());
+    let cert = agent.certificate();
+    let (mut handshake, hello) = VisitorHandshake::start(&agent.org_public_key()).expect("start");
+    let (_, reply) = agent.accept(&hello).expect("accept");
+    let visitor = handshake.finish_at(&reply, cert.not_before()).expect("finish");
+    assert_eq!(visitor.agent_id(), cert.agent_id());
+}
+
+/// Session state (docs/PROTOCOL.md §8) of one side of the vectors' session, before any
+/// message.
+fn fresh_state(visitor: bool) -> Vec<u8> {
+    let v = vectors();
+    let mut s = vec![1, if visitor { 1 } else { 2 }];
+    s.extend_from_slice(&v.session_id);
+    s.extend_from_slice(&v.handshake_hash);
+    for id in [
+        v.agent.certificate().agent_id(),
+        v.agent.certificate().device_id(),
+    ] {
+        s.push(id.len() as u8);
+        s.extend_from_slice(id.as_bytes());
+    }
+    let (send, recv) = if visitor { (v.v2a, v.a2v) } else { (v.a2v, v.v2a) };
+    s.extend_from_slice(&send);
+    s.extend_from_slice(&0u32.to_be_bytes());
+    s.extend_from_slice(&recv);
+    s.extend_from_slice(&0u32.to_be_bytes());
+    s.extend_from_slice(&1000u32.to_be_bytes());
+    s.extend_from_slice(&1000u32.to_be_bytes());
+    s.extend_from_slice(&0u32.to_be_bytes());
+    s
+}
+
+/// What a receiver must do with an original message, per the documented rules.
+struct Model {
+    next: u32,
+    stored: BTreeSet<u32>,
+    config: SessionConfig,
+}
+
+impl Model {
+    fn predict(&self, counter: u32) -> Result<(), Error> {
+        if counter < self.next {
+            if self.stored.contains(&counter) {
+                Ok(())
+            } else {
+                Err(Error::Replay)
+            }
+        } else if counter - self.next > self.config.max_skip {
+            Err(Error::TooFarAhead)
+        } else {
+            Ok(())
+        }
+    }
+    fn accept(&mut self, counter: u32) {
+        if counter < self.next {
+            self.stored.remove(&counter);
+            return;
+        }
+        self.stored.extend(self.next..counter);
+        self.next = counter + 1;
+        while self.stored.len() > self.config.max_stored_skipped as usize {
+            self.stored.pop_first();
+        }
+    }
+}
+
+/// What a `relay` run exercised (the seed replay checks the seeds reach every outcome).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RelayStats {
+    /// Messages `open` accepted.
+    pub accepted: usize,
+    /// Original messages refused, as the model predicted (replay, too far ahead, evicted).
+    pub refused_originals: usize,
+    /// Reflected originals, refused.
+    pub refused_reflected: usize,
+    /// Altered or injected bytes, refused.
+    pub refused_forgeries: usize,
+}
+
+/// Two sessions (0 = visitor, 1 = agent) and a relay driven by the input: seal, deliver,
+/// duplicate, drop, reorder, alter, truncate, inject, misroute, deliver as text, persist and
+/// restore. Whatever `open` accepts must be exactly what was sent under that counter, never
+/// twice; originals must get exactly the model's verdict; anything else must be refused.
+pub fn relay(data: &[u8]) -> RelayStats {
+    let mut stats = RelayStats::default();
+    let v = vectors();
+    let mut input = Input { data };
+    let config = SessionConfig {
+        max_skip: u32::from(input.u8() % 24),
+        max_stored_skipped: u32::from(input.u8() % 24),
+    };
+    let mut sessions = [true, false].map(|visitor| {
+        let text = hushwire::test_vectors::seal_state_for_fuzzing(&v.storage_key, &fresh_state(visitor));
+        let mut s = Session::import(&text, &v.storage_key).expect("fresh state imports");
+        s.set_config(config).expect("config");
+        s
+    });
+    let mut models = [0, 1].map(|_| Model {
+        next: 0,
+        stored: BTreeSet::new(),
+        config,
+    });
+    // sent[side][counter] = (envelope bytes, plaintext)
+    let mut sent: [Vec<(Vec<u8>, Vec<u8>)>; 2] = [Vec::new(), Vec::new()];
+    let mut accepted: [HashSet<u32>; 2] = [HashSet::new(), HashSet::new()];
+    // In flight: (destination side, bytes).
+    let mut queue: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut steps = 0;
+    while !input.is_empty() && steps < 400 {
+        steps += 1;
+        let op = input.u8() % 12;
+        let pick = |input: &mut Input, len: usize| (len > 0).then(|| input.u8() as usize % len);
+        match op {
+            0 | 1 => {
+                let side = (op & 1) as usize;
+                if sent[side].len() >= 300 {
+                    continue;
+                }
+                let len = input.u8() as usize * 3;
+                let plaintext: Vec<u8> = (0..len).map(|i| (i + sent[side].len() + side) as u8).collect();
+                let env = sessions[side].seal(&plaintext).expect("seal");
+                assert_eq!(env.counter() as usize, sent[side].len());
+                sent[side].push((env.to_bytes(), plaintext));
+                if queue.len() < 64 {
+                    queue.push((1 - side, env.to_bytes()));
+                }
+            }
+            2 | 3 => {
+                // Deliver (3: through the text form).
+                let Some(i) = pick(&mut input, queue.len()) else {
+                    continue;
+                };
+                let (dest, bytes) = queue.remove(i);
+                let parsed = if op == 2 {
+                    Envelope::from_bytes(&bytes)
+                } else {
+                    Envelope::from_bytes(&bytes).and_then(|env| env.to_string().parse())
+                };
+                let result = parsed.and_then(|env| sessions[dest].open(&env).map(|pt| (env.counter(), pt)));
+                let sender = 1 - dest;
+                let original = sent[sender].iter().position(|(b, _)| *b == bytes);
+                let reflected = sent[dest].iter().any(|(b, _)| *b == bytes);
+                match result {
+                    Ok((counter, plaintext)) => {
+                        assert_eq!(
+                            original,
+                            Some(counter as usize),
+                            "accepted bytes that were not sent"
+                        );
+                        assert_eq!(plaintext, sent[sender][counter as usize].1, "wrong plaintext");
+                        assert!(accepted[dest].insert(counter), "message {counter} accepted twice");
+                        assert_eq!(models[dest].predict(counter), Ok(()));
+                        models[dest].accept(counter);
+                        stats.accepted += 1;
+                    }
+                    Err(e) => {
+                        if let Some(counter) = original {
+                            assert_eq!(models[dest].predict(counter as u32), Err(e), "original refused");
+                            stats.refused_originals += 1;
+                        } else if reflected {
+                            assert_eq!(e, Error::Reflected);
+                            stats.refused_reflected += 1;
+                        } else {
+                            stats.refused_forgeries += 1;
+                        }
+                    }
+                }
+            }
+            4 => {
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    if queue.len() < 64 {
+                        let copy = queue[i].clone();
+                        queue.push(copy);
+                    }
+                }
+            }
+            5 => {
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    queue.remove(i);
+                }
+            }
+            6 => {
+                // Reorder: move one message to the back.
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    let m = queue.remove(i);
+                    queue.push(m);
+                }
+            }
+            7 => {
+                // Alter one byte.
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    let (at, xor) = (input.u16() as usize, input.u8().max(1));
+                    let bytes = &mut queue[i].1;
+                    if !bytes.is_empty() {
+                        let at = at % bytes.len();
+                        bytes[at] ^= xor;
+                    }
+                }
+            }
+            8 => {
+                // Truncate or extend.
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    let n = input.u16() as usize;
+                    let bytes = &mut queue[i].1;
+                    if n & 1 == 0 {
+                        bytes.truncate((n >> 1) % (bytes.len() + 1));
+                    } else {
+                        bytes.push((n >> 1) as u8);
+                    }
+                }
+            }
+            9 => {
+                // Inject attacker bytes.
+                let dest = (input.u8() & 1) as usize;
+                let len = input.u16() as usize % 600;
+                let bytes = input.bytes(len).to_vec();
+                if queue.len() < 64 {
+                    queue.push((dest, bytes));
+                }
+            }
+            10 => {
+                // Misroute: send it back to its sender.
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    queue[i].0 ^= 1;
+                }
+            }
+            _ => {
+                // Persist and restore one side (its current state: nothing is re-opened).
+                let side = (input.u8() & 1) as usize;
+                let text = sessions[side].export(&v.storage_key).expect("export");
+                sessions[side] = Session::import(&text, &v.storage_key).expect("import");
+            }
+        }
+    }
+    stats
+}
