@@ -45,23 +45,11 @@ fn owned_bytes<T>(value: T) -> isize {
     before - live()
 }
 
+#[path = "common/olm.rs"]
+mod olm;
+
 fn olm_session() -> vodozemac::olm::Session {
-    use vodozemac::olm::{Account, OlmMessage, SessionConfig};
-    let alice = Account::new();
-    let mut bob = Account::new();
-    bob.generate_one_time_keys(1);
-    let otk = *bob.one_time_keys().values().next().unwrap();
-    let mut a = alice
-        .create_outbound_session(SessionConfig::version_1(), bob.curve25519_key(), otk)
-        .unwrap();
-    let OlmMessage::PreKey(m) = a.encrypt(b"hi").unwrap() else {
-        panic!("pre-key")
-    };
-    let mut b = bob
-        .create_inbound_session(SessionConfig::version_1(), alice.curve25519_key(), &m)
-        .unwrap()
-        .session;
-    a.decrypt(&b.encrypt(b"hello").unwrap()).unwrap();
+    let (mut a, mut b) = olm::olm_pair();
     b.decrypt(&a.encrypt(b"again").unwrap()).unwrap();
     b
 }

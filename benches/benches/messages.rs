@@ -8,30 +8,11 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use hushwire_benches::{plaintext, Fixture};
 use std::hint::black_box;
 use vodozemac::megolm::{GroupSession, InboundGroupSession};
-use vodozemac::olm::{Account, OlmMessage, Session as OlmSession, SessionConfig};
+#[path = "common/olm.rs"]
+mod olm;
+use olm::olm_pair;
 
 const SIZES: [usize; 4] = [64, 256, 1024, 16 * 1024];
-
-/// Two established Olm sessions (the pre-key exchange done, one reply received).
-fn olm_pair() -> (OlmSession, OlmSession) {
-    let alice = Account::new();
-    let mut bob = Account::new();
-    bob.generate_one_time_keys(1);
-    let otk = *bob.one_time_keys().values().next().unwrap();
-    let mut a = alice
-        .create_outbound_session(SessionConfig::version_1(), bob.curve25519_key(), otk)
-        .unwrap();
-    let OlmMessage::PreKey(m) = a.encrypt(b"hi").unwrap() else {
-        panic!("pre-key")
-    };
-    let mut b = bob
-        .create_inbound_session(SessionConfig::version_1(), alice.curve25519_key(), &m)
-        .unwrap()
-        .session;
-    let reply = b.encrypt(b"hello").unwrap();
-    a.decrypt(&reply).unwrap();
-    (a, b)
-}
 
 fn bench(c: &mut Criterion) {
     let fx = Fixture::new();
