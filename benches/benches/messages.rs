@@ -68,7 +68,7 @@ fn bench(c: &mut Criterion) {
                 n += 1;
                 key[..8].copy_from_slice(&n.to_le_bytes());
                 let cipher = Aes256Gcm::new(&key.into());
-                let nonce = Nonce::from_slice(&[0u8; 12]);
+                let nonce = &Nonce::from([0u8; 12]);
                 let aad = [0u8; 23];
                 let ct = cipher.encrypt(nonce, Payload { msg, aad: &aad }).unwrap();
                 black_box(cipher.decrypt(nonce, Payload { msg: &ct, aad: &aad }).unwrap())
@@ -87,7 +87,7 @@ fn bench(c: &mut Criterion) {
     g.bench_function("aes256gcm_2_key_setups_512B", |b| {
         b.iter(|| {
             key[0] = key[0].wrapping_add(1);
-            let nonce = Nonce::from_slice(&[0u8; 12]);
+            let nonce = &Nonce::from([0u8; 12]);
             let aad = [0u8; 23];
             let ct = Aes256Gcm::new(&key.into())
                 .encrypt(

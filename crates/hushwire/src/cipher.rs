@@ -3,7 +3,7 @@
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use hkdf::Hkdf;
+use alloc::vec::Vec;
 use hmac::{Hmac, Mac};
 use rand_core::RngCore;
 use sha2::{Digest, Sha256};
@@ -35,10 +35,10 @@ pub(crate) fn aead_seal(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Vec<u8> {
-    let cipher = Aes256Gcm::new(key.into());
+    let cipher = Aes256Gcm::new(&(*key).into());
     // Encryption only fails for inputs beyond GCM's 2^36-byte limit, far above our limits.
     cipher
-        .encrypt(Nonce::from_slice(nonce), Payload { msg: plaintext, aad })
+        .encrypt(&Nonce::from(*nonce), Payload { msg: plaintext, aad })
         .unwrap_or_default()
 }
 
@@ -52,9 +52,9 @@ pub(crate) fn aead_open(
     if ciphertext.len() < TAG_LEN {
         return Err(Error::Tampered);
     }
-    let cipher = Aes256Gcm::new(key.into());
+    let cipher = Aes256Gcm::new(&(*key).into());
     cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad })
+        .decrypt(&Nonce::from(*nonce), Payload { msg: ciphertext, aad })
         .map_err(|_| Error::Tampered)
 }
 
@@ -67,21 +67,63 @@ pub(crate) fn x25519(secret: &x25519_dalek::StaticSecret, public: &[u8; 32]) -> 
     Ok(Secret32(*shared.as_bytes()))
 }
 
+type HmacSha256 = Hmac<Sha256>;
+
+/// HMAC-SHA256 keyed with `key` (its padded inner and outer states).
+fn hmac_key(key: &[u8]) -> HmacSha256 {
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
+    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
+}
+
+fn hmac_finish(mac: HmacSha256) -> [u8; 32] {
+    mac.finalize().into_bytes().into()
+}
+
 /// HKDF-SHA256 (RFC 5869) filling `out`; fails only if `out` exceeds 255 * 32 bytes.
+///
+/// Written out over [`hmac_sha256`] rather than taken from the `hkdf` crate so that the wasm
+/// build carries one HMAC-SHA256 instead of two; it is checked against RFC 5869 and
+/// Wycheproof's HKDF-SHA256 vectors (`cipher/tests.rs`).
 pub(crate) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<()> {
-    Hkdf::<Sha256>::new(Some(salt), ikm)
-        .expand(info, out)
-        .map_err(|_| Error::InvalidArgument("hkdf output length"))
+    if out.len() > 255 * 32 {
+        return Err(Error::InvalidArgument("hkdf output length"));
+    }
+    // Extract (§2.2). An empty salt keys HMAC with a zero block, exactly like the HashLen
+    // zeros that stand for "no salt".
+    let prk = Zeroizing::new(hmac_sha256(salt, &[ikm]));
+    let expand = hmac_key(prk.as_ref());
+    // Expand (§2.3): T(i) = HMAC(PRK, T(i-1) || info || i).
+    let mut t = Zeroizing::new([0u8; 32]);
+    for (i, chunk) in out.chunks_mut(32).enumerate() {
+        let mut mac = expand.clone();
+        if i > 0 {
+            mac.update(t.as_ref());
+        }
+        mac.update(info);
+        mac.update(&[(i + 1) as u8]);
+        *t = hmac_finish(mac);
+        chunk.copy_from_slice(&t[..chunk.len()]);
+    }
+    Ok(())
 }
 
 /// HMAC-SHA256 over the concatenation of `parts`.
 pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    let mut mac = hmac_key(key);
     for p in parts {
         mac.update(p);
     }
-    mac.finalize().into_bytes().into()
+    hmac_finish(mac)
+}
+
+/// `(HMAC-SHA256(key, a), HMAC-SHA256(key, b))`, keying HMAC once for both.
+pub(crate) fn hmac_sha256_pair(key: &[u8], a: &[u8], b: &[u8]) -> ([u8; 32], [u8; 32]) {
+    let mac = hmac_key(key);
+    let mut first = mac.clone();
+    first.update(a);
+    let mut second = mac;
+    second.update(b);
+    (hmac_finish(first), hmac_finish(second))
 }
 
 /// SHA-256 over the concatenation of `parts`.

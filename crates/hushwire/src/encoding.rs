@@ -1,5 +1,6 @@
 //! Byte-level reading and the base64url text form shared by every wire type.
 
+use alloc::{string::String, vec::Vec};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
@@ -126,7 +127,7 @@ macro_rules! wire_text_and_serde {
         impl serde::Serialize for $ty {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 if s.is_human_readable() {
-                    s.serialize_str(&self.to_string())
+                    s.serialize_str(&crate::encoding::to_base64(&self.to_bytes()))
                 } else {
                     s.serialize_bytes(&self.to_bytes())
                 }
@@ -149,7 +150,7 @@ macro_rules! wire_text_and_serde {
                         <$ty>::from_bytes(v).map_err(E::custom)
                     }
                     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<$ty, A::Error> {
-                        let mut bytes = Vec::new();
+                        let mut bytes = alloc::vec::Vec::new();
                         while let Some(b) = seq.next_element::<u8>()? {
                             if bytes.len() >= $max {
                                 return Err(serde::de::Error::custom("too long"));

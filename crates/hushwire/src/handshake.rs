@@ -11,6 +11,7 @@
 //! The messages are Noise `NX` (see `docs/PROTOCOL.md` §3): the agent proves its
 //! organisation-certified key; the visitor stays anonymous.
 
+use alloc::{borrow::ToOwned, vec::Vec};
 use rand_core::RngCore;
 
 use crate::encoding::{wire_text_and_serde, Reader};
@@ -206,7 +207,7 @@ impl VisitorHandshake {
     ///
     /// A reply that fails leaves the handshake usable, so a forged reply injected by the relay
     /// cannot stop the real one from completing it. After success, further calls fail.
-    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+    #[cfg(feature = "std")]
     pub fn finish(&mut self, reply: &Reply) -> Result<Session> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -215,8 +216,8 @@ impl VisitorHandshake {
         self.finish_at(reply, now)
     }
 
-    /// [`Self::finish`] with the current time given explicitly (Unix seconds), for platforms
-    /// without a system clock in Rust's `std` (wasm) and for tests.
+    /// `finish` with the current time given explicitly (Unix seconds), for builds without
+    /// `std` (the wasm package passes `Date.now()`), platforms without a system clock, and tests.
     pub fn finish_at(&mut self, reply: &Reply, now: u64) -> Result<Session> {
         if reply.session_id != self.session_id {
             return Err(Error::WrongSession);

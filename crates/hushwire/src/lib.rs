@@ -76,8 +76,15 @@
 //!
 //! Every fallible call returns [`Error`]; [`Error::code`] gives a stable string shared by all
 //! language bindings. No input makes this crate panic.
+#![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+// `alloc` only: the crate runs without `std` (the wasm build links no `std` at all, which
+// keeps the npm package small). `std` adds the system-clock convenience `finish()`.
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
 
 mod cipher;
 mod encoding;
@@ -129,10 +136,14 @@ impl SessionId {
 
 impl core::fmt::Display for SessionId {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
+        // Hex by hand rather than `{:02x}`, which would pull integer formatting into wasm.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = HEX[usize::from(b >> 4)];
+            out[2 * i + 1] = HEX[usize::from(b & 15)];
         }
-        Ok(())
+        f.write_str(core::str::from_utf8(&out).map_err(|_| core::fmt::Error)?)
     }
 }
 

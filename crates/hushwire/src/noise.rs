@@ -11,6 +11,7 @@
 //! Only what NX needs is implemented. Interoperability is checked against the cacophony and
 //! snow vectors and against the `snow` crate (see the tests at the bottom).
 
+use alloc::vec::Vec;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::{Zeroize, Zeroizing};
 

@@ -5,6 +5,7 @@
 //! an X25519 [`AgentKey`] and an [`AgentCertificate`] signed by the organisation. Together
 //! they form an [`AgentIdentity`], which accepts visitors' handshakes.
 
+use alloc::{borrow::ToOwned, string::String, vec::Vec};
 use ed25519_dalek::Signer;
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -368,6 +369,12 @@ impl AgentIdentity {
 
     /// Seal the identity (key, certificate, organisation key) under `storage_key`.
     pub fn export(&self, storage_key: &crate::StorageKey) -> Result<String> {
+        self.export_bytes(storage_key)
+            .map(|bytes| crate::encoding::to_base64(&bytes))
+    }
+
+    /// [`Self::export`] as bytes, for binary stores; `export` is their base64url.
+    pub fn export_bytes(&self, storage_key: &crate::StorageKey) -> Result<Vec<u8>> {
         let mut plain = Zeroizing::new(Vec::with_capacity(32 + 32 + CERT_MAX_LEN));
         plain.extend_from_slice(self.key.secret_bytes().as_ref());
         plain.extend_from_slice(&self.org.bytes);
@@ -382,8 +389,18 @@ impl AgentIdentity {
 
     /// Open an identity sealed by [`Self::export`].
     pub fn import(exported: &str, storage_key: &crate::StorageKey) -> Result<Self> {
+        let plain = crate::storage::open_text(storage_key, crate::storage::Kind::AgentIdentity, exported)?;
+        Self::from_export_plaintext(&plain)
+    }
+
+    /// Open an identity from [`Self::export_bytes`].
+    pub fn import_bytes(exported: &[u8], storage_key: &crate::StorageKey) -> Result<Self> {
         let plain = crate::storage::open(storage_key, crate::storage::Kind::AgentIdentity, exported)?;
-        let mut r = Reader::new(&plain);
+        Self::from_export_plaintext(&plain)
+    }
+
+    fn from_export_plaintext(plain: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(plain);
         let secret = Zeroizing::new(r.array::<32>()?);
         let org = OrgPublicKey::from_bytes(r.take(32)?)?;
         let certificate = AgentCertificate::from_bytes(r.rest())?;

@@ -10,6 +10,7 @@
 //! act as a padding oracle.
 
 use crate::error::{Error, Result};
+use alloc::vec::Vec;
 
 /// Smallest padded size.
 pub(crate) const PAD_FLOOR: usize = 256;
@@ -59,6 +60,7 @@ pub(crate) fn unpad(padded: &mut Vec<u8>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::vec;
 
     #[test]
     fn buckets() {

@@ -1,6 +1,6 @@
 //! An established session: seal and open chat messages, show the safety code, persist.
 
-use std::collections::BTreeMap;
+use alloc::{string::String, vec::Vec};
 
 use rand_core::RngCore;
 use zeroize::{Zeroize, Zeroizing};
@@ -11,7 +11,7 @@ use crate::envelope::{self, Envelope, Role};
 use crate::error::{DecodeError, Error, Result};
 use crate::noise::Completed;
 use crate::org::MAX_ID_LEN;
-use crate::ratchet::{self, RecvChain, SendChain};
+use crate::ratchet::{self, RecvChain, SendChain, SkippedKeys};
 use crate::storage::{self, Kind, StorageKey};
 use crate::{padding, SessionId, MAX_PLAINTEXT_LEN};
 
@@ -130,7 +130,7 @@ pub(crate) fn from_handshake(
         recv: RecvChain {
             chain_key: recv_ck,
             next: 0,
-            skipped: BTreeMap::new(),
+            skipped: SkippedKeys::default(),
         },
         config: SessionConfig::default(),
     }
@@ -181,10 +181,10 @@ impl Session {
         let header = envelope.header();
         let nonce = envelope.nonce();
         if counter < self.recv.next {
-            let key = self.recv.skipped.get(&counter).ok_or(Error::Replay)?;
+            let key = self.recv.skipped.get(counter).ok_or(Error::Replay)?;
             let mut pt = cipher::aead_open(&key.0, &nonce, header, envelope.ciphertext())?;
             padding::unpad(&mut pt)?;
-            self.recv.skipped.remove(&counter);
+            self.recv.skipped.remove(counter);
             return Ok(pt);
         }
         if counter - self.recv.next > self.config.max_skip {
@@ -204,9 +204,15 @@ impl Session {
     pub fn safety_code(&self) -> String {
         let mut out = [0u8; 8];
         let _ = cipher::hkdf_sha256(&[], &self.handshake_hash, LABEL_SAFETY, &mut out);
-        let n = u64::from_be_bytes(out) % 1_000_000_000_000;
-        let digits = format!("{n:012}");
-        format!("{} {} {}", &digits[0..4], &digits[4..8], &digits[8..12])
+        let mut n = u64::from_be_bytes(out) % 1_000_000_000_000;
+        // Twelve digits, most significant first, in groups of four (no `core::fmt`: keeps
+        // the wasm build small).
+        let mut text = *b"0000 0000 0000";
+        for i in (0..14).rev().filter(|i| i % 5 != 4) {
+            text[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        text.iter().map(|&b| char::from(b)).collect()
     }
 
     /// This session's id (also in every envelope's header).
@@ -245,7 +251,7 @@ impl Session {
         config.validate()?;
         self.config = config;
         while self.recv.skipped.len() > config.max_stored_skipped as usize {
-            self.recv.skipped.pop_first();
+            self.recv.skipped.pop_oldest();
         }
         Ok(())
     }
@@ -257,8 +263,18 @@ impl Session {
         self.export_with_rng(storage_key, &mut rand_core::OsRng)
     }
 
+    /// [`Session::export`] as bytes, for binary stores; `export` is their base64url.
+    pub fn export_bytes(&self, storage_key: &StorageKey) -> Result<Vec<u8>> {
+        storage::seal(
+            storage_key,
+            Kind::Session,
+            &self.state_bytes(),
+            &mut rand_core::OsRng,
+        )
+    }
+
     pub(crate) fn export_with_rng(&self, storage_key: &StorageKey, rng: &mut dyn RngCore) -> Result<String> {
-        storage::seal(storage_key, Kind::Session, &self.state_bytes(), rng)
+        storage::seal_text(storage_key, Kind::Session, &self.state_bytes(), rng)
     }
 
     /// The state serialised for export (docs/PROTOCOL.md §8).
@@ -277,7 +293,7 @@ impl Session {
         out.extend_from_slice(&self.config.max_skip.to_be_bytes());
         out.extend_from_slice(&self.config.max_stored_skipped.to_be_bytes());
         out.extend_from_slice(&(self.recv.skipped.len() as u32).to_be_bytes());
-        for (n, key) in &self.recv.skipped {
+        for (n, key) in self.recv.skipped.iter() {
             out.extend_from_slice(&n.to_be_bytes());
             out.extend_from_slice(&key.0);
         }
@@ -287,6 +303,12 @@ impl Session {
     /// Restore a session sealed by [`Session::export`]. A wrong key or an altered export is
     /// [`Error::ExportAuthentication`].
     pub fn import(exported: &str, storage_key: &StorageKey) -> Result<Session> {
+        let plain = storage::open_text(storage_key, Kind::Session, exported)?;
+        Self::from_state_bytes(&plain)
+    }
+
+    /// Restore a session from [`Session::export_bytes`].
+    pub fn import_bytes(exported: &[u8], storage_key: &StorageKey) -> Result<Session> {
         let plain = storage::open(storage_key, Kind::Session, exported)?;
         Self::from_state_bytes(&plain)
     }
@@ -309,7 +331,7 @@ impl Session {
         let mut recv = RecvChain {
             chain_key: Secret32(r.array()?),
             next: r.u32()?,
-            skipped: BTreeMap::new(),
+            skipped: SkippedKeys::default(),
         };
         let config = SessionConfig {
             max_skip: r.u32()?,
@@ -324,7 +346,8 @@ impl Session {
         }
         for _ in 0..count {
             let n = r.u32()?;
-            if n >= recv.next || recv.skipped.insert(n, Secret32(r.array()?)).is_some() {
+            // Ascending and below `next`, as `state_bytes` writes them.
+            if n >= recv.next || !recv.skipped.push(n, Secret32(r.array()?)) {
                 return Err(DecodeError::InvalidField("skipped key").into());
             }
         }

@@ -3,6 +3,7 @@
 //! `text = base64url(format || kind || nonce[12] || AES-256-GCM(storage_key, nonce,
 //! aad = "hushwire/v1/export" || format || kind, state))` — see `docs/PROTOCOL.md` §8.
 
+use alloc::{string::String, vec, vec::Vec};
 use rand_core::RngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
@@ -64,18 +65,38 @@ fn aad(kind: Kind) -> Vec<u8> {
     aad
 }
 
-pub(crate) fn seal(key: &StorageKey, kind: Kind, plaintext: &[u8], rng: &mut dyn RngCore) -> Result<String> {
+/// Longest sealed export in bytes; longer inputs are refused before any work.
+const MAX_SEALED_LEN: usize = 2 + NONCE_LEN + MAX_EXPORT_PLAINTEXT + TAG_LEN;
+
+/// Seal `plaintext` as an export of `kind`: `version || kind || nonce || AES-GCM(...)`.
+pub(crate) fn seal(key: &StorageKey, kind: Kind, plaintext: &[u8], rng: &mut dyn RngCore) -> Result<Vec<u8>> {
     let mut nonce = [0u8; NONCE_LEN];
     cipher::fill_random(rng, &mut nonce)?;
     let mut out = vec![FORMAT_VERSION, kind as u8];
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&cipher::aead_seal(&key.0, &nonce, &aad(kind), plaintext));
-    Ok(encoding::to_base64(&out))
+    Ok(out)
 }
 
-pub(crate) fn open(key: &StorageKey, kind: Kind, text: &str) -> Result<Zeroizing<Vec<u8>>> {
-    let bytes = encoding::from_base64(text.trim(), 2 + NONCE_LEN + MAX_EXPORT_PLAINTEXT + TAG_LEN)?;
-    let mut r = encoding::Reader::new(&bytes);
+/// The text form of an export: unpadded base64url of the sealed bytes.
+pub(crate) fn seal_text(
+    key: &StorageKey,
+    kind: Kind,
+    plaintext: &[u8],
+    rng: &mut dyn RngCore,
+) -> Result<String> {
+    seal(key, kind, plaintext, rng).map(|bytes| encoding::to_base64(&bytes))
+}
+
+pub(crate) fn open_text(key: &StorageKey, kind: Kind, text: &str) -> Result<Zeroizing<Vec<u8>>> {
+    open(key, kind, &encoding::from_base64(text.trim(), MAX_SEALED_LEN)?)
+}
+
+pub(crate) fn open(key: &StorageKey, kind: Kind, bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    if bytes.len() > MAX_SEALED_LEN {
+        return Err(DecodeError::TooLong.into());
+    }
+    let mut r = encoding::Reader::new(bytes);
     let version = r.u8()?;
     if version != FORMAT_VERSION {
         return Err(DecodeError::UnsupportedVersion(version).into());

@@ -9,6 +9,7 @@
 //! This is for testing only: the sessions it creates use publicly known randomness. Nothing
 //! here is reachable from the normal API.
 
+use alloc::{borrow::ToOwned, format, string::String, string::ToString, vec, vec::Vec};
 use hmac::{Hmac, Mac};
 use rand_core::{CryptoRng, RngCore};
 use sha2::Sha256;
@@ -399,7 +400,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
 /// can reach the state decoder that sits behind the export's authentication. Anyone holding
 /// the storage key could produce the same string; it grants nothing.
 pub fn seal_state_for_fuzzing(key: &StorageKey, state: &[u8]) -> String {
-    crate::storage::seal(
+    crate::storage::seal_text(
         key,
         crate::storage::Kind::Session,
         state,

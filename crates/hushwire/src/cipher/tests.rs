@@ -4,6 +4,7 @@
 
 use super::*;
 use serde_json::Value;
+use std::{format, vec};
 
 fn load(rel: &str) -> Value {
     let path = format!("{}/tests/data/{rel}", env!("CARGO_MANIFEST_DIR"));

@@ -4,6 +4,7 @@
 
 use super::*;
 use serde_json::Value;
+use std::{format, vec};
 
 fn h(v: &Value) -> Vec<u8> {
     hex::decode(v.as_str().expect("hex string")).expect("valid hex")
