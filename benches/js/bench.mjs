@@ -7,6 +7,7 @@
 //   cd benches/js && npm install && node bench.mjs        (build bindings/wasm/pkg first)
 //   BENCH_SECONDS=5 BENCH_ROUNDS=5 node bench.mjs          (time per case, default 3 s in 5 rounds)
 import { webcrypto } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { gcm } from '@noble/ciphers/aes.js';
 import sodiumModule from 'libsodium-wrappers';
 import * as hw from 'hushwire';
@@ -55,12 +56,13 @@ await sodiumModule.ready;
 const sodium = sodiumModule;
 
 // ---- hushwire -----------------------------------------------------------------------------
-const NOW = Math.floor(Date.now() / 1000);
-const org = hw.OrgSigningKey.generate();
-const agentKey = hw.AgentKey.generate();
-const cert = org.certifyAgent(agentKey.publicKey, 'bench-agent', 'bench-device', NOW - 60, NOW + 86_400);
-const agent = hw.AgentIdentity.create(agentKey, cert, org.publicKey);
-const orgPk = org.publicKey;
+// The agent identity of docs/vectors/handshake.json (the package cannot sign certificates);
+// handshakes finish at its verification time.
+const vectors = JSON.parse(readFileSync(new URL('../../docs/vectors/handshake.json', import.meta.url), 'utf8'));
+const NOW = vectors.verification_time;
+const orgPk = Buffer.from(vectors.org_public_key, 'hex').toString('base64url');
+const agentKey = hw.AgentKey.fromSecretBytes(Buffer.from(vectors.agent_static_secret, 'hex'));
+const agent = hw.AgentIdentity.create(agentKey, Buffer.from(vectors.certificate, 'hex'), orgPk);
 function handshake() {
   const { handshake: h, hello } = hw.VisitorHandshake.start(orgPk);
   const { session: a, reply } = agent.accept(hello);

@@ -8,14 +8,14 @@
 # in Cargo.lock, wasm-opt (npm binaryen), then the hand-written wrapper from js/ and a CommonJS
 # bundle of it (esbuild). Fails if the .wasm plus JS shipped to browsers exceeds 60 KB gzipped.
 #
-# Tuning (measured in README.md): HUSHWIRE_WASM_OPT_LEVEL (cargo opt-level, default 3),
-# HUSHWIRE_WASM_OPT_FLAG (wasm-opt level, default -O3), HUSHWIRE_WASM_SIMD (default 0).
+# Tuning (measured in README.md): HUSHWIRE_WASM_OPT_LEVEL (cargo opt-level for every crate;
+# default "split", see below), HUSHWIRE_WASM_OPT_FLAG (wasm-opt level, default -O3), HUSHWIRE_WASM_SIMD (default 0).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root"
 
-opt_level=${HUSHWIRE_WASM_OPT_LEVEL:-3}
+opt_level=${HUSHWIRE_WASM_OPT_LEVEL:-split}
 wasm_opt_flag=${HUSHWIRE_WASM_OPT_FLAG:--O3}
 # HUSHWIRE_WASM_SIMD=1: build with wasm SIMD (about 25 % faster messages, 4 % smaller, but needs
 # Safari >= 16.4 / Chrome >= 91 / Firefox >= 89; off by default for older iPhones).
@@ -52,22 +52,46 @@ fi
 if ! command -v wasm-opt >/dev/null 2>&1; then
     npm install --prefix "$root/target/tools/node" --no-audit --no-fund --loglevel=error binaryen@132.0.0
 fi
-if [ ! -x "$here/node_modules/.bin/esbuild" ]; then
+if [ ! -x "$here/node_modules/.bin/esbuild" ] || [ ! -x "$here/node_modules/.bin/vite" ]; then
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 # ---- compile -------------------------------------------------------------------------------
+# Size and speed (numbers in README.md): everything is built for size (opt-level "z") except
+# the crates on the per-message path (AES, GHASH, CTR, SHA-256/HMAC and the array types they
+# use) at opt-level 3, and the core itself at 2: generic code (AES-GCM's CTR and GHASH loops,
+# HMAC) is compiled in the crate that instantiates it, which is the core. Handshakes are rare,
+# messages are not.
 t0=$SECONDS
-export CARGO_PROFILE_RELEASE_OPT_LEVEL=$opt_level
+hot_crates=(aes ctr polyval ghash aes-gcm cipher universal-hash inout sha2 hmac digest
+    block-buffer hybrid-array)
+cargo_args=(--release --locked --target wasm32-unknown-unknown -p hushwire-wasm --target-dir "$target_dir")
+if [ "$opt_level" = split ]; then
+    export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
+    for c in "${hot_crates[@]}"; do cargo_args+=(--config "profile.release.package.$c.opt-level=3"); done
+    cargo_args+=(--config "profile.release.package.hushwire.opt-level=2")
+else
+    export CARGO_PROFILE_RELEASE_OPT_LEVEL=$opt_level
+fi
 export CARGO_PROFILE_RELEASE_PANIC=abort
 export CARGO_PROFILE_RELEASE_DEBUG=false
+# When core/alloc are rebuilt (-Zbuild-std), panics become plain traps and the binary carries
+# no panic locations or Debug formatting: about 10 KB gzipped. The crate is no_std with a
+# trapping panic handler either way, so behaviour is the same; only the size differs.
+size_flags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
 if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-    cargo build --release --locked --target wasm32-unknown-unknown -p hushwire-wasm --target-dir "$target_dir"
+    if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+        RUSTC_BOOTSTRAP=1 RUSTFLAGS="${RUSTFLAGS:-} $size_flags" \
+            cargo build "${cargo_args[@]}" -Zbuild-std=core,alloc
+    else
+        echo "note: without rustup's rust-src component the size flags are off (rustup component add rust-src)"
+        cargo build "${cargo_args[@]}"
+    fi
 else
-    # Debian fallback (shared/TOOLCHAIN.md): Debian's rustc builds std for wasm32 itself.
+    # Debian fallback (shared/TOOLCHAIN.md): Debian's rustc builds the standard library for
+    # wasm32 itself; the package is no_std there, so core and alloc are all it needs.
     PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 \
-        cargo build --release --locked -Zbuild-std=std,panic_abort --target wasm32-unknown-unknown \
-        -p hushwire-wasm --target-dir "$target_dir"
+        RUSTFLAGS="${RUSTFLAGS:-} $size_flags" cargo build "${cargo_args[@]}" -Zbuild-std=core,alloc
 fi
 echo "rust -> wasm: $((SECONDS - t0)) s (opt-level $opt_level)"
 

@@ -6,23 +6,61 @@
 //!   both sessions (exported by wasm), opens the envelope as the visitor, prints
 //!   `plaintext=TEXT`, then exchanges one more message each way and prints `ok`.
 //!
+//! * `cross certify AGENT_PUBLIC_HEX AGENT_ID DEVICE_ID NOT_BEFORE NOT_AFTER [ORG_SEED_HEX]`:
+//!   the organisation's side, which the npm package deliberately cannot do. Certifies the
+//!   agent key with the given organisation seed (or a fresh organisation) and prints
+//!   `org_seed=HEX`, `org=BASE64URL` and `certificate=HEX`.
+//!
 //! Exits non-zero (with the error code on stderr) on any failure.
 use hushwire::{AgentIdentity, AgentKey, OrgSigningKey, Session, StorageKey, VisitorHandshake};
 
-fn key_from_hex(hex: &str) -> Result<StorageKey, String> {
+fn hex32(hex: &str) -> Result<[u8; 32], String> {
     if hex.len() != 64 || !hex.is_ascii() {
-        return Err("storage key must be 64 hex digits".into());
+        return Err("expected 64 hex digits".into());
     }
     let mut k = [0u8; 32];
     for (i, b) in k.iter_mut().enumerate() {
         *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
     }
-    Ok(StorageKey::from_bytes(&k))
+    Ok(k)
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn key_from_hex(hex: &str) -> Result<StorageKey, String> {
+    Ok(StorageKey::from_bytes(&hex32(hex)?))
+}
+
+fn certify(args: &[String]) -> Result<(), String> {
+    let code = |e: hushwire::Error| e.code().to_string();
+    let (pk, agent_id, device_id, nb, na, seed) = match args {
+        [pk, a, d, nb, na] => (pk, a, d, nb, na, None),
+        [pk, a, d, nb, na, seed] => (pk, a, d, nb, na, Some(seed)),
+        _ => return Err(
+            "usage: cross certify AGENT_PUBLIC_HEX AGENT_ID DEVICE_ID NOT_BEFORE NOT_AFTER [ORG_SEED_HEX]"
+                .into(),
+        ),
+    };
+    let org = match seed {
+        Some(seed) => OrgSigningKey::from_secret_bytes(&hex32(seed)?),
+        None => OrgSigningKey::generate().map_err(code)?,
+    };
+    let time = |t: &String| t.parse::<u64>().map_err(|e| e.to_string());
+    let cert = org
+        .certify_agent(&hex32(pk)?, agent_id, device_id, time(nb)?, time(na)?)
+        .map_err(code)?;
+    println!("org_seed={}", to_hex(org.secret_bytes().as_ref()));
+    println!("org={}", org.public_key());
+    println!("certificate={}", to_hex(&cert.to_bytes()));
+    Ok(())
 }
 
 fn run(args: &[String]) -> Result<(), String> {
     let code = |e: hushwire::Error| e.code().to_string();
     match args {
+        [cmd, rest @ ..] if cmd == "certify" => certify(rest),
         [cmd, key] if cmd == "start" => {
             let key = key_from_hex(key)?;
             let now = 1_800_000_000;
@@ -66,7 +104,9 @@ fn run(args: &[String]) -> Result<(), String> {
             println!("ok");
             Ok(())
         }
-        _ => Err("usage: cross start KEY | cross resume KEY VISITOR AGENT ENVELOPE".into()),
+        _ => {
+            Err("usage: cross start KEY | cross resume KEY VISITOR AGENT ENVELOPE | cross certify ...".into())
+        }
     }
 }
 

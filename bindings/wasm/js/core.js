@@ -38,16 +38,39 @@ function notReady() {
   );
 }
 
+// The message of each code; the Rust layer sends only `CODE` or `CODE:fixed detail`.
+const MESSAGES = {
+  MALFORMED: 'malformed input',
+  BAD_CERTIFICATE: 'agent certificate is invalid',
+  CERTIFICATE_EXPIRED: 'agent certificate has expired',
+  CERTIFICATE_NOT_YET_VALID: 'agent certificate is not yet valid',
+  CERTIFICATE_KEY_MISMATCH: 'agent certificate is for a different key',
+  WRONG_ORGANIZATION: 'message is for a different organisation',
+  HANDSHAKE_FAILED: 'handshake failed',
+  WEAK_KEY: 'peer public key is weak (low order)',
+  WRONG_SESSION: 'message belongs to another session',
+  REFLECTED: 'message was sent by this side (reflected)',
+  REPLAY: 'message was already received (replay) or is too old',
+  TOO_FAR_AHEAD: 'message is too far ahead of the last one received',
+  TAMPERED: 'message failed authentication (tampered or forged)',
+  MESSAGE_TOO_LARGE: 'message is too large',
+  SESSION_EXHAUSTED: 'session has sent its maximum number of messages',
+  EXPORT_AUTHENTICATION: 'export could not be opened (wrong storage key or tampered)',
+  INVALID_ARGUMENT: 'invalid argument',
+  RANDOMNESS_UNAVAILABLE: 'secure randomness is unavailable',
+};
+
+function coded(code, detail) {
+  const base = MESSAGES[code] ?? 'operation failed';
+  return new HushwireError(code, detail ? `${base}: ${detail}` : base);
+}
+
 function convert(e) {
   if (e instanceof HushwireError) return e;
-  if (
-    e !== null &&
-    typeof e === 'object' &&
-    e.name === 'HushwireError' &&
-    typeof e.code === 'string' &&
-    !(e instanceof WebAssembly.RuntimeError)
-  ) {
-    return new HushwireError(e.code, e.message);
+  // Only the Rust layer throws strings: `CODE` or `CODE:detail`.
+  if (typeof e === 'string' && /^[A-Z_]+(:|$)/.test(e)) {
+    const i = e.indexOf(':');
+    return i < 0 ? coded(e) : coded(e.slice(0, i), e.slice(i + 1));
   }
   // A trap (WebAssembly.RuntimeError) or anything unexpected from the glue: the instance's
   // memory may be inconsistent. Fail closed from now on.
@@ -114,6 +137,59 @@ function utf8(value, what) {
   return encoder.encode(string(value, what));
 }
 
+// Unpadded base64url (RFC 4648 §5), the text form of every wire value. Decoding is as strict
+// as the Rust core's: no padding, no other alphabet, no non-zero trailing bits, surrounding
+// whitespace (Rust's `str::trim` set) ignored. Anything else is MALFORMED.
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const B64_INDEX = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+const TRIM = /^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+
+function toBase64(bytes) {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
+    out += B64[n >> 18] + B64[(n >> 12) & 63] + B64[(n >> 6) & 63] + B64[n & 63];
+  }
+  if (i + 1 === bytes.length) {
+    out += B64[bytes[i] >> 2] + B64[(bytes[i] & 3) << 4];
+  } else if (i + 2 === bytes.length) {
+    const n = (bytes[i] << 8) | bytes[i + 1];
+    out += B64[n >> 10] + B64[(n >> 4) & 63] + B64[(n & 15) << 2];
+  }
+  return out;
+}
+
+function fromBase64(text) {
+  const t = bounded(text).replace(TRIM, '');
+  const bad = () => coded('MALFORMED', 'invalid base64url text');
+  if (t.length % 4 === 1) throw bad();
+  const out = new Uint8Array(Math.floor((t.length * 3) / 4));
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    const v = c < 128 ? B64_INDEX[c] : -1;
+    if (v < 0) throw bad();
+    acc = ((acc << 6) | v) & 0xfff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[o++] = (acc >> bits) & 0xff;
+    }
+  }
+  if ((acc & ((1 << bits) - 1)) !== 0) throw bad(); // non-canonical trailing bits
+  return out;
+}
+
+// A wire value given as base64url text or bytes.
+function wire(value, what) {
+  if (state !== READY) throw notReady();
+  return typeof value === 'string' ? fromBase64(value) : bounded(bytes(value, what));
+}
+
 const disposeSymbol = typeof Symbol.dispose === 'symbol' ? Symbol.dispose : Symbol.for('Symbol.dispose');
 
 // Base of every class: owns one glue object; `free()` releases its Rust memory (zeroising
@@ -150,35 +226,6 @@ function checkToken(token) {
   }
 }
 
-/** An organisation's Ed25519 signing key (certifies agent devices). */
-export class OrgSigningKey extends Owned {
-  constructor(token, inner) {
-    checkToken(token);
-    super(inner);
-  }
-  static generate() {
-    return guard(() => fromInner(OrgSigningKey, glue.OrgSigningKey.generate()));
-  }
-  static fromSecretBytes(seed) {
-    const s = bytes(seed, 'seed');
-    return guard(() => fromInner(OrgSigningKey, glue.OrgSigningKey.fromSecretBytes(s)));
-  }
-  secretBytes() {
-    return guard(() => this._inner.secretBytes());
-  }
-  get publicKey() {
-    return guard(() => this._inner.publicKey());
-  }
-  certifyAgent(agentPublicKey, agentId, deviceId, notBefore, notAfter) {
-    const pk = bytes(agentPublicKey, 'agentPublicKey');
-    const a = string(agentId, 'agentId');
-    const d = string(deviceId, 'deviceId');
-    const nb = seconds(notBefore, 'notBefore');
-    const na = seconds(notAfter, 'notAfter');
-    return guard(() => this._inner.certifyAgent(pk, a, d, nb, na));
-  }
-}
-
 /** An agent device's X25519 key. */
 export class AgentKey extends Owned {
   constructor(token, inner) {
@@ -208,19 +255,16 @@ export class AgentIdentity extends Owned {
   }
   static create(agentKey, certificate, orgPublicKey) {
     if (!(agentKey instanceof AgentKey)) throw invalid('agentKey must be an AgentKey');
-    const cert = bounded(bytes(certificate, 'certificate'));
-    const org = bounded(string(orgPublicKey, 'orgPublicKey'));
+    const cert = wire(certificate, 'certificate');
+    const org = wire(orgPublicKey, 'orgPublicKey');
     return guard(() => fromInner(AgentIdentity, glue.AgentIdentity.create(agentKey._inner, cert, org)));
   }
   accept(hello) {
+    const h = wire(hello, 'hello');
     return guard(() => {
-      const inner = this._inner;
-      const accepted =
-        typeof hello === 'string'
-          ? inner.acceptText(bounded(hello))
-          : inner.acceptBytes(bounded(bytes(hello, 'hello')));
+      const accepted = this._inner.accept(h);
       try {
-        return { session: fromInner(Session, accepted.takeSession()), reply: accepted.reply };
+        return { session: fromInner(Session, accepted.takeSession()), reply: toBase64(accepted.reply) };
       } finally {
         accepted.free();
       }
@@ -234,10 +278,10 @@ export class AgentIdentity extends Owned {
   }
   exportState(storageKey) {
     const k = bytes(storageKey, 'storageKey');
-    return guard(() => this._inner.exportState(k));
+    return guard(() => toBase64(this._inner.exportState(k)));
   }
   static importState(exported, storageKey) {
-    const s = bounded(string(exported, 'exported'));
+    const s = wire(string(exported, 'exported'), 'exported');
     const k = bytes(storageKey, 'storageKey');
     return guard(() => fromInner(AgentIdentity, glue.AgentIdentity.importState(s, k)));
   }
@@ -250,10 +294,10 @@ export class VisitorHandshake extends Owned {
     super(inner);
   }
   static start(orgPublicKey) {
-    const org = bounded(string(orgPublicKey, 'orgPublicKey'));
+    const org = wire(string(orgPublicKey, 'orgPublicKey'), 'orgPublicKey');
     return guard(() => {
       const handshake = fromInner(VisitorHandshake, glue.VisitorHandshake.start(org));
-      return { handshake, hello: handshake._inner.hello };
+      return { handshake, hello: toBase64(handshake._inner.hello) };
     });
   }
   get sessionId() {
@@ -261,12 +305,8 @@ export class VisitorHandshake extends Owned {
   }
   finish(reply, now = Math.floor(Date.now() / 1000)) {
     const t = seconds(now, 'now');
-    reply = bounded(typeof reply === 'string' ? reply : bytes(reply, 'reply'));
-    return guard(() => {
-      const inner = this._inner;
-      const session = typeof reply === 'string' ? inner.finishText(reply, t) : inner.finishBytes(reply, t);
-      return fromInner(Session, session);
-    });
+    const r = wire(reply, 'reply');
+    return guard(() => fromInner(Session, this._inner.finish(r, t)));
   }
 }
 
@@ -282,15 +322,11 @@ export class Session extends Owned {
   }
   sealText(text) {
     const p = utf8(text, 'text');
-    return guard(() => this._inner.sealText(p));
+    return guard(() => toBase64(this._inner.seal(p)));
   }
   open(envelope) {
-    if (typeof envelope === 'string') {
-      bounded(envelope);
-      return guard(() => this._inner.openText(envelope));
-    }
-    const e = bounded(bytes(envelope, 'envelope'));
-    return guard(() => this._inner.openBytes(e));
+    const e = wire(envelope, 'envelope');
+    return guard(() => this._inner.open(e));
   }
   openText(envelope) {
     const plain = this.open(envelope);
@@ -322,10 +358,10 @@ export class Session extends Owned {
   }
   exportState(storageKey) {
     const k = bytes(storageKey, 'storageKey');
-    return guard(() => this._inner.exportState(k));
+    return guard(() => toBase64(this._inner.exportState(k)));
   }
   static importState(exported, storageKey) {
-    const s = bounded(string(exported, 'exported'));
+    const s = wire(string(exported, 'exported'), 'exported');
     const k = bytes(storageKey, 'storageKey');
     return guard(() => fromInner(Session, glue.Session.importState(s, k)));
   }
@@ -334,14 +370,6 @@ export class Session extends Owned {
 /** 32 random bytes for `exportState` / `importState`. */
 export function generateStorageKey() {
   return guard(() => glue.generateStorageKey());
-}
-
-/** Conformance testing only: the files of docs/vectors/ recomputed by this build. */
-export function regenerateVectors() {
-  return guard(() => {
-    const out = glue.regenerateVectors();
-    return Object.assign({}, out);
-  });
 }
 
 /** @internal Testing only: makes the instance trap, to test INSTANCE_POISONED. */

@@ -78,33 +78,6 @@ interface Owned {
   [Symbol.dispose](): void;
 }
 
-/** An organisation's Ed25519 signing key. It certifies agent devices; keep it offline. */
-export class OrgSigningKey implements Owned {
-  private constructor();
-  /** A fresh random key. */
-  static generate(): OrgSigningKey;
-  /** Rebuild from the 32-byte seed returned by {@link secretBytes}. */
-  static fromSecretBytes(seed: Uint8Array): OrgSigningKey;
-  /** The 32-byte secret seed. Anyone holding it can certify agents. */
-  secretBytes(): Uint8Array;
-  /** The public key (base64url) that visitor widgets pin. */
-  readonly publicKey: string;
-  /**
-   * Certify an agent device's 32-byte X25519 public key ({@link AgentKey.publicKey}).
-   * Ids are 1 to 64 bytes of UTF-8; validity is inclusive, in Unix seconds.
-   * Returns the certificate bytes, to hand to {@link AgentIdentity.create}.
-   */
-  certifyAgent(
-    agentPublicKey: Uint8Array,
-    agentId: string,
-    deviceId: string,
-    notBefore: number | bigint,
-    notAfter: number | bigint,
-  ): Uint8Array;
-  free(): void;
-  [Symbol.dispose](): void;
-}
-
 /** An agent device's X25519 key. */
 export class AgentKey implements Owned {
   private constructor();
@@ -114,7 +87,11 @@ export class AgentKey implements Owned {
   static fromSecretBytes(secret: Uint8Array): AgentKey;
   /** The 32 secret bytes. */
   secretBytes(): Uint8Array;
-  /** The 32-byte public key, for the organisation to certify. */
+  /**
+   * The 32-byte public key, for the organisation to certify. This package cannot sign:
+   * certificates come from the organisation's offline tooling (`hushwire-agent
+   * certify-agent`, or the Rust, Kotlin, Swift and Python libraries).
+   */
   readonly publicKey: Uint8Array;
   free(): void;
   [Symbol.dispose](): void;
@@ -125,9 +102,9 @@ export class AgentIdentity implements Owned {
   private constructor();
   /**
    * Combine a key (copied; free yours when done) with its certificate, checking that the
-   * certificate is for this key and signed by `orgPublicKey` (base64url).
+   * certificate is for this key and signed by `orgPublicKey` (base64url text or 32 bytes).
    */
-  static create(agentKey: AgentKey, certificate: Uint8Array, orgPublicKey: string): AgentIdentity;
+  static create(agentKey: AgentKey, certificate: Uint8Array | string, orgPublicKey: string | Uint8Array): AgentIdentity;
   /**
    * Accept a visitor's hello (base64url text or bytes). Returns this side's session, ready
    * to seal at once, and the reply (base64url) to send back through the relay.
@@ -204,12 +181,6 @@ export class Session implements Owned {
 
 /** 32 random bytes for use as a storage key. */
 export function generateStorageKey(): Uint8Array;
-
-/**
- * Conformance testing only: the files of the repository's `docs/vectors/` (file name to JSON
- * text), recomputed by this build. Equal byte for byte to the published vectors.
- */
-export function regenerateVectors(): Record<string, string>;
 
 /** @internal Testing only: makes the instance trap, to exercise `INSTANCE_POISONED`. */
 export function _trapForTesting(): void;

@@ -6,38 +6,120 @@
 //! unusable if it ever traps.
 //!
 //! Conventions of this layer:
-//! * every fallible export returns `Result<_, JsValue>`; the error is a JS `Error` whose
-//!   `name` is `"HushwireError"` and whose `code` property is the core's code (or
-//!   `INVALID_ARGUMENT` for a bad number or key length given by the caller);
-//! * handshake messages travel as base64url strings; envelopes as bytes or base64url;
+//! * every fallible export returns `Result<_, JsValue>`; the error is a JS string
+//!   `"CODE"` or `"CODE:detail"` (the core's code, or `INVALID_ARGUMENT` for a bad number or
+//!   key length given by the caller; the detail is a fixed phrase, never data). The wrapper
+//!   turns it into a `HushwireError`;
+//! * every wire value (hello, reply, envelope, export, key) crosses as bytes; the wrapper
+//!   offers the base64url text forms (so the base64 codec is JS, not wasm code);
 //! * times are Unix seconds as JS numbers (integers up to 2^53 - 1);
 //! * no export panics on any input: the core never panics, and this layer checks every
 //!   conversion itself.
+//!
+//! The organisation's signing key is deliberately absent: certifying agents is an offline
+//! admin task (the `hushwire-agent` CLI, Rust, the mobile and Python bindings), and leaving
+//! Ed25519 signing out keeps it off the web and out of every visitor's download.
+//!
+//! Size: on wasm32 this crate is `no_std` with its own panic handler (a trap) and allocator,
+//! so `std` (and its panic machinery, which formats messages) is not linked; `build.sh` adds
+//! the size flags (see `bindings/wasm/README.md`). Randomness comes from
+//! `crypto.getRandomValues`, looked up on every draw so its absence fails closed.
+#![cfg_attr(target_arch = "wasm32", no_std)]
 #![deny(missing_docs)]
 
-use hushwire::{Envelope, Hello, Reply, Role, StorageKey};
+extern crate alloc;
+
+use alloc::borrow::ToOwned;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use hushwire::{DecodeError, Envelope, Error, Hello, OrgPublicKey, Reply, Role, StorageKey};
 use wasm_bindgen::prelude::*;
 
-/// Turn a core error into a JS `Error` carrying the stable code. Messages hold no secrets.
-fn to_js(e: hushwire::Error) -> JsValue {
-    js_error(e.code(), &e.to_string())
+#[cfg(target_arch = "wasm32")]
+mod platform {
+    //! What `std` would otherwise provide on wasm32: a panic handler and an allocator.
+
+    /// The core never panics on input, and this layer checks every conversion; a panic here
+    /// is a bug. It traps, and the JS wrapper then marks the instance unusable
+    /// (`INSTANCE_POISONED`), without formatting the panic message (which would pull
+    /// `core::fmt` into the binary).
+    #[panic_handler]
+    fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+        core::arch::wasm32::unreachable()
+    }
+
+    /// The same allocator `std` uses on wasm32.
+    #[global_allocator]
+    static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 }
 
-fn js_error(code: &str, message: &str) -> JsValue {
-    let err = js_sys::Error::new(message);
-    err.set_name("HushwireError");
-    // Setting a property on a fresh object cannot fail; ignore the Result regardless.
-    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code));
-    err.into()
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod random {
+    //! getrandom's backend for the core: `crypto.getRandomValues` (browsers, workers, Node
+    //! >= 19; the Node entries install `node:crypto`'s WebCrypto on Node 18).
+    use core::num::NonZeroU32;
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        // Resolved on every call: if `crypto` is missing or throws, the draw fails and the
+        // core reports RANDOMNESS_UNAVAILABLE; nothing falls back to a weaker source.
+        #[wasm_bindgen(catch, js_namespace = crypto, js_name = getRandomValues)]
+        fn get_random_values(buf: &mut [u8]) -> Result<(), JsValue>;
+    }
+
+    const UNAVAILABLE: NonZeroU32 = match NonZeroU32::new(getrandom::Error::CUSTOM_START) {
+        Some(code) => code,
+        None => NonZeroU32::MIN,
+    };
+
+    fn fill(buf: &mut [u8]) -> Result<(), getrandom::Error> {
+        // getRandomValues fills at most 65 536 bytes per call.
+        for chunk in buf.chunks_mut(65_536) {
+            get_random_values(chunk).map_err(|_| getrandom::Error::from(UNAVAILABLE))?;
+        }
+        Ok(())
+    }
+
+    getrandom::register_custom_getrandom!(fill);
+}
+
+/// Turn a core error into the string the wrapper expects. Details are fixed phrases.
+fn to_js(e: Error) -> JsValue {
+    let detail = match &e {
+        Error::Malformed(d) => match d {
+            DecodeError::TooShort => "input is too short",
+            DecodeError::TooLong => "input is too long",
+            DecodeError::TrailingBytes => "unexpected trailing bytes",
+            DecodeError::Base64 => "invalid base64url text",
+            DecodeError::UnsupportedVersion(_) => "unsupported version",
+            DecodeError::UnexpectedType(_) => "unexpected message type",
+            DecodeError::InvalidField(field) => field,
+            _ => "",
+        },
+        Error::InvalidArgument(what) => what,
+        _ => "",
+    };
+    coded(e.code(), detail)
+}
+
+fn coded(code: &str, detail: &str) -> JsValue {
+    if detail.is_empty() {
+        JsValue::from_str(code)
+    } else {
+        JsValue::from_str(&[code, detail].join(":"))
+    }
 }
 
 fn invalid(what: &str) -> JsValue {
-    js_error("INVALID_ARGUMENT", &format!("invalid argument: {what}"))
+    coded("INVALID_ARGUMENT", what)
 }
 
 /// A JS number holding Unix seconds: finite, integral, 0 ..= 2^53 - 1.
 fn seconds(value: f64, what: &str) -> Result<u64, JsValue> {
-    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= 9_007_199_254_740_991.0 {
+    // `value % 1.0` rather than `fract()`, which needs `std`.
+    if value.is_finite() && value >= 0.0 && value % 1.0 == 0.0 && value <= 9_007_199_254_740_991.0 {
         Ok(value as u64)
     } else {
         Err(invalid(what))
@@ -59,58 +141,6 @@ fn role_name(role: Role) -> &'static str {
     match role {
         Role::Visitor => "visitor",
         _ => "agent",
-    }
-}
-
-/// An organisation's Ed25519 signing key: certifies agent devices. Keep it offline.
-#[wasm_bindgen(js_name = OrgSigningKey)]
-pub struct WasmOrgSigningKey(hushwire::OrgSigningKey);
-
-#[wasm_bindgen(js_class = OrgSigningKey)]
-impl WasmOrgSigningKey {
-    /// A fresh random key.
-    pub fn generate() -> Result<WasmOrgSigningKey, JsValue> {
-        hushwire::OrgSigningKey::generate().map(Self).map_err(to_js)
-    }
-
-    /// Rebuild from the 32-byte seed returned by `secretBytes`.
-    #[wasm_bindgen(js_name = fromSecretBytes)]
-    pub fn from_secret_bytes(seed: &[u8]) -> Result<WasmOrgSigningKey, JsValue> {
-        let mut s = key32(seed, "org secret key must be 32 bytes")?;
-        let key = hushwire::OrgSigningKey::from_secret_bytes(&s);
-        s.iter_mut().for_each(|b| *b = 0);
-        Ok(Self(key))
-    }
-
-    /// The 32-byte secret seed.
-    #[wasm_bindgen(js_name = secretBytes)]
-    pub fn secret_bytes(&self) -> Vec<u8> {
-        self.0.secret_bytes().to_vec()
-    }
-
-    /// The public key to pin in visitor widgets, as base64url text.
-    #[wasm_bindgen(js_name = publicKey)]
-    pub fn public_key(&self) -> String {
-        self.0.public_key().to_string()
-    }
-
-    /// Certify an agent device's 32-byte public key; returns the certificate bytes.
-    #[wasm_bindgen(js_name = certifyAgent)]
-    pub fn certify_agent(
-        &self,
-        agent_public_key: &[u8],
-        agent_id: &str,
-        device_id: &str,
-        not_before: f64,
-        not_after: f64,
-    ) -> Result<Vec<u8>, JsValue> {
-        let pk = key32(agent_public_key, "agent public key must be 32 bytes")?;
-        let nb = seconds(not_before, "notBefore")?;
-        let na = seconds(not_after, "notAfter")?;
-        self.0
-            .certify_agent(&pk, agent_id, device_id, nb, na)
-            .map(|c| c.to_bytes())
-            .map_err(to_js)
     }
 }
 
@@ -154,13 +184,13 @@ pub struct WasmAgentIdentity(hushwire::AgentIdentity);
 #[wasm_bindgen(js_class = AgentIdentity)]
 impl WasmAgentIdentity {
     /// Combine a key and its certificate; checks the certificate is for this key and signed by
-    /// the organisation (`orgPublicKey` as base64url).
+    /// the organisation (its 32-byte public key).
     pub fn create(
         key: &WasmAgentKey,
         certificate: &[u8],
-        org_public_key: &str,
+        org_public_key: &[u8],
     ) -> Result<WasmAgentIdentity, JsValue> {
-        let org: hushwire::OrgPublicKey = org_public_key.parse().map_err(to_js)?;
+        let org = OrgPublicKey::from_bytes(org_public_key).map_err(to_js)?;
         let cert = hushwire::AgentCertificate::from_bytes(certificate).map_err(to_js)?;
         let key = hushwire::AgentKey::from_secret_bytes(&key.0.secret_bytes());
         hushwire::AgentIdentity::new(key, cert, &org)
@@ -168,25 +198,13 @@ impl WasmAgentIdentity {
             .map_err(to_js)
     }
 
-    /// Accept a hello (base64url text) from a visitor.
-    #[wasm_bindgen(js_name = acceptText)]
-    pub fn accept_text(&self, hello: &str) -> Result<WasmAccepted, JsValue> {
-        let hello: Hello = hello.parse().map_err(to_js)?;
-        self.accept_hello(&hello)
-    }
-
-    /// Accept a hello (bytes) from a visitor.
-    #[wasm_bindgen(js_name = acceptBytes)]
-    pub fn accept_bytes(&self, hello: &[u8]) -> Result<WasmAccepted, JsValue> {
+    /// Accept a visitor's hello; the result holds the agent's session and the reply bytes.
+    pub fn accept(&self, hello: &[u8]) -> Result<WasmAccepted, JsValue> {
         let hello = Hello::from_bytes(hello).map_err(to_js)?;
-        self.accept_hello(&hello)
-    }
-
-    fn accept_hello(&self, hello: &Hello) -> Result<WasmAccepted, JsValue> {
-        let (session, reply) = self.0.accept(hello).map_err(to_js)?;
+        let (session, reply) = self.0.accept(&hello).map_err(to_js)?;
         Ok(WasmAccepted {
             session: Some(session),
-            reply: reply.to_string(),
+            reply: reply.to_bytes(),
         })
     }
 
@@ -204,14 +222,14 @@ impl WasmAgentIdentity {
 
     /// Seal the identity (key and certificate) under a 32-byte storage key.
     #[wasm_bindgen(js_name = exportState)]
-    pub fn export_state(&self, key: &[u8]) -> Result<String, JsValue> {
-        self.0.export(&storage_key(key)?).map_err(to_js)
+    pub fn export_state(&self, key: &[u8]) -> Result<Vec<u8>, JsValue> {
+        self.0.export_bytes(&storage_key(key)?).map_err(to_js)
     }
 
     /// Open an identity sealed by `exportState`.
     #[wasm_bindgen(js_name = importState)]
-    pub fn import_state(exported: &str, key: &[u8]) -> Result<WasmAgentIdentity, JsValue> {
-        hushwire::AgentIdentity::import(exported, &storage_key(key)?)
+    pub fn import_state(exported: &[u8], key: &[u8]) -> Result<WasmAgentIdentity, JsValue> {
+        hushwire::AgentIdentity::import_bytes(exported, &storage_key(key)?)
             .map(Self)
             .map_err(to_js)
     }
@@ -221,14 +239,14 @@ impl WasmAgentIdentity {
 #[wasm_bindgen(js_name = Accepted)]
 pub struct WasmAccepted {
     session: Option<hushwire::Session>,
-    reply: String,
+    reply: Vec<u8>,
 }
 
 #[wasm_bindgen(js_class = Accepted)]
 impl WasmAccepted {
-    /// The reply for the visitor, base64url.
+    /// The reply for the visitor.
     #[wasm_bindgen(getter)]
-    pub fn reply(&self) -> String {
+    pub fn reply(&self) -> Vec<u8> {
         self.reply.clone()
     }
 
@@ -246,24 +264,24 @@ impl WasmAccepted {
 #[wasm_bindgen(js_name = VisitorHandshake)]
 pub struct WasmVisitorHandshake {
     inner: hushwire::VisitorHandshake,
-    hello: String,
+    hello: Vec<u8>,
 }
 
 #[wasm_bindgen(js_class = VisitorHandshake)]
 impl WasmVisitorHandshake {
-    /// Start a handshake with an agent of the organisation whose key (base64url) is pinned.
-    pub fn start(org_public_key: &str) -> Result<WasmVisitorHandshake, JsValue> {
-        let org: hushwire::OrgPublicKey = org_public_key.parse().map_err(to_js)?;
+    /// Start a handshake with an agent of the organisation whose 32-byte key is pinned.
+    pub fn start(org_public_key: &[u8]) -> Result<WasmVisitorHandshake, JsValue> {
+        let org = OrgPublicKey::from_bytes(org_public_key).map_err(to_js)?;
         let (inner, hello) = hushwire::VisitorHandshake::start(&org).map_err(to_js)?;
         Ok(Self {
             inner,
-            hello: hello.to_string(),
+            hello: hello.to_bytes(),
         })
     }
 
-    /// The hello to send to the agent, base64url.
+    /// The hello to send to the agent.
     #[wasm_bindgen(getter)]
-    pub fn hello(&self) -> String {
+    pub fn hello(&self) -> Vec<u8> {
         self.hello.clone()
     }
 
@@ -273,17 +291,8 @@ impl WasmVisitorHandshake {
         self.inner.session_id().to_string()
     }
 
-    /// Finish with the agent's reply (base64url) at `now` Unix seconds.
-    #[wasm_bindgen(js_name = finishText)]
-    pub fn finish_text(&mut self, reply: &str, now: f64) -> Result<WasmSession, JsValue> {
-        let now = seconds(now, "now")?;
-        let reply: Reply = reply.parse().map_err(to_js)?;
-        self.inner.finish_at(&reply, now).map(WasmSession).map_err(to_js)
-    }
-
-    /// Finish with the agent's reply (bytes) at `now` Unix seconds.
-    #[wasm_bindgen(js_name = finishBytes)]
-    pub fn finish_bytes(&mut self, reply: &[u8], now: f64) -> Result<WasmSession, JsValue> {
+    /// Finish with the agent's reply at `now` Unix seconds.
+    pub fn finish(&mut self, reply: &[u8], now: f64) -> Result<WasmSession, JsValue> {
         let now = seconds(now, "now")?;
         let reply = Reply::from_bytes(reply).map_err(to_js)?;
         self.inner.finish_at(&reply, now).map(WasmSession).map_err(to_js)
@@ -301,23 +310,9 @@ impl WasmSession {
         self.0.seal(plaintext).map(|e| e.to_bytes()).map_err(to_js)
     }
 
-    /// Seal a message; returns the envelope as base64url text.
-    #[wasm_bindgen(js_name = sealText)]
-    pub fn seal_text(&mut self, plaintext: &[u8]) -> Result<String, JsValue> {
-        self.0.seal(plaintext).map(|e| e.to_string()).map_err(to_js)
-    }
-
-    /// Open an envelope given as bytes.
-    #[wasm_bindgen(js_name = openBytes)]
-    pub fn open_bytes(&mut self, envelope: &[u8]) -> Result<Vec<u8>, JsValue> {
+    /// Open an envelope.
+    pub fn open(&mut self, envelope: &[u8]) -> Result<Vec<u8>, JsValue> {
         let env = Envelope::from_bytes(envelope).map_err(to_js)?;
-        self.0.open(&env).map_err(to_js)
-    }
-
-    /// Open an envelope given as base64url text.
-    #[wasm_bindgen(js_name = openText)]
-    pub fn open_text(&mut self, envelope: &str) -> Result<Vec<u8>, JsValue> {
-        let env: Envelope = envelope.parse().map_err(to_js)?;
         self.0.open(&env).map_err(to_js)
     }
 
@@ -365,14 +360,14 @@ impl WasmSession {
 
     /// Seal the session state under a 32-byte storage key.
     #[wasm_bindgen(js_name = exportState)]
-    pub fn export_state(&self, key: &[u8]) -> Result<String, JsValue> {
-        self.0.export(&storage_key(key)?).map_err(to_js)
+    pub fn export_state(&self, key: &[u8]) -> Result<Vec<u8>, JsValue> {
+        self.0.export_bytes(&storage_key(key)?).map_err(to_js)
     }
 
     /// Open a session sealed by `exportState` (here or in any other binding).
     #[wasm_bindgen(js_name = importState)]
-    pub fn import_state(exported: &str, key: &[u8]) -> Result<WasmSession, JsValue> {
-        hushwire::Session::import(exported, &storage_key(key)?)
+    pub fn import_state(exported: &[u8], key: &[u8]) -> Result<WasmSession, JsValue> {
+        hushwire::Session::import_bytes(exported, &storage_key(key)?)
             .map(WasmSession)
             .map_err(to_js)
     }
@@ -384,17 +379,6 @@ pub fn generate_storage_key() -> Result<Vec<u8>, JsValue> {
     StorageKey::generate()
         .map(|k| k.to_bytes().to_vec())
         .map_err(to_js)
-}
-
-/// Conformance testing only: the files of `docs/vectors/`, recomputed by this build, as an
-/// object mapping file name to JSON text.
-#[wasm_bindgen(js_name = regenerateVectors)]
-pub fn regenerate_vectors() -> js_sys::Object {
-    let out = js_sys::Object::new();
-    for (name, text) in hushwire::test_vectors::generate() {
-        let _ = js_sys::Reflect::set(&out, &JsValue::from_str(name), &JsValue::from_str(&text));
-    }
-    out
 }
 
 /// Testing only: traps the instance (a deliberate `unreachable`), so tests can check that the

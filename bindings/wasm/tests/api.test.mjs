@@ -2,7 +2,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as hw from 'hushwire';
-import { NOW, setup, connect, assertCode } from './helpers.mjs';
+import { NOW, setup, connect, certify, assertCode } from './helpers.mjs';
 
 before(() => hw.init());
 
@@ -81,8 +81,8 @@ test('certificate checks: expired, not yet valid, wrong organisation', () => {
   assert.equal(s.role, 'visitor');
   assertCode(() => handshake.finish(reply, NOW), 'INVALID_ARGUMENT'); // already finished
 
-  const otherOrg = hw.OrgSigningKey.generate();
-  const started = hw.VisitorHandshake.start(otherOrg.publicKey);
+  const otherOrg = certify(hw.AgentKey.generate().publicKey).orgPublicKey;
+  const started = hw.VisitorHandshake.start(otherOrg);
   assertCode(() => env.agent.accept(started.hello), 'WRONG_ORGANIZATION');
   // Default `now` is the real clock: the certificate (valid around 2027) fails or passes
   // deterministically relative to Date.now().
@@ -94,25 +94,36 @@ test('certificate checks: expired, not yet valid, wrong organisation', () => {
   else assert.equal(h2.handshake.finish(r2).role, 'visitor');
 });
 
-test('a certificate for another key is refused when building the identity', () => {
-  const org = hw.OrgSigningKey.generate();
+test('a certificate for another key or organisation is refused when building the identity', () => {
   const k1 = hw.AgentKey.generate();
   const k2 = hw.AgentKey.generate();
-  const cert = org.certifyAgent(k1.publicKey, 'a', 'd', NOW, NOW + 1);
-  assertCode(() => hw.AgentIdentity.create(k2, cert, org.publicKey), 'CERTIFICATE_KEY_MISMATCH');
-  assertCode(() => hw.AgentIdentity.create(k1, cert, hw.OrgSigningKey.generate().publicKey), 'WRONG_ORGANIZATION');
+  const { orgPublicKey, cert } = certify(k1.publicKey, { agentId: 'a', deviceId: 'd', notBefore: NOW, notAfter: NOW + 1 });
+  assertCode(() => hw.AgentIdentity.create(k2, cert, orgPublicKey), 'CERTIFICATE_KEY_MISMATCH');
+  const otherOrg = certify(k1.publicKey).orgPublicKey;
+  assertCode(() => hw.AgentIdentity.create(k1, cert, otherOrg), 'WRONG_ORGANIZATION');
   const forged = cert.slice();
   forged[forged.length - 1] ^= 1; // the signature's last byte
-  assertCode(() => hw.AgentIdentity.create(k1, forged, org.publicKey), 'BAD_CERTIFICATE');
-  assertCode(() => org.certifyAgent(k1.publicKey, '', 'd', NOW, NOW), 'INVALID_ARGUMENT');
-  assertCode(() => org.certifyAgent(k1.publicKey, 'a', 'd', NOW + 1, NOW), 'INVALID_ARGUMENT');
-  assertCode(() => org.certifyAgent(new Uint8Array(31), 'a', 'd', NOW, NOW), 'INVALID_ARGUMENT');
+  assertCode(() => hw.AgentIdentity.create(k1, forged, orgPublicKey), 'BAD_CERTIFICATE');
+  // The organisation key as 32 bytes works as well as its base64url text.
+  const identity = hw.AgentIdentity.create(k1, cert, new Uint8Array(Buffer.from(orgPublicKey, 'base64url')));
+  assert.equal(identity.agentId, 'a');
+  // The package has no signing key class at all.
+  assert.equal(hw.OrgSigningKey, undefined);
+});
+
+test('certificate validity is checked at finish time', () => {
+  const key = hw.AgentKey.generate();
+  const { orgPublicKey, cert } = certify(key.publicKey, { notBefore: NOW, notAfter: NOW + 10 });
+  const agent = hw.AgentIdentity.create(key, cert, orgPublicKey);
+  for (const [now, code] of [[NOW - 1, 'CERTIFICATE_NOT_YET_VALID'], [NOW + 11, 'CERTIFICATE_EXPIRED']]) {
+    const { handshake, hello } = hw.VisitorHandshake.start(orgPublicKey);
+    assertCode(() => handshake.finish(agent.accept(hello).reply, now), code);
+  }
+  const { handshake, hello } = hw.VisitorHandshake.start(orgPublicKey);
+  assert.equal(handshake.finish(agent.accept(hello).reply, NOW + 10).role, 'visitor');
 });
 
 test('keys round-trip through their secret bytes', () => {
-  const org = hw.OrgSigningKey.generate();
-  const again = hw.OrgSigningKey.fromSecretBytes(org.secretBytes());
-  assert.equal(again.publicKey, org.publicKey);
   const k = hw.AgentKey.generate();
   assert.deepEqual(hw.AgentKey.fromSecretBytes(k.secretBytes()).publicKey, k.publicKey);
   assert.equal(k.publicKey.length, 32);
@@ -147,7 +158,7 @@ test('export / import of sessions and identities', () => {
 });
 
 test('free() and Symbol.dispose release objects; later use throws OBJECT_FREED', () => {
-  const { visitor, agentSession, org, agent } = connect(hw);
+  const { visitor, agentSession, orgPublicKey, agent } = connect(hw);
   visitor.free();
   visitor.free(); // idempotent
   assertCode(() => visitor.sealText('x'), 'OBJECT_FREED');
@@ -157,9 +168,9 @@ test('free() and Symbol.dispose release objects; later use throws OBJECT_FREED',
   assertCode(() => agentSession.open('AAAA'), 'OBJECT_FREED');
   const k = hw.AgentKey.generate();
   k.free();
-  assertCode(() => hw.AgentIdentity.create(k, new Uint8Array(10), org.publicKey), 'OBJECT_FREED');
-  for (const o of [org, agent]) o.free();
-  assertCode(() => org.publicKey, 'OBJECT_FREED');
+  assertCode(() => hw.AgentIdentity.create(k, new Uint8Array(10), orgPublicKey), 'OBJECT_FREED');
+  assertCode(() => k.publicKey, 'OBJECT_FREED');
+  agent.free();
   assertCode(() => agent.accept('AAAA'), 'OBJECT_FREED');
   assert.throws(() => new hw.Session(), TypeError);
 });
@@ -235,4 +246,38 @@ test('garbage to every decoder throws MALFORMED, never crashes', () => {
   assertCode(() => env.agent.accept(new Uint8Array(2 << 20)), 'MALFORMED');
   // The instance is still healthy afterwards.
   assert.equal(agentSession.openText(visitor.sealText('still fine')), 'still fine');
+});
+
+test('base64url text forms: same strictness as the Rust core, same bytes as Node', () => {
+  const { visitor, agentSession } = connect(hw);
+  // The encoder agrees with Node's base64url for every length class.
+  for (let len = 0; len < 70; len++) {
+    const plain = new Uint8Array(len).map((_, i) => (i * 37 + len) & 0xff);
+    const text = visitor.sealText(new TextDecoder().decode(plain.map((b) => 0x20 + (b % 90))));
+    assert.equal(Buffer.from(text, 'base64url').toString('base64url'), text);
+    assert.match(text, /^[A-Za-z0-9_-]+$/);
+    agentSession.open(text);
+  }
+  const good = visitor.sealText('edge cases');
+  // Surrounding whitespace is ignored, as by Rust's str::trim.
+  assert.equal(agentSession.openText(`\n\t ${good}\u3000\r\n`), 'edge cases');
+  const key = hw.generateStorageKey();
+  const exported = visitor.exportState(key);
+  const variants = {
+    padding: `${exported}${'='.repeat((4 - (exported.length % 4)) % 4 || 4)}`,
+    'standard alphabet': exported.replace(/-/g, '+').replace(/_/g, '/') + '+/',
+    'length 1 mod 4': `${exported}${exported.length % 4 === 0 ? 'A' : exported.length % 4 === 3 ? 'AA' : 'AAA'}`,
+    'inner space': `${exported.slice(0, 10)} ${exported.slice(10)}`,
+    'non-ASCII digit': `${exported.slice(0, 10)}\u0661${exported.slice(11)}`,
+  };
+  for (const [what, text] of Object.entries(variants)) {
+    assertCode(() => hw.Session.importState(text, key), 'MALFORMED');
+    assert.ok(what);
+  }
+  // Non-canonical trailing bits: 'AB' and 'AAB' decode to the same bytes as 'AA' and 'AAA'
+  // in a lax decoder; both the core and this package refuse them.
+  for (const text of ['AB', 'AAB', 'AAAAAB', 'AAAAAAB']) {
+    assertCode(() => hw.VisitorHandshake.start(text), 'MALFORMED');
+  }
+  assert.equal(hw.Session.importState(exported, key).sessionId, visitor.sessionId);
 });

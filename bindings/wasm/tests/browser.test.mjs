@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, extname } from 'node:path';
 import { createRequire } from 'node:module';
 import * as hw from 'hushwire';
+import { certify } from './helpers.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const tools = process.env.HUSHWIRE_TOOLS;
@@ -72,11 +73,11 @@ try { session.open(new Uint8Array([1, 2, 3])); } catch (e) { log('garbage -> ' +
 log('agent done');
 `);
 
-const WORKER = `import { init, OrgSigningKey } from 'hushwire-in-worker';`.replace(
+const WORKER = `import { init, AgentKey } from 'hushwire-in-worker';`.replace(
   "'hushwire-in-worker'", "'/pkg/index.js'") + `
 await init();
-const k = OrgSigningKey.generate();
-postMessage('org key ' + k.publicKey.length + ' chars');
+const k = AgentKey.generate();
+postMessage('agent key ' + k.publicKey.length + ' bytes');
 `;
 
 let server, base, setupData;
@@ -130,11 +131,15 @@ function serve(req, res) {
 before(async () => {
   await hw.init();
   const now = Math.floor(Date.now() / 1000);
-  const org = hw.OrgSigningKey.generate();
   const key = hw.AgentKey.generate();
-  const cert = org.certifyAgent(key.publicKey, 'alice@shop.example', 'browser', now - 600, now + 3600);
+  const { orgPublicKey, cert } = certify(key.publicKey, {
+    agentId: 'alice@shop.example',
+    deviceId: 'browser',
+    notBefore: now - 600,
+    notAfter: now + 3600,
+  });
   setupData = {
-    orgPublicKey: org.publicKey,
+    orgPublicKey,
     agentSecret: Buffer.from(key.secretBytes()).toString('base64'),
     certificate: Buffer.from(cert).toString('base64'),
   };
@@ -178,7 +183,7 @@ test('visitor and agent pages in chromium exchange messages through the relay', 
     assert.match(a, /agent got: after restore/);
     assert.match(a, /garbage -> HushwireError MALFORMED/);
     assert.match(v, /vault key 32 stable true/);
-    assert.match(v, /worker: org key 43 chars/);
+    assert.match(v, /worker: agent key 32 bytes/);
     const code = (s, who) => s.match(new RegExp(`${who} safety (.+)`))[1];
     assert.equal(code(v, 'visitor'), code(a, 'agent'));
   } finally {

@@ -1,15 +1,41 @@
 // Shared test helpers: an organisation, a certified agent and a finished handshake.
+//
+// The package cannot sign (the organisation key stays in offline tooling), so certificates
+// come from the native example `cross certify`, built by test.sh (HUSHWIRE_CROSS_BIN).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 
 export const NOW = 1_800_000_000;
 
+const hex = (b) => Buffer.from(b).toString('hex');
+
+/**
+ * The organisation's side: certify `agentPublicKey` (bytes) with the organisation whose seed
+ * is `orgSeed` (hex), or with a fresh organisation. Returns `{ orgSeed, orgPublicKey, cert }`.
+ */
+export function certify(
+  agentPublicKey,
+  { agentId = 'alice@shop.example', deviceId = 'laptop-1', notBefore = NOW - 60, notAfter = NOW + 86_400, orgSeed } = {},
+) {
+  const bin = process.env.HUSHWIRE_CROSS_BIN;
+  if (!bin) throw new Error('HUSHWIRE_CROSS_BIN is not set: run the tests through bindings/wasm/test.sh');
+  const args = ['certify', hex(agentPublicKey), agentId, deviceId, String(notBefore), String(notAfter)];
+  if (orgSeed) args.push(orgSeed);
+  const out = Object.fromEntries(
+    execFileSync(bin, args, { encoding: 'utf8' })
+      .trim()
+      .split('\n')
+      .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+  );
+  return { orgSeed: out.org_seed, orgPublicKey: out.org, cert: new Uint8Array(Buffer.from(out.certificate, 'hex')) };
+}
+
 export function setup(hw, { agentId = 'alice@shop.example', deviceId = 'laptop-1' } = {}) {
-  const org = hw.OrgSigningKey.generate();
   const key = hw.AgentKey.generate();
-  const cert = org.certifyAgent(key.publicKey, agentId, deviceId, NOW - 60, NOW + 86_400);
-  const agent = hw.AgentIdentity.create(key, cert, org.publicKey);
+  const { orgSeed, orgPublicKey, cert } = certify(key.publicKey, { agentId, deviceId });
+  const agent = hw.AgentIdentity.create(key, cert, orgPublicKey);
   key.free();
-  return { org, agent, cert, orgPublicKey: org.publicKey };
+  return { orgSeed, agent, cert, orgPublicKey };
 }
 
 export function connect(hw, env = setup(hw)) {

@@ -17,7 +17,7 @@ test('a trap poisons the instance for good', async () => {
   for (const call of [
     () => visitor.sealText('x'),
     () => visitor.safetyCode,
-    () => hw.OrgSigningKey.generate(),
+    () => hw.AgentKey.fromSecretBytes(new Uint8Array(32)),
     () => hw.generateStorageKey(),
   ]) {
     assert.throws(call, (e) => e instanceof hw.HushwireError && e.code === 'INSTANCE_POISONED');
