@@ -23,7 +23,7 @@
 //! Size: on wasm32 this crate is `no_std` with its own panic handler (a trap) and allocator,
 //! so `std` (and its panic machinery, which formats messages) is not linked; `build.sh` adds
 //! the size flags (see `bindings/wasm/README.md`). Randomness comes from
-//! `crypto.getRandomValues`, looked up on every draw so its absence fails closed.
+//! `crypto.getRandomValues` through `js/random.js`; its absence fails closed.
 #![cfg_attr(target_arch = "wasm32", no_std)]
 #![deny(missing_docs)]
 
@@ -56,17 +56,18 @@ mod platform {
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod random {
-    //! getrandom's backend for the core: `crypto.getRandomValues` (browsers, workers, Node
-    //! >= 19; the Node entries install `node:crypto`'s WebCrypto on Node 18).
+    //! getrandom's backend for the core: `js/random.js`, which calls `crypto.getRandomValues`
+    //! (browsers, workers, Node >= 19; the Node entries install `node:crypto`'s WebCrypto on
+    //! Node 18) and, in Node only, batches the calls (see that file).
     use core::num::NonZeroU32;
     use wasm_bindgen::prelude::*;
 
-    #[wasm_bindgen]
+    #[wasm_bindgen(module = "/js/random.js")]
     extern "C" {
-        // Resolved on every call: if `crypto` is missing or throws, the draw fails and the
-        // core reports RANDOMNESS_UNAVAILABLE; nothing falls back to a weaker source.
-        #[wasm_bindgen(catch, js_namespace = crypto, js_name = getRandomValues)]
-        fn get_random_values(buf: &mut [u8]) -> Result<(), JsValue>;
+        // If `crypto` is missing or throws, the draw fails and the core reports
+        // RANDOMNESS_UNAVAILABLE; nothing falls back to a weaker source.
+        #[wasm_bindgen(catch, js_name = fillRandom)]
+        fn fill_random(buf: &mut [u8]) -> Result<(), JsValue>;
     }
 
     const UNAVAILABLE: NonZeroU32 = match NonZeroU32::new(getrandom::Error::CUSTOM_START) {
@@ -77,7 +78,7 @@ mod random {
     fn fill(buf: &mut [u8]) -> Result<(), getrandom::Error> {
         // getRandomValues fills at most 65 536 bytes per call.
         for chunk in buf.chunks_mut(65_536) {
-            get_random_values(chunk).map_err(|_| getrandom::Error::from(UNAVAILABLE))?;
+            fill_random(chunk).map_err(|_| getrandom::Error::from(UNAVAILABLE))?;
         }
         Ok(())
     }
@@ -307,7 +308,7 @@ pub struct WasmSession(hushwire::Session);
 impl WasmSession {
     /// Seal a message; returns the envelope bytes.
     pub fn seal(&mut self, plaintext: &[u8]) -> Result<Vec<u8>, JsValue> {
-        self.0.seal(plaintext).map(|e| e.to_bytes()).map_err(to_js)
+        self.0.seal(plaintext).map(Envelope::into_bytes).map_err(to_js)
     }
 
     /// Open an envelope.

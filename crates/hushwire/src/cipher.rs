@@ -1,7 +1,7 @@
 //! Thin, typed wrappers over the primitives hushwire uses. Everything cryptographic in the
 //! crate goes through here, and the Wycheproof / RFC tests exercise exactly these functions.
 
-use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::aead::{Aead, AeadInOut, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use alloc::vec::Vec;
 use hmac::{Hmac, Mac};
@@ -40,6 +40,22 @@ pub(crate) fn aead_seal(
     cipher
         .encrypt(&Nonce::from(*nonce), Payload { msg: plaintext, aad })
         .unwrap_or_default()
+}
+
+/// AES-256-GCM encryption of `buffer` in place; returns the tag. Used for messages, where it
+/// saves two copies and leaves no plaintext copy behind.
+pub(crate) fn aead_seal_in_place(
+    key: &[u8; KEY_LEN],
+    nonce: &[u8; NONCE_LEN],
+    aad: &[u8],
+    buffer: &mut [u8],
+) -> Result<[u8; TAG_LEN]> {
+    let cipher = Aes256Gcm::new(&(*key).into());
+    cipher
+        .encrypt_inout_detached(&Nonce::from(*nonce), aad, buffer.into())
+        .map(Into::into)
+        // Only inputs beyond GCM's 2^36-byte limit fail, far above MAX_PLAINTEXT_LEN.
+        .map_err(|_| Error::MessageTooLarge)
 }
 
 /// AES-256-GCM decryption; any failure (wrong key, altered bytes, short input) is `Tampered`.

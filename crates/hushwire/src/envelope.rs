@@ -84,12 +84,22 @@ impl core::fmt::Debug for Envelope {
 }
 
 impl Envelope {
-    pub(crate) fn from_parts(header: &[u8; HEADER_LEN], nonce: &[u8; NONCE_LEN], ciphertext: &[u8]) -> Self {
-        let mut bytes = Vec::with_capacity(OVERHEAD + ciphertext.len());
+    /// Seal `plaintext` as the envelope `header || nonce || AES-256-GCM(padded plaintext)`,
+    /// built in one buffer and encrypted in place.
+    pub(crate) fn seal(
+        header: &[u8; HEADER_LEN],
+        nonce: &[u8; NONCE_LEN],
+        message_key: &[u8; 32],
+        plaintext: &[u8],
+    ) -> Result<Self> {
+        let body = HEADER_LEN + NONCE_LEN;
+        let mut bytes = Vec::with_capacity(OVERHEAD + crate::padding::padded_len(plaintext.len()));
         bytes.extend_from_slice(header);
         bytes.extend_from_slice(nonce);
-        bytes.extend_from_slice(ciphertext);
-        Envelope { bytes }
+        crate::padding::pad_into(&mut bytes, plaintext);
+        let tag = crate::cipher::aead_seal_in_place(message_key, nonce, header, &mut bytes[body..])?;
+        bytes.extend_from_slice(&tag);
+        Ok(Envelope { bytes })
     }
 
     /// Decode and structurally validate an envelope. Authenticity is checked by
@@ -118,6 +128,11 @@ impl Envelope {
     /// The binary encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         self.bytes.clone()
+    }
+
+    /// The binary encoding, without a copy.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 
     /// The binary encoding, borrowed.

@@ -38,12 +38,19 @@ const fn padme(n: usize) -> usize {
     (n + mask) & !mask
 }
 
-/// Append the marker and zero padding.
-pub(crate) fn pad(plaintext: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(padded_len(plaintext.len()));
+/// Append `plaintext`, the marker and zero padding to `out`.
+pub(crate) fn pad_into(out: &mut Vec<u8>, plaintext: &[u8]) {
+    let end = out.len() + padded_len(plaintext.len());
     out.extend_from_slice(plaintext);
     out.push(0x80);
-    out.resize(padded_len(plaintext.len()), 0);
+    out.resize(end, 0);
+}
+
+/// `plaintext` with the marker and zero padding.
+#[cfg(test)]
+pub(crate) fn pad(plaintext: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    pad_into(&mut out, plaintext);
     out
 }
 

@@ -158,11 +158,10 @@ impl Session {
         let header = envelope::header(&self.session_id, self.role, counter);
         let mut chain_key = self.send.chain_key.clone();
         let message_key = ratchet::step(&mut chain_key);
-        let padded = Zeroizing::new(padding::pad(plaintext));
-        let ct = cipher::aead_seal(&message_key.0, &nonce, &header, &padded);
+        let envelope = Envelope::seal(&header, &nonce, &message_key.0, plaintext)?;
         self.send.chain_key = chain_key;
         self.send.next = counter + 1;
-        Ok(Envelope::from_parts(&header, &nonce, &ct))
+        Ok(envelope)
     }
 
     /// Decrypt a message from the peer.
