@@ -27,8 +27,8 @@ pub const DEFAULT_MAX_STORED_SKIPPED: u32 = 1000;
 /// Upper bound for [`SessionConfig::max_skip`]: one incoming message may cost at most this
 /// many HMAC pairs (about 10 ms on a phone) before it is authenticated.
 pub const MAX_SKIP_LIMIT: u32 = 20_000;
-/// Upper bound for [`SessionConfig::max_stored_skipped`]: about 1.4 MB of keys per session in
-/// memory (about 70 bytes a key), 720 KB in an export.
+/// Upper bound for [`SessionConfig::max_stored_skipped`]: about 0.8 MB of keys per session in
+/// memory (about 40 bytes a key), 720 KB in an export.
 pub const MAX_STORED_SKIPPED_LIMIT: u32 = 20_000;
 
 /// Per-session tolerance for lost and reordered messages.
