@@ -80,11 +80,15 @@ export CARGO_PROFILE_RELEASE_DEBUG=false
 # trapping panic handler either way, so behaviour is the same; only the size differs.
 size_flags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
 if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    # build-std needs the standard library's source; fetch it if rustup can.
+    rustup component list --installed 2>/dev/null | grep -q '^rust-src' ||
+        rustup component add rust-src >/dev/null 2>&1 || true
     if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
         RUSTC_BOOTSTRAP=1 RUSTFLAGS="${RUSTFLAGS:-} $size_flags" \
             cargo build "${cargo_args[@]}" -Zbuild-std=core,alloc
     else
-        echo "note: without rustup's rust-src component the size flags are off (rustup component add rust-src)"
+        echo "note: rustup's rust-src component is missing, so the size flags are off and the package" \
+            "will likely exceed its budget (rustup component add rust-src)"
         cargo build "${cargo_args[@]}"
     fi
 else

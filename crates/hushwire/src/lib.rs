@@ -76,6 +76,19 @@
 //!
 //! Every fallible call returns [`Error`]; [`Error::code`] gives a stable string shared by all
 //! language bindings. No input makes this crate panic.
+//!
+//! ## Features and platforms
+//!
+//! | feature | default | adds |
+//! |---|---|---|
+//! | `std` | yes | `VisitorHandshake::finish` (reads the system clock), `std::error::Error` |
+//! | `serde` | yes | serde for the wire types (base64url text in human-readable formats) |
+//! | `fast` | yes | curve25519-dalek's precomputed tables: faster key generation and certificate checks, about 50 KB more code |
+//!
+//! Without default features the crate is `no_std` + `alloc`; pass the time to
+//! `VisitorHandshake::finish_at`. Randomness comes from the `getrandom` crate: on
+//! `wasm32-unknown-unknown` the final binary picks its backend (enable getrandom 0.2's `js`
+//! feature, or register a custom one as the npm package does with `crypto.getRandomValues`).
 #![no_std]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
