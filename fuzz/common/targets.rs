@@ -371,15 +371,51 @@ pub fn session_import(data: &[u8]) {
     let Some((mode, rest)) = data.split_first() else {
         return;
     };
+    if mode & 2 != 0 && mode & 1 == 0 {
+        // The binary form on arbitrary bytes.
+        match Session::import_bytes(rest, &v.storage_key) {
+            Ok(session) => check_imported(session, &v.storage_key),
+            Err(e) => assert!(!e.code().is_empty()),
+        }
+        return;
+    }
     let text = if mode & 1 == 0 {
         String::from_utf8_lossy(rest).into_owned()
     } else {
         hushwire::test_vectors::seal_state_for_fuzzing(&v.storage_key, rest)
     };
-    match Session::import(&text, &v.storage_key) {
+    let imported = Session::import(&text, &v.storage_key);
+    if mode & 1 != 0 {
+        // The binary form of the same export must give the same answer.
+        let binary = Session::import_bytes(&base64url(&text), &v.storage_key);
+        assert_eq!(binary.as_ref().err(), imported.as_ref().err());
+    }
+    match imported {
         Ok(session) => check_imported(session, &v.storage_key),
         Err(e) => assert!(!e.code().is_empty()),
     }
+}
+
+/// Unpadded base64url to bytes, for text the library itself produced.
+fn base64url(text: &str) -> Vec<u8> {
+    let (mut acc, mut bits, mut out) = (0u32, 0, Vec::new());
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => panic!("the library's own export is base64url"),
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
 }
 
 /// `AgentIdentity::import` on arbitrary text. An identity it accepts must export back and
