@@ -97,9 +97,17 @@ impl Envelope {
         bytes.extend_from_slice(header);
         bytes.extend_from_slice(nonce);
         crate::padding::pad_into(&mut bytes, plaintext);
-        let tag = crate::cipher::aead_seal_in_place(message_key, nonce, header, &mut bytes[body..])?;
-        bytes.extend_from_slice(&tag);
-        Ok(Envelope { bytes })
+        match crate::cipher::aead_seal_in_place(message_key, nonce, header, &mut bytes[body..]) {
+            Ok(tag) => {
+                bytes.extend_from_slice(&tag);
+                Ok(Envelope { bytes })
+            }
+            Err(e) => {
+                // Unreachable for messages within MAX_PLAINTEXT_LEN; still, never free plaintext.
+                zeroize::Zeroize::zeroize(&mut bytes);
+                Err(e)
+            }
+        }
     }
 
     /// Decode and structurally validate an envelope. Authenticity is checked by
