@@ -226,6 +226,18 @@ function checkToken(token) {
   }
 }
 
+// Sealed exports (sessions and agent identities): base64url text of the core's binary export.
+function exportState(owner, storageKey) {
+  const k = bytes(storageKey, 'storageKey');
+  return guard(() => toBase64(owner._inner.exportState(k)));
+}
+
+function importState(Class, GlueClass, exported, storageKey) {
+  const s = wire(string(exported, 'exported'), 'exported');
+  const k = bytes(storageKey, 'storageKey');
+  return guard(() => fromInner(Class, GlueClass.importState(s, k)));
+}
+
 /** An agent device's X25519 key. */
 export class AgentKey extends Owned {
   constructor(token, inner) {
@@ -277,13 +289,10 @@ export class AgentIdentity extends Owned {
     return guard(() => this._inner.deviceId);
   }
   exportState(storageKey) {
-    const k = bytes(storageKey, 'storageKey');
-    return guard(() => toBase64(this._inner.exportState(k)));
+    return exportState(this, storageKey);
   }
   static importState(exported, storageKey) {
-    const s = wire(string(exported, 'exported'), 'exported');
-    const k = bytes(storageKey, 'storageKey');
-    return guard(() => fromInner(AgentIdentity, glue.AgentIdentity.importState(s, k)));
+    return importState(AgentIdentity, glue.AgentIdentity, exported, storageKey);
   }
 }
 
@@ -357,13 +366,10 @@ export class Session extends Owned {
     guard(() => this._inner.setConfig(a, b));
   }
   exportState(storageKey) {
-    const k = bytes(storageKey, 'storageKey');
-    return guard(() => toBase64(this._inner.exportState(k)));
+    return exportState(this, storageKey);
   }
   static importState(exported, storageKey) {
-    const s = wire(string(exported, 'exported'), 'exported');
-    const k = bytes(storageKey, 'storageKey');
-    return guard(() => fromInner(Session, glue.Session.importState(s, k)));
+    return importState(Session, glue.Session, exported, storageKey);
   }
 }
 
