@@ -28,22 +28,27 @@ impl core::fmt::Debug for Secret32 {
     }
 }
 
-/// AES-256-GCM encryption. `plaintext` may be empty.
+/// AES-256-GCM encryption into a new buffer (`ciphertext || tag`). `plaintext` may be empty.
+/// One encryption path: this copies and calls [`aead_seal_in_place`].
 pub(crate) fn aead_seal(
     key: &[u8; KEY_LEN],
     nonce: &[u8; NONCE_LEN],
     aad: &[u8],
     plaintext: &[u8],
 ) -> Vec<u8> {
-    let cipher = Aes256Gcm::new(&(*key).into());
-    // Encryption only fails for inputs beyond GCM's 2^36-byte limit, far above our limits.
-    cipher
-        .encrypt(&Nonce::from(*nonce), Payload { msg: plaintext, aad })
-        .unwrap_or_default()
+    let mut out = Vec::with_capacity(plaintext.len() + TAG_LEN);
+    out.extend_from_slice(plaintext);
+    match aead_seal_in_place(key, nonce, aad, &mut out) {
+        Ok(tag) => out.extend_from_slice(&tag),
+        // Only inputs beyond GCM's 2^36-byte limit fail, far above our limits; never hand
+        // back (or leave behind) the plaintext copy.
+        Err(_) => out.zeroize(), // wipes and empties
+    }
+    out
 }
 
-/// AES-256-GCM encryption of `buffer` in place; returns the tag. Used for messages, where it
-/// saves two copies and leaves no plaintext copy behind.
+/// AES-256-GCM encryption of `buffer` in place; returns the tag. Messages use it directly
+/// (no copy of the padded plaintext is left behind).
 pub(crate) fn aead_seal_in_place(
     key: &[u8; KEY_LEN],
     nonce: &[u8; NONCE_LEN],

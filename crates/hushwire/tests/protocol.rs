@@ -636,7 +636,7 @@ fn binary_exports_are_the_text_exports_bytes() {
     assert_eq!(agent.open(&back.seal(b"again").unwrap()).unwrap(), b"again");
     // The text form is base64url of the same layout, so either side converts.
     let text = visitor.export(&key).unwrap();
-    let decoded = base64_url_decode(&text);
+    let decoded = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &text).unwrap();
     assert!(Session::import_bytes(&decoded, &key).is_ok());
     assert_eq!(
         Session::import_bytes(&bytes, &StorageKey::from_bytes(&[0; 32])).map(|_| ()),
@@ -659,24 +659,4 @@ fn binary_exports_are_the_text_exports_bytes() {
         Session::import_bytes(&sealed, &key),
         Err(Error::Malformed(_))
     ));
-}
-
-fn base64_url_decode(text: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'-' => 62,
-        _ => 63,
-    };
-    let (mut acc, mut bits, mut out) = (0u32, 0, Vec::new());
-    for c in text.bytes() {
-        acc = (acc << 6) | u32::from(val(c));
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
 }
