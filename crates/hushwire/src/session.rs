@@ -170,6 +170,36 @@ impl Session {
     /// reflected messages, messages of other sessions and anything altered. A failed call
     /// leaves the session unchanged.
     pub fn open(&mut self, envelope: &Envelope) -> Result<Vec<u8>> {
+        self.open_checked(envelope, |_| Ok(()))
+    }
+
+    /// Decrypt a message whose plaintext must be UTF-8 text.
+    ///
+    /// Like [`Session::open`], but a message that authenticates and is not valid UTF-8 is
+    /// refused with [`DecodeError::InvalidField`]`("utf-8")` (`MALFORMED`) **without being
+    /// consumed**: the session is unchanged, so the same envelope can still be read with
+    /// [`Session::open`] as bytes.
+    pub fn open_text(&mut self, envelope: &Envelope) -> Result<String> {
+        let plain = self.open_checked(envelope, |pt| {
+            core::str::from_utf8(pt)
+                .map(|_| ())
+                .map_err(|_| DecodeError::InvalidField("utf-8").into())
+        })?;
+        // Checked above, so this cannot fail; map anyway rather than unwrap.
+        String::from_utf8(plain).map_err(|e| {
+            let mut bytes = e.into_bytes();
+            bytes.zeroize();
+            DecodeError::InvalidField("utf-8").into()
+        })
+    }
+
+    /// `open`, with `check` run on the authenticated plaintext before anything is committed:
+    /// if it fails, the plaintext is wiped and the session stays unchanged.
+    fn open_checked(
+        &mut self,
+        envelope: &Envelope,
+        check: impl FnOnce(&[u8]) -> Result<()>,
+    ) -> Result<Vec<u8>> {
         if envelope.session_id() != self.session_id {
             return Err(Error::WrongSession);
         }
@@ -182,7 +212,10 @@ impl Session {
         if counter < self.recv.next {
             let key = self.recv.skipped.get(counter).ok_or(Error::Replay)?;
             let mut pt = cipher::aead_open(&key.0, &nonce, header, envelope.ciphertext())?;
-            padding::unpad(&mut pt)?;
+            if let Err(e) = padding::unpad(&mut pt).and_then(|()| check(&pt)) {
+                pt.zeroize();
+                return Err(e);
+            }
             self.recv.skipped.remove(counter);
             return Ok(pt);
         }
@@ -191,7 +224,10 @@ impl Session {
         }
         let advance = self.recv.advance_to(counter);
         let mut pt = cipher::aead_open(&advance.message_key.0, &nonce, header, envelope.ciphertext())?;
-        padding::unpad(&mut pt)?;
+        if let Err(e) = padding::unpad(&mut pt).and_then(|()| check(&pt)) {
+            pt.zeroize();
+            return Err(e);
+        }
         self.recv.commit(advance, self.config.max_stored_skipped as usize);
         Ok(pt)
     }

@@ -660,3 +660,27 @@ fn binary_exports_are_the_text_exports_bytes() {
         Err(Error::Malformed(_))
     ));
 }
+
+#[test]
+fn open_text_refuses_non_utf8_without_consuming_it() {
+    let o = org();
+    let (mut v, mut a) = pair(&o);
+    // In order and out of order (a skipped key), the refusal leaves the session unchanged.
+    let first = v.seal(&[0xff, 0xfe]).unwrap();
+    let second = v.seal("héllo".as_bytes()).unwrap();
+    let third = v.seal(&[0xc3]).unwrap();
+    assert_eq!(
+        a.open_text(&first),
+        Err(Error::Malformed(DecodeError::InvalidField("utf-8")))
+    );
+    assert_eq!(
+        a.open_text(&third),
+        Err(Error::Malformed(DecodeError::InvalidField("utf-8")))
+    );
+    assert_eq!(a.open_text(&second).unwrap(), "héllo");
+    // Both refused messages are still readable as bytes, once.
+    assert_eq!(a.open(&third).unwrap(), [0xc3]);
+    assert_eq!(a.open(&first).unwrap(), [0xff, 0xfe]);
+    assert_eq!(a.open(&first), Err(Error::Replay));
+    assert_eq!(a.open_text(&second), Err(Error::Replay));
+}
