@@ -17,6 +17,10 @@
 #   python   pytest
 #   browser  Debian chromium, npm playwright-core
 #   fuzz     cargo-fuzz (run it with `cargo +nightly fuzz ...`)
+#   rust     cargo-hack (feature matrix), and the core crate's MSRV toolchain: Debian's rustc-web
+#            and cargo-web at exactly MSRV_RUST, downloaded with `apt-get download` and unpacked
+#            into target/tools/rust-MSRV (not installed system-wide: the wasm build needs the
+#            newer rustc-web). Run it with scripts/check-msrv.sh.
 #
 # Output: one line per component; the commands' own output goes to target/tools/install.log and its
 # tail is printed if a step fails.
@@ -28,6 +32,10 @@ KOTLIN_VERSION=2.4.20             # npm kotlin-compiler (shared/TOOLCHAIN.md)
 PLAYWRIGHT_CORE_VERSION=1.65.1    # npm playwright-core (needs node >= 20)
 PYTEST_VERSION=9.2.0              # PyPI pytest (needs python >= 3.10)
 CARGO_FUZZ_VERSION=0.13.2         # crates.io cargo-fuzz
+CARGO_HACK_VERSION=0.6.44         # crates.io cargo-hack
+# The core crate's rust-version, and the Debian package version of that toolchain (bookworm).
+MSRV_RUST=1.85
+MSRV_DEB_VERSION=1.85.0+dfsg3-1~deb12u3
 WASM_FALLBACK_APT=(rustc-web rust-web-src cargo-web lld-19)
 # wasm-bindgen-cli: read from Cargo.lock (must equal the wasm-bindgen library version exactly).
 
@@ -47,8 +55,8 @@ usage() {
 COMPONENTS=()
 for arg in "${@:-all}"; do
     case "$arg" in
-        all) COMPONENTS+=(wasm kotlin python browser fuzz) ;;
-        wasm|kotlin|python|browser|fuzz) COMPONENTS+=("$arg") ;;
+        all) COMPONENTS+=(wasm kotlin python browser fuzz rust) ;;
+        wasm|kotlin|python|browser|fuzz|rust) COMPONENTS+=("$arg") ;;
         -h|--help) usage; exit 0 ;;
         *) echo "install-deps.sh: unknown component '$arg'" >&2; usage >&2; exit 2 ;;
     esac
@@ -236,6 +244,44 @@ do_fuzz() {
         DID+=("cargo-fuzz $CARGO_FUZZ_VERSION")
     fi
     report fuzz "$t0" "run: cargo +nightly fuzz"
+}
+
+cargo_hack_ok() { cargo hack --version 2>/dev/null | grep -q " $CARGO_HACK_VERSION"; }
+
+MSRV_HOME="$TOOLS/rust-$MSRV_RUST"
+msrv_ok() {
+    LD_LIBRARY_PATH="$MSRV_HOME/usr/lib/x86_64-linux-gnu" "$MSRV_HOME/usr/bin/rustc" --version 2>/dev/null \
+        | grep -q "^rustc $MSRV_RUST\." &&
+        LD_LIBRARY_PATH="$MSRV_HOME/usr/lib/x86_64-linux-gnu" "$MSRV_HOME/usr/bin/cargo" --version >/dev/null 2>&1
+}
+
+do_rust() {
+    local t0=$SECONDS
+    if ! cargo_hack_ok; then
+        cargo_install cargo-hack "$CARGO_HACK_VERSION" cargo_hack_ok
+        DID+=("cargo-hack $CARGO_HACK_VERSION")
+    fi
+    # cargo-web's shared libraries (the rest of its dependencies are already on the machine).
+    apt_ensure libpcre3 libhttp-parser2.9 libssh2-1 libcurl4 libsqlite3-0 || true
+    if ! msrv_ok; then
+        local tmp p
+        tmp=$(mktemp -d)
+        chmod 755 "$tmp" # apt's download user must be able to write there
+        if [ "$APT_UPDATED" -eq 0 ] && ! apt-cache show "rustc-web=$MSRV_DEB_VERSION" >/dev/null 2>&1; then
+            logged "${SUDO[@]}" apt-get update
+            APT_UPDATED=1
+        fi
+        for p in rustc-web cargo-web libstd-rust-web-dev "libstd-rust-web-$MSRV_RUST"; do
+            (cd "$tmp" && logged apt-get download "$p=$MSRV_DEB_VERSION")
+        done
+        rm -rf "$MSRV_HOME"
+        mkdir -p "$MSRV_HOME"
+        for p in "$tmp"/*.deb; do logged dpkg -x "$p" "$MSRV_HOME"; done
+        rm -rf "$tmp"
+        msrv_ok || { echo "install-deps.sh: the Rust $MSRV_RUST toolchain in $MSRV_HOME does not run" >&2; exit 1; }
+        DID+=("rust $MSRV_RUST (Debian rustc-web $MSRV_DEB_VERSION, unpacked)")
+    fi
+    report rust "$t0" "cargo hack; MSRV toolchain: $MSRV_HOME/usr/bin/{rustc,cargo}"
 }
 
 # ---- run ------------------------------------------------------------------------------------

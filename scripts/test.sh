@@ -14,8 +14,17 @@ timed() {
     echo "---- $name: $((SECONDS - t0)) s"
 }
 
+bash scripts/install-deps.sh rust
 timed "format" cargo fmt --all -- --check
 timed "clippy" cargo clippy --workspace --all-targets --locked -- -D warnings
+# Every feature combination of the core and each feature of every other crate builds lint-clean
+# (cargo-hack). The libraries are linted, tests run with the default features below.
+feature_matrix() {
+    cargo hack clippy -p hushwire --feature-powerset --lib --locked -- -D warnings
+    cargo hack clippy --workspace --exclude hushwire --each-feature --locked -- -D warnings
+}
+timed "feature matrix" feature_matrix
+timed "MSRV" bash scripts/check-msrv.sh
 timed "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 timed "rust tests" cargo test --workspace --locked
 
