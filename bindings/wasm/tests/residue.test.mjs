@@ -21,10 +21,19 @@ test('no secret or plaintext is left in wasm memory after free()', async () => {
   await hw.init();
   const secrets = {};
   const found = {};
+  // The stack sits below the module's data (wasm-ld's stack-first layout) and is all zero
+  // after init: everything below the first non-zero byte. Between calls no frame is live, so
+  // after every call (and the wrapper's stack wipe) all of it must be zero again, whatever
+  // the call derived there (message keys, ephemeral secrets, random bytes). The top 16 bytes
+  // are the wipe's own frame record (it leaves a saved stack pointer, 0x000fbffc, there).
+  const stackEnd = new Uint8Array(captured.exports.memory.buffer).findIndex((b) => b !== 0);
+  assert.ok(stackEnd >= 64 * 1024, `stack region of ${stackEnd} bytes`);
+  let dirtyStack = 0;
   // Scan the whole linear memory for every secret recorded so far that nothing still holds.
   const live = new Set();
   const scan = () => {
     const memory = new Uint8Array(captured.exports.memory.buffer);
+    dirtyStack = Math.max(dirtyStack, memory.subarray(0, stackEnd - 16).reduce((n, b) => n + (b !== 0), 0));
     for (const [name, bytes] of Object.entries(secrets)) {
       if (!live.has(name)) found[name] = Math.max(found[name] ?? 0, occurrences(memory, bytes));
     }
@@ -102,6 +111,7 @@ test('no secret or plaintext is left in wasm memory after free()', async () => {
   scan();
 
   const summary = Object.entries(found).map(([n, c]) => `${n}: ${c}×`).join(', ');
-  console.log(`residue (most copies seen in any scan): ${summary}`);
+  console.log(`residue (most copies seen in any scan): ${summary}; most non-zero stack bytes after a call: ${dirtyStack} of ${stackEnd}`);
   for (const [name, count] of Object.entries(found)) assert.equal(count, 0, `${name} found ${count}× (${summary})`);
+  assert.equal(dirtyStack, 0, `${dirtyStack} non-zero bytes left on the stack after a call`);
 });
