@@ -158,6 +158,8 @@ fn to_js(e: Error) -> JsValue {
             DecodeError::Base64 => "invalid base64url text",
             DecodeError::UnsupportedVersion(_) => "unsupported version",
             DecodeError::UnexpectedType(_) => "unexpected message type",
+            // `Session::open_text`'s refusal (the message is kept, see `open_text` below).
+            DecodeError::InvalidField("utf-8") => "the message is not valid UTF-8 text",
             DecodeError::InvalidField(field) => field,
             _ => "",
         },

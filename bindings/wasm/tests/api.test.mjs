@@ -40,6 +40,7 @@ test('openText refuses non-UTF-8 with MALFORMED without consuming the message', 
   for (const form of [env, Buffer.from(env).toString('base64url')]) {
     assertCode(() => agentSession.openText(form), 'MALFORMED');
   }
+  assert.throws(() => agentSession.openText(env), { message: 'malformed input: the message is not valid UTF-8 text' });
   assert.equal(hw.isInitialized(), true);
   // Not consumed: the same envelope still opens as bytes, once.
   assert.deepEqual(agentSession.open(env), binary);
