@@ -38,7 +38,8 @@ ln -sfn ../pkg "$here/node_modules/hushwire"
 
 # The type declarations, as an application's strict TypeScript build sees them.
 "$here/node_modules/.bin/tsc" --strict --noEmit -p "$here/tests/types"
-echo "index.d.ts: tsc --strict --noEmit of tests/types passed"
+"$here/node_modules/.bin/tsc" --strict --noEmit -p "$here/tests/types/tsconfig.es2022.json"
+echo "index.d.ts: tsc --strict --noEmit of tests/types passed (lib esnext.disposable and es2022)"
 
 cd "$here/tests"
 node --test --test-reporter=spec --test-reporter-destination=stdout \

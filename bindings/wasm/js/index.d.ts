@@ -9,6 +9,14 @@
  * Every failure throws a {@link HushwireError} with a stable {@link HushwireError.code}.
  */
 
+// `Symbol.dispose` (for `using`), declared the way TypeScript's own lib (esnext.disposable,
+// TS >= 5.2) and @types/node declare it, so these types also compile where `lib` lacks it.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 /** Stable error codes: the Rust core's `Error::code()` strings plus the JS-only ones. */
 export type HushwireErrorCode =
   | 'MALFORMED'

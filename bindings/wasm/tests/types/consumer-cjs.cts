@@ -6,6 +6,7 @@ export async function cjs(orgPublicKey: string): Promise<string> {
   await hw.init();
   const { handshake, hello } = hw.VisitorHandshake.start(orgPublicKey);
   handshake.free();
+  handshake[Symbol.dispose]();
   const key: Uint8Array = hw.generateStorageKey();
   return hello + key.length + String(hw.isInitialized());
 }
