@@ -2,7 +2,9 @@
 # Builds the npm package (build.sh) and runs every test of the wasm bindings:
 # node --test over the built package as ESM and CJS consumers, the docs/vectors conformance
 # check, Rust <-> wasm session hand-over (native example `cross`), a bundler check, and a real
-# browser test (Debian chromium + playwright-core). Exits non-zero on any failure.
+# browser test (Debian chromium + playwright-core), a check that the published files carry
+# nothing test-only, and `tsc --strict --noEmit` of index.d.ts against a consumer file that uses
+# every export (tests/types). Exits non-zero on any failure.
 #
 #   bash bindings/wasm/test.sh        (HUSHWIRE_SKIP_BUILD=1 reuses an existing pkg/)
 set -euo pipefail
@@ -22,7 +24,8 @@ if [ -f "$root/scripts/env.sh" ]; then
     # shellcheck source=/dev/null
     . "$root/scripts/env.sh"
 fi
-if [ ! -x "$here/node_modules/.bin/esbuild" ] || [ ! -x "$here/node_modules/.bin/vite" ]; then
+if [ ! -x "$here/node_modules/.bin/esbuild" ] || [ ! -x "$here/node_modules/.bin/vite" ] ||
+    [ ! -x "$here/node_modules/.bin/tsc" ]; then
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
@@ -32,6 +35,11 @@ export HUSHWIRE_CROSS_BIN="$root/target/debug/examples/cross"
 
 # Tests import the package by name, as a consumer would.
 ln -sfn ../pkg "$here/node_modules/hushwire"
+
+# The type declarations, as an application's strict TypeScript build sees them.
+"$here/node_modules/.bin/tsc" --strict --noEmit -p "$here/tests/types"
+"$here/node_modules/.bin/tsc" --strict --noEmit -p "$here/tests/types/tsconfig.es2022.json"
+echo "index.d.ts: tsc --strict --noEmit of tests/types passed (lib esnext.disposable and es2022)"
 
 cd "$here/tests"
 node --test --test-reporter=spec --test-reporter-destination=stdout \

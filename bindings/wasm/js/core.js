@@ -4,7 +4,8 @@
 //   * throws HushwireError NOT_INITIALIZED before `init()` has finished,
 //   * turns the Rust layer's errors into HushwireError with the core's stable code,
 //   * marks the instance unusable (INSTANCE_POISONED) if the WebAssembly instance ever traps
-//     or the glue fails in an unexpected way, so no later call runs on a broken heap.
+//     or the glue fails in an unexpected way, so no later call runs on a broken heap, and
+//     zeroes its whole linear memory at that moment (every object's secrets at once).
 // This file imports no Node builtins: it is the browser / worker / bundler entry.
 import initGlue, * as glue from './hushwire.js';
 
@@ -23,6 +24,7 @@ const POISONED = 2;
 let state = UNINIT;
 let initPromise = null;
 let poisonCause = null;
+let memory = null; // the instance's WebAssembly.Memory, kept only to wipe it on poisoning
 
 function notReady() {
   if (state === POISONED) {
@@ -74,9 +76,16 @@ function convert(e) {
   }
   // A trap (WebAssembly.RuntimeError) or anything unexpected from the glue: the instance's
   // memory may be inconsistent. Fail closed from now on.
-  state = POISONED;
-  poisonCause = e;
+  poison(e);
   return notReady();
+}
+
+// No call ever enters the instance again, and its allocator may be mid-update, so freeing
+// objects one by one is not safe; zeroing all of its memory wipes every secret it held.
+function poison(cause) {
+  state = POISONED;
+  poisonCause = cause;
+  if (memory !== null) new Uint8Array(memory.buffer).fill(0);
 }
 
 function guard(fn) {
@@ -85,6 +94,15 @@ function guard(fn) {
     return fn();
   } catch (e) {
     throw convert(e);
+  } finally {
+    // Zero what the call left on the wasm stack (see wipeStack in src/lib.rs).
+    if (state === READY) {
+      try {
+        glue.wipeStack();
+      } catch (e) {
+        poison(e);
+      }
+    }
   }
 }
 
@@ -131,7 +149,6 @@ function bounded(value) {
 }
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function utf8(value, what) {
   return encoder.encode(string(value, what));
@@ -193,7 +210,9 @@ function wire(value, what) {
 const disposeSymbol = typeof Symbol.dispose === 'symbol' ? Symbol.dispose : Symbol.for('Symbol.dispose');
 
 // Base of every class: owns one glue object; `free()` releases its Rust memory (zeroising
-// secrets); using it afterwards throws OBJECT_FREED.
+// secrets: the Rust allocator wipes every block it frees); using it afterwards throws
+// OBJECT_FREED. Once the instance is poisoned its memory is already zero, so `free()` only
+// detaches the glue object (no call into the broken instance, no later finaliser call).
 class Owned {
   #inner;
   constructor(inner) {
@@ -209,7 +228,9 @@ class Owned {
   free() {
     const inner = this.#inner;
     this.#inner = null;
-    if (inner !== null && state === READY) guard(() => inner.free());
+    if (inner === null) return;
+    if (state === READY) guard(() => inner.free());
+    else inner.__destroy_into_raw();
   }
   [disposeSymbol]() {
     this.free();
@@ -331,19 +352,21 @@ export class Session extends Owned {
   }
   sealText(text) {
     const p = utf8(text, 'text');
-    return guard(() => toBase64(this._inner.seal(p)));
+    try {
+      return guard(() => toBase64(this._inner.seal(p)));
+    } finally {
+      p.fill(0); // the UTF-8 copy made here; the string itself cannot be wiped
+    }
   }
   open(envelope) {
     const e = wire(envelope, 'envelope');
     return guard(() => this._inner.open(e));
   }
   openText(envelope) {
-    const plain = this.open(envelope);
-    try {
-      return decoder.decode(plain);
-    } catch {
-      throw new HushwireError('MALFORMED', 'malformed input: the message is not valid UTF-8 text');
-    }
+    // The core checks UTF-8 before committing: a message that is not text is refused
+    // (MALFORMED) without being consumed, so `open` can still read it.
+    const e = wire(envelope, 'envelope');
+    return guard(() => this._inner.openText(e));
   }
   get safetyCode() {
     return guard(() => this._inner.safetyCode);
@@ -378,11 +401,6 @@ export function generateStorageKey() {
   return guard(() => glue.generateStorageKey());
 }
 
-/** @internal Testing only: makes the instance trap, to test INSTANCE_POISONED. */
-export function _trapForTesting() {
-  return guard(() => glue.trapForTesting());
-}
-
 /** Whether `init()` has completed and the instance is usable. */
 export function isInitialized() {
   return state === READY;
@@ -408,7 +426,8 @@ export function init(input) {
         throw new HushwireError('INVALID_ARGUMENT', 'invalid argument: init() takes a URL, Request, Response, bytes or a WebAssembly.Module');
       }
       try {
-        await initGlue(source === undefined ? undefined : { module_or_path: source });
+        const exports = await initGlue(source === undefined ? undefined : { module_or_path: source });
+        memory = exports.memory;
       } catch (e) {
         throw new HushwireError('INIT_FAILED', `could not instantiate the hushwire module: ${e?.message ?? e}`, { cause: e });
       }
@@ -437,16 +456,36 @@ function isFetchable(v) {
 // cannot read its bytes, so a copied database is useless without this browser profile.
 // ---------------------------------------------------------------------------------------
 
-function idbRequest(req) {
+// Every IndexedDB or WebCrypto failure (no database access, a blocked or aborted
+// transaction, quota, a store of another layout, a record that no longer decrypts) is a
+// HushwireError STORAGE_UNAVAILABLE, with the browser's error as `cause`.
+function storageError(what, cause) {
+  return new HushwireError('STORAGE_UNAVAILABLE', `storage key vault: ${what} failed`, { cause });
+}
+
+async function attempt(what, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    throw e instanceof HushwireError ? e : storageError(what, e);
+  }
+}
+
+// One request in its own transaction. Resolves with the request's result only once the
+// transaction has committed (`complete`): a write that resolved can no longer be rolled back.
+function transact(db, storeName, mode, request) {
   return new Promise((resolve, reject) => {
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
+    const tx = db.transaction(storeName, mode);
+    const req = request(tx.objectStore(storeName));
+    tx.oncomplete = () => resolve(req.result);
+    tx.onabort = () => reject(tx.error ?? req.error ?? new DOMException('transaction aborted', 'AbortError'));
   });
 }
 
 /**
  * Open (or create) a storage-key vault in IndexedDB. Needs `indexedDB` and `crypto.subtle`
- * (browsers and workers); does not need `init()`.
+ * (browsers and workers; INVALID_ARGUMENT without them); does not need `init()`. Every other
+ * failure is STORAGE_UNAVAILABLE.
  */
 export async function createStorageKeyVault({
   databaseName = 'hushwire',
@@ -456,37 +495,54 @@ export async function createStorageKeyVault({
   if (typeof indexedDB === 'undefined' || !globalThis.crypto?.subtle) {
     throw new HushwireError('INVALID_ARGUMENT', 'invalid argument: createStorageKeyVault needs indexedDB and crypto.subtle');
   }
-  const open = indexedDB.open(databaseName, 1);
-  open.onupgradeneeded = () => open.result.createObjectStore(storeName);
-  const db = await idbRequest(open);
-  const tx = (mode) => db.transaction(storeName, mode).objectStore(storeName);
-  const unwrap = async (record) =>
-    new Uint8Array(
+  const db = await attempt('opening the database', () => new Promise((resolve, reject) => {
+    const open = indexedDB.open(databaseName, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore(storeName);
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  }));
+  const read = () => attempt('reading the key', () => transact(db, storeName, 'readonly', (s) => s.get(keyName)));
+  const unwrap = (record) => attempt('decrypting the key', async () => {
+    const key = new Uint8Array(
       await crypto.subtle.decrypt({ name: 'AES-GCM', iv: record.iv }, record.wrappingKey, record.ciphertext),
     );
+    if (key.length !== 32) {
+      key.fill(0);
+      throw new DOMException('the stored key is not 32 bytes', 'DataError');
+    }
+    return key;
+  });
   return {
-    /** The stored key's 32 bytes, creating and storing a fresh one the first time. */
+    /**
+     * The stored key's 32 bytes, creating and storing a fresh one the first time. Resolves
+     * only once the new key's transaction has committed.
+     */
     async getOrCreate() {
-      const existing = await idbRequest(tx('readonly').get(keyName));
+      const existing = await read();
       if (existing) return unwrap(existing);
-      const wrappingKey = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, [
-        'encrypt',
-        'decrypt',
-      ]);
-      const key = crypto.getRandomValues(new Uint8Array(32));
-      const iv = crypto.getRandomValues(new Uint8Array(12));
-      const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, wrappingKey, key);
+      const key = new Uint8Array(32);
       try {
-        await idbRequest(tx('readwrite').add({ wrappingKey, iv, ciphertext }, keyName));
+        const record = await attempt('wrapping a new key', async () => {
+          const wrappingKey = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, [
+            'encrypt',
+            'decrypt',
+          ]);
+          crypto.getRandomValues(key);
+          const iv = crypto.getRandomValues(new Uint8Array(12));
+          return { wrappingKey, iv, ciphertext: await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, wrappingKey, key) };
+        });
+        await transact(db, storeName, 'readwrite', (s) => s.add(record, keyName));
         return key;
-      } catch {
-        key.fill(0); // another tab won the race: use its key
-        return unwrap(await idbRequest(tx('readonly').get(keyName)));
+      } catch (e) {
+        key.fill(0);
+        if (e?.name !== 'ConstraintError') throw e instanceof HushwireError ? e : storageError('storing a new key', e);
+        // Another tab stored its key first: use that one.
+        return unwrap(await read());
       }
     },
-    /** Delete the stored key (exports sealed under it become unreadable). */
+    /** Delete the stored key (exports sealed under it become unreadable); resolves once committed. */
     async delete() {
-      await idbRequest(tx('readwrite').delete(keyName));
+      await attempt('deleting the key', () => transact(db, storeName, 'readwrite', (s) => s.delete(keyName)));
     },
     /** Close the database connection. */
     close() {

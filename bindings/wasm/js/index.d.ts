@@ -9,6 +9,14 @@
  * Every failure throws a {@link HushwireError} with a stable {@link HushwireError.code}.
  */
 
+// `Symbol.dispose` (for `using`), declared the way TypeScript's own lib (esnext.disposable,
+// TS >= 5.2) and @types/node declare it, so these types also compile where `lib` lacks it.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 /** Stable error codes: the Rust core's `Error::code()` strings plus the JS-only ones. */
 export type HushwireErrorCode =
   | 'MALFORMED'
@@ -36,7 +44,9 @@ export type HushwireErrorCode =
   /** JS only: the object was used after `free()` (or after `using` disposed it). */
   | 'OBJECT_FREED'
   /** JS only: `init()` could not fetch or instantiate the module. */
-  | 'INIT_FAILED';
+  | 'INIT_FAILED'
+  /** JS only: the {@link StorageKeyVault}'s IndexedDB or WebCrypto operation failed (`cause` says why). */
+  | 'STORAGE_UNAVAILABLE';
 
 /** The error type of every failure in this package. Messages never contain secrets. */
 export class HushwireError extends Error {
@@ -70,7 +80,18 @@ export function init(input?: InitInput | Promise<InitInput>): Promise<void>;
 /** Whether {@link init} has completed and the instance is usable (not poisoned). */
 export function isInitialized(): boolean;
 
-/** Objects owning WebAssembly memory. Call `free()` (or `using`) to wipe secrets promptly. */
+/**
+ * Objects owning WebAssembly memory. Call `free()` (or `using`) to wipe secrets promptly.
+ *
+ * What is wiped: the module's allocator zeroes every block it frees and the wrapper zeroes
+ * the stack after every call, so once an object is freed none of its keys remain in the
+ * instance's memory, and no call leaves a copy of a storage key, agent secret or plaintext
+ * behind. Byte arrays this package returns (`open`, `secretBytes`, `generateStorageKey`,
+ * `getOrCreate`) are yours: `fill(0)` them when done. JavaScript strings (`sealText`'s input,
+ * `openText`'s result) cannot be wiped by anyone; they live in the JS heap like any string.
+ * If the instance is poisoned (`INSTANCE_POISONED`) its whole memory is zeroed at once, and
+ * `free()` then only detaches the object.
+ */
 interface Owned {
   /** Release the object's memory now, zeroising key material. Later use throws `OBJECT_FREED`. Idempotent. */
   free(): void;
@@ -154,7 +175,11 @@ export class Session implements Owned {
    * the window is fine; replays throw `REPLAY`, altered envelopes `TAMPERED`.
    */
   open(envelope: Uint8Array | string): Uint8Array;
-  /** {@link open}, decoding the plaintext as UTF-8 (`MALFORMED` if it is not). */
+  /**
+   * {@link open}, decoding the plaintext as UTF-8. A message that authenticates but is not
+   * valid UTF-8 throws `MALFORMED` **without being consumed**: the session is unchanged, and
+   * {@link open} can still read the same envelope as bytes (once).
+   */
   openText(envelope: Uint8Array | string): string;
   /** A short code both people can compare out of band; equal on both sides of a genuine session. */
   readonly safetyCode: string;
@@ -182,14 +207,15 @@ export class Session implements Owned {
 /** 32 random bytes for use as a storage key. */
 export function generateStorageKey(): Uint8Array;
 
-/** @internal Testing only: makes the instance trap, to exercise `INSTANCE_POISONED`. */
-export function _trapForTesting(): void;
-
 /** A storage key kept in IndexedDB, encrypted by a non-extractable WebCrypto AES-GCM key. */
 export interface StorageKeyVault {
-  /** The stored 32-byte key, created on first use. */
+  /**
+   * The stored 32-byte key, created on first use. Resolves only once the IndexedDB
+   * transaction storing a new key has committed. Rejects with `STORAGE_UNAVAILABLE` on any
+   * IndexedDB or WebCrypto failure (the key is then not stored, and its bytes are wiped).
+   */
   getOrCreate(): Promise<Uint8Array>;
-  /** Delete the stored key; exports sealed under it become unreadable. */
+  /** Delete the stored key; exports sealed under it become unreadable. Resolves once committed. */
   delete(): Promise<void>;
   /** Close the IndexedDB connection. */
   close(): void;
@@ -197,7 +223,8 @@ export interface StorageKeyVault {
 
 /**
  * Open (or create) a {@link StorageKeyVault} in IndexedDB (browsers and workers; does not need
- * {@link init}). Throws `INVALID_ARGUMENT` where IndexedDB or WebCrypto is missing.
+ * {@link init}). Rejects with `INVALID_ARGUMENT` where IndexedDB or WebCrypto is missing, and
+ * with `STORAGE_UNAVAILABLE` if the database cannot be opened.
  */
 export function createStorageKeyVault(options?: {
   databaseName?: string;

@@ -24,6 +24,11 @@
 //! so `std` (and its panic machinery, which formats messages) is not linked; `build.sh` adds
 //! the size flags (see `bindings/wasm/README.md`). Randomness comes from
 //! `crypto.getRandomValues` through `js/random.js`; its absence fails closed.
+//!
+//! Erasure: on wasm32 the allocator wipes every heap block when it is freed (see
+//! `platform`), so the copies wasm-bindgen makes of secrets and plaintexts on their way in
+//! and out, and every temporary buffer of the core, are zeroed once released. If the
+//! instance ever traps, the JS wrapper zeroes the whole linear memory (see `js/core.js`).
 #![cfg_attr(target_arch = "wasm32", no_std)]
 #![deny(missing_docs)]
 
@@ -39,26 +44,83 @@ use wasm_bindgen::prelude::*;
 #[cfg(target_arch = "wasm32")]
 mod platform {
     //! What `std` would otherwise provide on wasm32: a panic handler and an allocator.
+    use core::alloc::{GlobalAlloc, Layout};
+    use dlmalloc::GlobalDlmalloc;
 
     /// The core never panics on input, and this layer checks every conversion; a panic here
     /// is a bug. It traps, and the JS wrapper then marks the instance unusable
-    /// (`INSTANCE_POISONED`), without formatting the panic message (which would pull
-    /// `core::fmt` into the binary).
+    /// (`INSTANCE_POISONED`) and zeroes its memory, without formatting the panic message
+    /// (which would pull `core::fmt` into the binary).
     #[panic_handler]
     fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
         core::arch::wasm32::unreachable()
     }
 
-    /// The same allocator `std` uses on wasm32.
+    /// dlmalloc (the allocator `std` uses on wasm32), wiping every block when it is freed.
+    ///
+    /// Everything that crosses the wasm-bindgen boundary is a heap copy: inputs (storage
+    /// keys, agent secrets, plaintexts) are copied in by the glue and freed after the call,
+    /// outputs (plaintexts, secret bytes, storage keys) are copied out and then freed. A
+    /// plain allocator leaves those bytes in linear memory, readable by anything that can
+    /// read `WebAssembly.Memory`, until the block happens to be reused. Wiping on free
+    /// covers them all, and every temporary buffer of the core too.
+    struct WipingAllocator;
+
+    /// Zero `len` bytes at `ptr` in a way the optimiser cannot drop as a dead store (the
+    /// block is about to be freed, which LLVM would otherwise be entitled to notice).
+    unsafe fn wipe(ptr: *mut u8, len: usize) {
+        // SAFETY: the caller owns `len` writable bytes at `ptr`.
+        unsafe { core::ptr::write_bytes(ptr, 0, len) };
+        core::hint::black_box(ptr);
+        core::sync::atomic::compiler_fence(core::sync::atomic::Ordering::SeqCst);
+    }
+
+    // SAFETY: every method forwards to dlmalloc with the caller's own arguments; `dealloc`
+    // only adds a wipe of the block being freed, and `realloc` is alloc + copy + dealloc.
+    unsafe impl GlobalAlloc for WipingAllocator {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: forwarded contract.
+            unsafe { GlobalDlmalloc.alloc(layout) }
+        }
+
+        unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+            // SAFETY: forwarded contract.
+            unsafe { GlobalDlmalloc.alloc_zeroed(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: `ptr` owns `layout.size()` bytes until it is freed just below.
+            unsafe {
+                wipe(ptr, layout.size());
+                GlobalDlmalloc.dealloc(ptr, layout);
+            }
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            // Never dlmalloc's own realloc: when it moves or shrinks a block it frees the old
+            // bytes unwiped.
+            // SAFETY: the caller guarantees `new_size` with `layout.align()` is a valid layout.
+            unsafe {
+                let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
+                let new = GlobalDlmalloc.alloc(new_layout);
+                if !new.is_null() {
+                    core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                    self.dealloc(ptr, layout);
+                }
+                new
+            }
+        }
+    }
+
     #[global_allocator]
-    static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
+    static ALLOCATOR: WipingAllocator = WipingAllocator;
 }
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod random {
     //! getrandom's backend for the core: `js/random.js`, which calls `crypto.getRandomValues`
     //! (browsers, workers, Node >= 19; the Node entries install `node:crypto`'s WebCrypto on
-    //! Node 18) and, in Node only, batches the calls (see that file).
+    //! Node 18) on every draw (see that file for why nothing is batched).
     use core::num::NonZeroU32;
     use wasm_bindgen::prelude::*;
 
@@ -96,6 +158,8 @@ fn to_js(e: Error) -> JsValue {
             DecodeError::Base64 => "invalid base64url text",
             DecodeError::UnsupportedVersion(_) => "unsupported version",
             DecodeError::UnexpectedType(_) => "unexpected message type",
+            // `Session::open_text`'s refusal (the message is kept, see `open_text` below).
+            DecodeError::InvalidField("utf-8") => "the message is not valid UTF-8 text",
             DecodeError::InvalidField(field) => field,
             _ => "",
         },
@@ -317,6 +381,14 @@ impl WasmSession {
         self.0.open(&env).map_err(to_js)
     }
 
+    /// Open an envelope whose plaintext must be UTF-8 text. A message that is not is refused
+    /// (`MALFORMED`) without being consumed: `open` can still read it as bytes.
+    #[wasm_bindgen(js_name = openText)]
+    pub fn open_text(&mut self, envelope: &[u8]) -> Result<String, JsValue> {
+        let env = Envelope::from_bytes(envelope).map_err(to_js)?;
+        self.0.open_text(&env).map_err(to_js)
+    }
+
     /// The safety code both sides can compare out of band.
     #[wasm_bindgen(getter, js_name = safetyCode)]
     pub fn safety_code(&self) -> String {
@@ -382,10 +454,23 @@ pub fn generate_storage_key() -> Result<Vec<u8>, JsValue> {
         .map_err(to_js)
 }
 
-/// Testing only: traps the instance (a deliberate `unreachable`), so tests can check that the
-/// JS wrapper marks it unusable. Never needed by applications.
-#[wasm_bindgen(js_name = trapForTesting)]
-pub fn trap_for_testing() {
-    #[cfg(target_arch = "wasm32")]
-    core::arch::wasm32::unreachable();
+/// Bytes of stack [`wipe_stack`] zeroes: above the deepest any export goes (measured: a
+/// handshake with its certificate check reaches about 10 KiB, a message about 3.2 KiB).
+const STACK_WIPE_BYTES: usize = 16 * 1024;
+
+/// Zero the part of the stack that the previous export used. The wrapper calls it after every
+/// call: what a call leaves on the stack (derived keys, random bytes, a secret's temporary
+/// copies) lives in linear memory too, below the stack pointer, until a later call happens
+/// to overwrite it. Called from JS with no other frame on the stack, this frame's zeroed
+/// buffer covers all of it.
+#[wasm_bindgen(js_name = wipeStack)]
+pub fn wipe_stack() {
+    burn_stack();
+}
+
+#[inline(never)]
+fn burn_stack() {
+    let mut buf = [0u8; STACK_WIPE_BYTES];
+    // The optimiser must treat the buffer as read, so the zeroing is not removed as dead.
+    core::hint::black_box(&mut buf);
 }

@@ -32,6 +32,29 @@ test('full handshake, messages both ways, equal safety codes', () => {
   assert.equal(agentSession.openText(visitor.sealText('')), '');
 });
 
+test('openText refuses non-UTF-8 with MALFORMED without consuming the message', () => {
+  const { visitor, agentSession } = connect(hw);
+  const binary = new Uint8Array([0x68, 0x69, 0xff, 0xfe, 0x00]); // not UTF-8
+  const env = visitor.seal(binary);
+  const later = visitor.sealText('next message');
+  for (const form of [env, Buffer.from(env).toString('base64url')]) {
+    assertCode(() => agentSession.openText(form), 'MALFORMED');
+  }
+  assert.throws(() => agentSession.openText(env), { message: 'malformed input: the message is not valid UTF-8 text' });
+  assert.equal(hw.isInitialized(), true);
+  // Not consumed: the same envelope still opens as bytes, once.
+  assert.deepEqual(agentSession.open(env), binary);
+  assertCode(() => agentSession.open(env), 'REPLAY');
+  assertCode(() => agentSession.openText(env), 'REPLAY');
+  assert.equal(agentSession.openText(later), 'next message');
+  // An overlong encoding and a lone surrogate half are not UTF-8 either.
+  for (const bad of [[0xc0, 0x80], [0xed, 0xa0, 0x80]]) {
+    const e = agentSession.seal(new Uint8Array(bad));
+    assertCode(() => visitor.openText(e), 'MALFORMED');
+    assert.deepEqual(visitor.open(e), new Uint8Array(bad));
+  }
+});
+
 test('safety codes differ between sessions', () => {
   const env = setup(hw);
   const a = connect(hw, env);

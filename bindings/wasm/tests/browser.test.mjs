@@ -1,6 +1,7 @@
 // A real browser: Debian's chromium (driven by playwright-core) loads two pages, visitor and
 // agent, that import the package as ESM and talk through a tiny HTTP mailbox relay on
-// 127.0.0.1. Also checks a module Web Worker and the IndexedDB storage-key vault.
+// 127.0.0.1. Also checks a module Web Worker and the IndexedDB storage-key vault, including
+// its failures (aborted transaction, missing store, undecryptable record, refused open).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -73,6 +74,53 @@ try { session.open(new Uint8Array([1, 2, 3])); } catch (e) { log('garbage -> ' +
 log('agent done');
 `);
 
+// The vault's contract: getOrCreate resolves only once its transaction has committed, and
+// every IndexedDB / WebCrypto failure is a HushwireError STORAGE_UNAVAILABLE.
+const VAULT = page(`
+import { createStorageKeyVault, HushwireError } from 'hushwire';
+const raw = (db, store, key) => new Promise((ok, fail) => {
+  const r = db.transaction(store).objectStore(store).get(key);
+  r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error);
+});
+const openRaw = (name) => new Promise((ok, fail) => {
+  const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error);
+});
+const outcome = async (p) => {
+  try { await p; return 'resolved'; } catch (e) {
+    return (e instanceof HushwireError ? 'HushwireError ' : 'other ') + e.code + ' cause ' + e.cause?.name;
+  }
+};
+const vault = await createStorageKeyVault({ databaseName: 'vault-test' });
+const key = await vault.getOrCreate();
+// A second connection sees the committed record as soon as getOrCreate has resolved.
+const other = await openRaw('vault-test');
+log('committed ' + (key.length === 32 && (await raw(other, 'storage-keys', 'default')) !== undefined));
+// An aborted write: the key is neither returned nor stored.
+const add = IDBObjectStore.prototype.add;
+IDBObjectStore.prototype.add = function (...args) { const r = add.apply(this, args); this.transaction.abort(); return r; };
+const aborted = await createStorageKeyVault({ databaseName: 'vault-test', keyName: 'aborted' });
+log('aborted write -> ' + await outcome(aborted.getOrCreate()));
+IDBObjectStore.prototype.add = add;
+log('aborted stored ' + ((await raw(other, 'storage-keys', 'aborted')) !== undefined));
+// A database of another layout (no such store).
+const wrongStore = await createStorageKeyVault({ databaseName: 'vault-test', storeName: 'missing' });
+log('missing store -> ' + await outcome(wrongStore.getOrCreate()));
+// A record that no longer decrypts.
+await new Promise((ok) => { const tx = other.transaction('storage-keys', 'readwrite');
+  tx.objectStore('storage-keys').put({ iv: new Uint8Array(12), wrappingKey: null, ciphertext: new Uint8Array(48) }, 'broken');
+  tx.oncomplete = ok; });
+const broken = await createStorageKeyVault({ databaseName: 'vault-test', keyName: 'broken' });
+log('broken record -> ' + await outcome(broken.getOrCreate()));
+// No IndexedDB access at all (as in some private modes).
+const open = IDBFactory.prototype.open;
+IDBFactory.prototype.open = function () { throw new DOMException('denied', 'SecurityError'); };
+log('open refused -> ' + await outcome(createStorageKeyVault({ databaseName: 'vault-test-2' })));
+IDBFactory.prototype.open = open;
+await vault.delete();
+log('deleted ' + ((await raw(other, 'storage-keys', 'default')) === undefined));
+log('vault done');
+`);
+
 const WORKER = `import { init, AgentKey } from 'hushwire-in-worker';`.replace(
   "'hushwire-in-worker'", "'/pkg/index.js'") + `
 await init();
@@ -115,6 +163,7 @@ function serve(req, res) {
   if (url.pathname === '/favicon.ico') return send(204, 'image/x-icon', '');
   if (url.pathname === '/visitor.html') return send(200, 'text/html', VISITOR);
   if (url.pathname === '/agent.html') return send(200, 'text/html', AGENT);
+  if (url.pathname === '/vault.html') return send(200, 'text/html', VAULT);
   if (url.pathname === '/worker.js') return send(200, 'text/javascript', WORKER);
   if (url.pathname === '/setup/visitor') return send(200, 'application/json', JSON.stringify({ orgPublicKey: setupData.orgPublicKey }));
   if (url.pathname === '/setup/agent') return send(200, 'application/json', JSON.stringify(setupData));
@@ -186,6 +235,22 @@ test('visitor and agent pages in chromium exchange messages through the relay', 
     assert.match(v, /worker: agent key 32 bytes/);
     const code = (s, who) => s.match(new RegExp(`${who} safety (.+)`))[1];
     assert.equal(code(v, 'visitor'), code(a, 'agent'));
+
+    const vaultPage = await context.newPage();
+    vaultPage.on('pageerror', (e) => errors.push(String(e)));
+    await vaultPage.goto(`${base}/vault.html`);
+    await finished(vaultPage, 'vault');
+    const t = await text(vaultPage);
+    const vlog = `vault page:\n${t}\nbrowser errors: ${errors.join('\n')}`;
+    assert.deepEqual(errors, [], vlog);
+    assert.match(t, /committed true/, vlog);
+    assert.match(t, /aborted write -> HushwireError STORAGE_UNAVAILABLE cause AbortError/, vlog);
+    assert.match(t, /aborted stored false/, vlog);
+    assert.match(t, /missing store -> HushwireError STORAGE_UNAVAILABLE cause NotFoundError/, vlog);
+    assert.match(t, /broken record -> HushwireError STORAGE_UNAVAILABLE cause TypeError/, vlog);
+    assert.match(t, /open refused -> HushwireError STORAGE_UNAVAILABLE cause SecurityError/, vlog);
+    assert.match(t, /deleted true/, vlog);
+    assert.match(t, /vault done/, vlog);
   } finally {
     await context.close();
     await rm(profile, { recursive: true, force: true });

@@ -53,3 +53,37 @@ export function assertCode(fn, code) {
     return true;
   });
 }
+
+/**
+ * Record the WebAssembly instance the package creates, without any test-only export: wraps
+ * the global `WebAssembly.instantiate` (which the wasm-bindgen glue calls) for the next
+ * instantiation. `wrapImports(imports)` may replace imports before instantiation (used to
+ * make the instance trap). Call before `init()`; returns `{ get exports() }`.
+ */
+export function captureInstance({ wrapImports } = {}) {
+  const original = WebAssembly.instantiate;
+  const captured = { instance: null };
+  WebAssembly.instantiate = async function (source, imports) {
+    WebAssembly.instantiate = original;
+    const result = await original.call(this, source, wrapImports ? wrapImports(imports) : imports);
+    captured.instance = result instanceof WebAssembly.Instance ? result : result.instance;
+    return result;
+  };
+  return {
+    get exports() {
+      if (!captured.instance) throw new Error('the package has not instantiated its module yet');
+      return captured.instance.exports;
+    },
+  };
+}
+
+/** How many times `needle` (bytes) occurs in `haystack` (bytes). */
+export function occurrences(haystack, needle) {
+  let count = 0;
+  const first = needle[0];
+  outer: for (let i = haystack.indexOf(first); i >= 0 && i <= haystack.length - needle.length; i = haystack.indexOf(first, i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
+    count++;
+  }
+  return count;
+}

@@ -16,32 +16,38 @@ test('no crypto.getRandomValues -> RANDOMNESS_UNAVAILABLE', async () => {
   assert.equal(hw.isInitialized(), true); // a refused call, not a trap
 });
 
-test('crypto removed after earlier draws -> fails closed once the drawn bytes are used up', async () => {
+test('crypto that throws after earlier draws -> the very next draw fails (no batch)', async () => {
   const saved = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
   const { webcrypto } = await import('node:crypto');
   Object.defineProperty(globalThis, 'crypto', { value: webcrypto, configurable: true, writable: true });
   const key = hw.generateStorageKey();
   assert.equal(key.length, 32);
-  // A getRandomValues that throws (e.g. a blocked API) is the same as a missing one. In Node
-  // the package hands out bytes already drawn in 1 KiB batches (js/random.js), so at most
-  // 1 KiB more can be served before the next draw fails; nothing falls back.
+  // A getRandomValues that throws (e.g. a blocked API) is the same as a missing one. Every
+  // draw calls it (js/random.js keeps no batch a process snapshot could duplicate), so not
+  // one more key can be made.
   Object.defineProperty(globalThis, 'crypto', {
     value: { getRandomValues() { throw new Error('blocked'); } },
     configurable: true,
     writable: true,
   });
-  let served = 0;
-  let code = null;
-  for (let i = 0; i < 64 && code === null; i++) {
-    try {
-      hw.AgentKey.generate().free();
-      served++;
-    } catch (e) {
-      code = e.code;
-    }
+  for (const call of [() => hw.AgentKey.generate(), () => hw.generateStorageKey()]) {
+    assert.throws(call, (e) => e instanceof hw.HushwireError && e.code === 'RANDOMNESS_UNAVAILABLE');
   }
-  assert.equal(code, 'RANDOMNESS_UNAVAILABLE');
-  assert.ok(served < 1024 / 32, `served ${served} keys from the batch`);
   assert.equal(hw.isInitialized(), true);
   Object.defineProperty(globalThis, 'crypto', saved ?? { value: undefined, configurable: true, writable: true });
+});
+
+test('every draw in Node calls crypto.getRandomValues: one call per sealed message', async () => {
+  const { connect } = await import('./helpers.mjs');
+  const { webcrypto } = await import('node:crypto');
+  Object.defineProperty(globalThis, 'crypto', { value: webcrypto, configurable: true, writable: true });
+  const { visitor, agentSession } = connect(hw);
+  let calls = 0;
+  Object.defineProperty(globalThis, 'crypto', {
+    value: { getRandomValues: (buf) => { calls++; return webcrypto.getRandomValues(buf); } },
+    configurable: true,
+    writable: true,
+  });
+  for (let i = 0; i < 5; i++) agentSession.open(visitor.seal(new Uint8Array(10)));
+  assert.equal(calls, 5);
 });

@@ -9,11 +9,19 @@
 // same scenario runs in the same order. No test-only code is compiled into the package: the
 // build under test is the one that ships. Internal values (chain and message keys, the
 // handshake hash) are covered because every envelope depends on them.
+//
+// Because the vectors publish those internal values, the same run also checks erasure where
+// residue.test.mjs cannot: after free() on everything, the instance's memory (read from the
+// instance the package creates, via captureInstance) holds none of the secrets, ephemeral
+// keys, handshake hash, initial chain keys, message keys, storage key or plaintexts.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as hw from 'hushwire';
+import { captureInstance, occurrences } from './helpers.mjs';
+
+const captured = captureInstance();
 
 const dir = new URL('../../../docs/vectors/', import.meta.url);
 const load = async (name) => JSON.parse(await readFile(new URL(name, dir), 'utf8'));
@@ -98,8 +106,7 @@ test('the package reproduces docs/vectors/*.json byte for byte', async () => {
   }
 
   // Export with one skipped key pending, and the late message after import.
-  // Drawn through the package (which, in Node, takes the generator's bytes in batches, in
-  // order): the same 32 bytes the Rust generator drew at this point.
+  // Drawn through the package: the same 32 bytes the Rust generator drew at this point.
   const storageKey = hw.generateStorageKey();
   assert.equal(hex(storageKey), exp.storage_key);
   const late = agentSession.seal(new TextEncoder().encode('(delivered after the export)'));
@@ -113,4 +120,25 @@ test('the package reproduces docs/vectors/*.json byte for byte', async () => {
   assert.equal(restored.openText(late), exp.late_plaintext_utf8);
 
   for (const o of [agentKey, agent, handshake, agentSession, visitor, restored]) o.free();
+
+  const secrets = {
+    'agent static secret': hs.agent_static_secret,
+    'visitor ephemeral secret': hs.visitor_ephemeral_secret,
+    'agent ephemeral secret': hs.agent_ephemeral_secret,
+    'handshake hash': hs.handshake_hash,
+    'chain key visitor->agent': hs.chain_key_visitor_to_agent,
+    'chain key agent->visitor': hs.chain_key_agent_to_visitor,
+    'storage key': exp.storage_key,
+    'late plaintext': hex(new TextEncoder().encode(exp.late_plaintext_utf8)),
+  };
+  for (const m of msgs.messages) {
+    secrets[`message key ${m.label}`] = m.message_key;
+    // Short plaintexts would match by chance; every one of 8 bytes or more is searched for.
+    if (m.plaintext.length >= 16) secrets[`plaintext ${m.label}`] = m.plaintext;
+  }
+  const memory = new Uint8Array(captured.exports.memory.buffer);
+  const found = Object.entries(secrets).map(([name, value]) => [name, occurrences(memory, unhex(value))]);
+  const left = found.filter(([, count]) => count > 0);
+  assert.deepEqual(left, [], `left in wasm memory after free(): ${left.map(([n, c]) => `${n} ${c}×`).join(', ')}`);
+  assert.ok(found.length >= 10, 'the vectors should name at least ten secrets');
 });
