@@ -27,10 +27,13 @@ run_tests() {
     grep -E '^(test |test result:|     Running)' "$log"
 }
 # Without the `tamper` feature (as released: `--tamper` must be refused), then with it (the
-# tamper-mode tests; this also leaves target/debug/hushwire-relay with tamper mode for the
-# agent CLI tests and the browser e2e, which use it).
+# tamper-mode tests). The browser e2e needs tamper mode: it gets its own copy of that binary,
+# whatever later builds put in target/debug.
 run_tests -p hushwire-relay
 cargo build --quiet --locked -p hushwire-relay --features tamper -p hushwire-agent-cli
+tamper_relay="$root/target/e2e/hushwire-relay-tamper"
+mkdir -p "$(dirname "$tamper_relay")"
+cp "$root/target/debug/hushwire-relay" "$tamper_relay"
 run_tests -p hushwire-relay --features tamper
 run_tests -p hushwire-agent-cli
 echo "relay + agent CLI Rust tests: $((SECONDS - t0)) s"
@@ -64,5 +67,5 @@ fi
 if [ ! -f bindings/wasm/pkg/index.js ] || [ "${HUSHWIRE_REBUILD_PKG:-}" = 1 ]; then
     bash bindings/wasm/build.sh
 fi
-node examples/web-chat/e2e.cjs
+HUSHWIRE_RELAY_BIN="$tamper_relay" node examples/web-chat/e2e.cjs
 echo "browser e2e: $((SECONDS - t1)) s"
