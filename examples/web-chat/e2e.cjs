@@ -132,6 +132,7 @@ async function openEnrolledAgent(ctx, base, label) {
   const agent = await openPage(ctx, `${base}/agent.html#token=${consoleToken}`, label);
   await agent.locator('#enrol').waitFor();
   const publicKey = (await agent.locator('#pubkey').innerText()).trim();
+  await agent.screenshot({ path: path.join(shots, `${label}-enrol.png`), fullPage: true });
   // Reloading before the certificate arrives keeps the same key.
   await agent.reload();
   await agent.locator('#enrol').waitFor();
@@ -261,6 +262,14 @@ async function mainRun() {
   check('agent saw every visitor plaintext', [v1, v2, v3].every((m) => aText.includes(m)));
   check('no warnings in a clean run', (await visitor.locator('.warning').count()) + (await agent.locator('.warning').count()) === 0);
   check('?org= in the URL had no effect (the pinned key came from the page configuration)', vCode.length > 4);
+  // The violation listener works: a data: image (img-src 'self') is blocked and reported.
+  const before = cspViolations.length;
+  const errorsBefore = consoleErrors.length;
+  await visitor.evaluate(() => { new Image().src = 'data:image/gif;base64,R0lGODlhAQABAAAAACw='; });
+  await visitor.waitForTimeout(300);
+  const probe = cspViolations.splice(before);
+  consoleErrors.splice(errorsBefore); // Chromium also logs the probe's violation
+  check('CSP is enforced and violations are seen by this test', probe.length === 1 && probe[0].includes('img-src'), probe.join('; '));
   await visitor.screenshot({ path: path.join(shots, 'visitor.png'), fullPage: true });
   await agent.screenshot({ path: path.join(shots, 'agent.png'), fullPage: true });
   await ctx.close();
