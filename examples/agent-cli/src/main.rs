@@ -62,7 +62,8 @@ enum Command {
         #[command(flatten)]
         cert: CertArgs,
         /// The device's 32-byte X25519 public key, base64url, as the device shows it.
-        #[arg(long)]
+        // base64url text starts with '-' for one key in 64: it is a value, not a flag.
+        #[arg(long, allow_hyphen_values = true)]
         public_key: String,
     },
     /// Chat as the agent from a terminal through a relay.
