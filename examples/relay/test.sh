@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Tests of the relay, the agent CLI and the web chat demo:
-#   1. Rust integration tests: the relay binary against a tokio-tungstenite client on a free
+#   1. Rust integration tests, without and with the test-only `tamper` feature, and a check
+#      that the release relay binary has no tamper mode: the relay binary against a tokio-tungstenite client on a free
 #      loopback port (garbage/oversized frames, wrong tokens, foreign conversations, rate
 #      limits, ack-after-commit under SIGKILL, SIGTERM shutdown, restarts keep history), and
 #      the agent CLI chatting with a Rust visitor through the relay.
@@ -15,16 +16,45 @@ root=$(cd "$here/../.." && pwd)
 cd "$root"
 
 t0=$SECONDS
-cargo build --quiet --locked -p hushwire-relay -p hushwire-agent-cli
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! cargo test --locked -p hushwire-relay -p hushwire-agent-cli >"$log" 2>&1; then
-    cat "$log"
-    echo "FAIL: relay / agent CLI tests" >&2
+run_tests() {
+    if ! cargo test --locked "$@" >"$log" 2>&1; then
+        cat "$log"
+        echo "FAIL: cargo test $*" >&2
+        exit 1
+    fi
+    grep -E '^(test |test result:|     Running)' "$log"
+}
+# Without the `tamper` feature (as released: `--tamper` must be refused), then with it (the
+# tamper-mode tests). The browser e2e needs tamper mode: it gets its own copy of that binary,
+# whatever later builds put in target/debug.
+run_tests -p hushwire-relay
+cargo build --quiet --locked -p hushwire-relay --features tamper -p hushwire-agent-cli
+tamper_relay="$root/target/e2e/hushwire-relay-tamper"
+mkdir -p "$(dirname "$tamper_relay")"
+cp "$root/target/debug/hushwire-relay" "$tamper_relay"
+run_tests -p hushwire-relay --features tamper
+run_tests -p hushwire-agent-cli
+echo "relay + agent CLI Rust tests: $((SECONDS - t0)) s"
+
+# The release relay must not contain the test-only tamper mode: the flag is refused and the
+# code behind it (its log line and mode names) is not in the binary.
+t2=$SECONDS
+cargo build --quiet --locked --release -p hushwire-relay
+release="$root/target/release/hushwire-relay"
+# clap's usage error is exit 2; a relay that started would be stopped by timeout (124).
+rc=0
+timeout 10 "$release" --db "$(mktemp -u)" --bind 127.0.0.1:0 --tamper flip-byte >/dev/null 2>&1 || rc=$?
+if [ "$rc" -ne 2 ]; then
+    echo "FAIL: the release relay did not refuse --tamper (exit $rc)" >&2
     exit 1
 fi
-grep -E '^(test |test result:|     Running)' "$log"
-echo "relay + agent CLI Rust tests: $((SECONDS - t0)) s"
+if grep -a -q -e 'TEST MODE: tampering' -e 'flip-byte' "$release"; then
+    echo "FAIL: the release relay binary contains the tamper mode" >&2
+    exit 1
+fi
+echo "release relay has no tamper mode: 1 passed, 0 failed ($((SECONDS - t2)) s)"
 
 t1=$SECONDS
 if [ -f scripts/install-deps.sh ]; then
@@ -37,5 +67,5 @@ fi
 if [ ! -f bindings/wasm/pkg/index.js ] || [ "${HUSHWIRE_REBUILD_PKG:-}" = 1 ]; then
     bash bindings/wasm/build.sh
 fi
-node examples/web-chat/e2e.cjs
+HUSHWIRE_RELAY_BIN="$tamper_relay" node examples/web-chat/e2e.cjs
 echo "browser e2e: $((SECONDS - t1)) s"

@@ -1,22 +1,99 @@
-// The agent console. DEMO ONLY: loads the agent's sealed identity and its storage key from
-// /demo/agent-console.json; see agent.html.
-import { init, AgentIdentity, Session, createStorageKeyVault } from 'hushwire';
-import { RelayConnection, SealedStore, appendLine, appendWarning, codeOf, fromB64 } from './common.js';
+// The agent console. It enrols itself: on first use it generates its device key here, in the
+// browser, and shows the public key; the organisation admin certifies that key with
+// `hushwire-agent certify` and the agent pastes the certificate back. Nothing secret is ever
+// fetched: the relay serves only public data (the pages, the package, the organisation key),
+// and the relay token arrives in the URL fragment (never sent to a server) or is typed in.
+// A key the relay reports is never certified automatically: a malicious relay would get its
+// own key certified. The package is imported by URL (the CSP allows no inline import map).
+import { init, AgentIdentity, AgentKey, Session, createStorageKeyVault } from '/pkg/index.js';
+import { RelayConnection, SealedStore, appendLine, appendWarning, codeOf, fromB64, pageConfig, toB64 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const log = $('log');
 
+/** Resolves when `button` is clicked and `attempt()` returns true. */
+function untilAccepted(button, attempt) {
+  return new Promise((resolve) => {
+    button.addEventListener('click', async () => {
+      if (await attempt()) resolve();
+    });
+  });
+}
+
+/**
+ * The agent identity: sealed in `state.identity` once enrolled. Before that the device key's
+ * secret waits in `state.pendingKey` (inside the sealed local state) so that a reload does not
+ * change the key the admin is certifying.
+ */
+async function enrol(state, store, storageKey, orgPublicKey) {
+  if (state.identity) return AgentIdentity.importState(state.identity, storageKey);
+  const key = state.pendingKey ? AgentKey.fromSecretBytes(fromB64(state.pendingKey)) : AgentKey.generate();
+  if (!state.pendingKey) {
+    state.pendingKey = toB64(key.secretBytes());
+    await store.save(state);
+  }
+  const publicKey = toB64(key.publicKey);
+  $('pubkey').textContent = publicKey;
+  $('pubkey-cmd').textContent = publicKey;
+  $('enrol').hidden = false;
+  $('status').textContent = 'not enrolled: waiting for a certificate';
+  let identity = null;
+  await untilAccepted($('import'), async () => {
+    try {
+      // Checks that the certificate is for this key and signed by the pinned organisation.
+      identity = AgentIdentity.create(key, $('cert').value.trim(), orgPublicKey);
+    } catch (e) {
+      $('enrol-error').textContent = `certificate refused (${codeOf(e)})`;
+      return false;
+    }
+    return true;
+  });
+  key.free();
+  state.identity = identity.exportState(storageKey);
+  delete state.pendingKey;
+  await store.save(state);
+  $('enrol').hidden = true;
+  return identity;
+}
+
+/**
+ * Takes the relay token out of a `#token=` fragment (which browsers never send to a server):
+ * saves it and removes it from the URL, so it is not left in the address bar or history.
+ */
+async function takeFragmentToken(state, store) {
+  const token = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (!token) return;
+  history.replaceState(null, '', location.pathname + location.search);
+  state.relayToken = token;
+  await store.save(state);
+}
+
+/** The saved relay token, or the one the agent types in. */
+async function relayToken(state, store) {
+  if (state.relayToken) return state.relayToken;
+  $('login').hidden = false;
+  await untilAccepted($('login-button'), async () => Boolean($('token').value.trim()));
+  state.relayToken = $('token').value.trim();
+  $('token').value = '';
+  await store.save(state);
+  $('login').hidden = true;
+  return state.relayToken;
+}
+
 async function main() {
   await init();
-  const cfg = await (await fetch('/demo/agent-console.json')).json();
-  const identity = AgentIdentity.importState(cfg.identity, fromB64(cfg.storage_key));
-  $('me').textContent = `${identity.agentId} (${identity.deviceId})`;
   const vault = await createStorageKeyVault({ databaseName: 'hushwire-agent' });
   const storageKey = await vault.getOrCreate();
   const store = await SealedStore.open('hushwire.agent', storageKey);
-
-  // { convs: { id: { session, seq, transcript } }, current }
+  // { convs: { id: { session, seq, transcript } }, current, identity, pendingKey, relayToken }
   const state = (await store.load()) || { convs: {}, current: null };
+  await takeFragmentToken(state, store);
+  const { org_public_key: orgPublicKey } = await pageConfig();
+  const identity = await enrol(state, store, storageKey, orgPublicKey);
+  $('me').textContent = `${identity.agentId} (${identity.deviceId})`;
+  const token = await relayToken(state, store);
+  $('console').hidden = false;
+
   const sessions = new Map();
   for (const [id, c] of Object.entries(state.convs)) {
     try {
@@ -56,6 +133,9 @@ async function main() {
 
   async function onFrame(f) {
     const id = f.conversation;
+    // The relay's ids are 32 lowercase hex digits; anything else is a broken or hostile relay
+    // (the id ends up in selectors and storage keys).
+    if (id !== undefined && !/^[0-9a-f]{32}$/.test(id)) return;
     if (f.type === 'waiting') addWaiting(id);
     else if (f.type === 'taken') removeWaiting(id);
     else if (f.type === 'assigned') {
@@ -91,12 +171,18 @@ async function main() {
       await save();
     } else if (f.type === 'error') {
       $('status').textContent = `relay error ${f.code}`;
+      if (f.code === 'UNAUTHORIZED') {
+        // A wrong or revoked token: forget it, so the next load asks again.
+        delete state.relayToken;
+        await store.save(state);
+        $('status').textContent = 'the relay refused the token: reload and log in again';
+      }
     }
   }
 
   const relay = new RelayConnection({
     onStatus: (s) => ($('status').textContent = s),
-    onOpen: async () => relay.send({ type: 'agent', token: cfg.relay_token }),
+    onOpen: async () => relay.send({ type: 'agent', token }),
     onFrame,
   });
 

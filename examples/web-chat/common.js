@@ -16,9 +16,17 @@ export function toB64(bytes) {
 }
 
 /**
+ * HKDF-SHA-256 `info` of the key that seals the demo's local state. A distinct label keeps that
+ * key independent of the hushwire storage key it is derived from (which seals session and
+ * identity exports): no key is used by two different constructions.
+ */
+export const LOCAL_STATE_KEY_INFO = 'hushwire web-chat demo: local state key v1';
+
+/**
  * Local state (session exports, transcript, queued lines) as one localStorage item encrypted
- * with AES-256-GCM under the storage key. Session exports are sealed by hushwire already; the
- * transcript would otherwise be plaintext on disk.
+ * with AES-256-GCM under a key derived from the storage key: HKDF-SHA-256(ikm = storage key,
+ * salt = empty, info = LOCAL_STATE_KEY_INFO), non-extractable. Session exports are sealed by
+ * hushwire already; the transcript would otherwise be plaintext on disk.
  */
 export class SealedStore {
   constructor(name, key) {
@@ -27,7 +35,14 @@ export class SealedStore {
   }
 
   static async open(name, storageKeyBytes) {
-    const key = await crypto.subtle.importKey('raw', storageKeyBytes, 'AES-GCM', false, ['encrypt', 'decrypt']);
+    const ikm = await crypto.subtle.importKey('raw', storageKeyBytes, 'HKDF', false, ['deriveKey']);
+    const key = await crypto.subtle.deriveKey(
+      { name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode(LOCAL_STATE_KEY_INFO) },
+      ikm,
+      { name: 'AES-GCM', length: 256 },
+      false,
+      ['encrypt', 'decrypt'],
+    );
     return new SealedStore(name, key);
   }
 
@@ -128,6 +143,18 @@ export function appendWarning(log, code) {
   div.textContent = `⚠ A message could not be verified (${code}) and was not shown. Someone may be tampering with the connection.`;
   log.append(div);
   log.scrollTop = log.scrollHeight;
+}
+
+/**
+ * The page configuration served with the pages (public data only): `{ org_public_key }`, the
+ * organisation key the widget pins and the console checks certificates against. In production
+ * it is part of the widget served from the organisation's own origin; it is never taken from
+ * the URL, which anyone can hand a visitor.
+ */
+export async function pageConfig() {
+  const res = await fetch('/demo/org.json');
+  if (!res.ok) throw Object.assign(new Error('no page configuration'), { code: 'NO_CONFIG' });
+  return res.json();
 }
 
 /** The error code of a hushwire failure. */

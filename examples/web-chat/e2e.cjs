@@ -32,17 +32,20 @@ function check(name, ok, detail) {
   }
 }
 
-// ---- demo organisation and agent ---------------------------------------------------------
-const cli = (...args) => execFileSync(path.join(bin, 'hushwire-agent'), args, { encoding: 'utf8' });
-cli('init-org', '--dir', path.join(work, 'org'));
-cli('certify-agent', '--org-dir', path.join(work, 'org'), '--agent-id', 'alice@shop.example',
-  '--device-id', 'e2e-console', '--days', '1', '--out', path.join(work, 'agent'));
+// ---- demo organisation and relay logins --------------------------------------------------
+// As examples/run-demo.sh: the relay serves only public data (/demo holds org.json alone), the
+// console gets its relay token in the URL fragment, and the admin certifies the key the
+// console shows with `hushwire-agent certify`.
+const cli = (...args) => execFileSync(path.join(bin, 'hushwire-agent'), args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+const orgDir = path.join(work, 'org');
+cli('init-org', '--dir', orgDir);
+// Another organisation's key, offered through ?org= (which the widget must ignore).
+const otherOrgKey = cli('init-org', '--dir', path.join(work, 'other-org')).trim();
 const publicDir = path.join(work, 'public');
 fs.mkdirSync(publicDir);
-fs.copyFileSync(path.join(work, 'org/org.json'), path.join(publicDir, 'org.json'));
-fs.copyFileSync(path.join(work, 'agent/agent-console.json'), path.join(publicDir, 'agent-console.json'));
-const agentToken = `alice@shop.example:${fs.readFileSync(path.join(work, 'agent/relay-token'), 'utf8').trim()}`;
-
+fs.copyFileSync(path.join(orgDir, 'org.json'), path.join(publicDir, 'org.json'));
+const consoleToken = crypto.randomBytes(32).toString('base64url');
+const agentToken = `alice-web-console:${consoleToken}`;
 // ---- relay process -------------------------------------------------------------------------
 const children = new Set();
 process.on('exit', () => {
@@ -53,7 +56,7 @@ function startRelay(name, bind, extra = []) {
   const logFile = path.join(work, `${name}.log`);
   const frameLog = path.join(work, `${name}.frames`);
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(path.join(bin, 'hushwire-relay'), [
+  const child = spawn(process.env.HUSHWIRE_RELAY_BIN || path.join(bin, 'hushwire-relay'), [
     '--bind', bind, '--db', db, '--static', path.join(root, 'examples/web-chat'),
     '--mount', `/pkg=${path.join(root, 'bindings/wasm/pkg')}`, '--mount', `/demo=${publicDir}`,
     '--frame-log', frameLog, '--rate-limit', '50', ...extra,
@@ -80,6 +83,10 @@ function stopRelay(relay) {
 const marker = (label) => `${label}-${crypto.randomBytes(6).toString('hex')}`;
 const markers = [];
 
+// Every Content-Security-Policy violation in any page, reported through a binding that
+// survives reloads (the listener is installed before any page script runs).
+const cspViolations = [];
+const consoleErrors = [];
 async function newContext() {
   const dir = fs.mkdtempSync(path.join(work, 'chromium-'));
   const ctx = await chromium.launchPersistentContext(dir, {
@@ -89,6 +96,11 @@ async function newContext() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
   ctx.setDefaultTimeout(20000);
+  await ctx.exposeBinding('hushwireCspViolation', ({ page }, v) => cspViolations.push(`${page.url()}: ${v}`));
+  await ctx.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      window.hushwireCspViolation(`${e.violatedDirective} blocked ${e.blockedURI}`));
+  });
   return ctx;
 }
 
@@ -97,9 +109,48 @@ async function openPage(ctx, url, label) {
   const page = await ctx.newPage();
   openPages.push([label, page]);
   page.on('pageerror', (e) => console.log(`  [${label}] page error: ${e.message}`));
-  page.on('console', (m) => { if (m.type() === 'error') console.log(`  [${label}] console: ${m.text()}`); });
-  await page.goto(url);
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    consoleErrors.push(`[${label}] ${m.text()}`);
+    console.log(`  [${label}] console: ${m.text()}`);
+  });
+  const res = await page.goto(url);
+  const h = res.headers();
+  check(`${label} page served with CSP, nosniff, frame-ancestors 'none', X-Frame-Options DENY`,
+    /default-src 'none'/.test(h['content-security-policy'] || '') && /frame-ancestors 'none'/.test(h['content-security-policy'])
+      && !/unsafe-inline/.test(h['content-security-policy']) && h['x-content-type-options'] === 'nosniff'
+      && h['x-frame-options'] === 'DENY', JSON.stringify(h));
   return page;
+}
+
+/**
+ * Opens the agent console as a new device would: with the relay token in the fragment, then
+ * reads the public key the console generated and shows, certifies it with the CLI as the
+ * admin would, and pastes the certificate back.
+ */
+async function openEnrolledAgent(ctx, base, label) {
+  const agent = await openPage(ctx, `${base}/agent.html#token=${consoleToken}`, label);
+  await agent.locator('#enrol').waitFor();
+  const publicKey = (await agent.locator('#pubkey').innerText()).trim();
+  await agent.screenshot({ path: path.join(shots, `${label}-enrol.png`), fullPage: true });
+  // Reloading before the certificate arrives keeps the same key.
+  await agent.reload();
+  await agent.locator('#enrol').waitFor();
+  check(`${label}: the device key survives a reload before enrolment`, (await agent.locator('#pubkey').innerText()).trim() === publicKey);
+  // A certificate for some other key is refused.
+  const stranger = cli('certify', '--org-dir', orgDir, '--agent-id', 'alice@shop.example', '--device-id', 'x',
+    '--public-key', crypto.randomBytes(32).toString('base64url')).trim();
+  await agent.fill('#cert', stranger);
+  await agent.click('#import');
+  await agent.waitForFunction(() => document.getElementById('enrol-error').textContent.includes('CERTIFICATE_KEY_MISMATCH'));
+  const cert = cli('certify', '--org-dir', orgDir, '--agent-id', 'alice@shop.example', '--device-id', 'web-console',
+    '--public-key', publicKey).trim();
+  await agent.fill('#cert', cert);
+  await agent.click('#import');
+  await agent.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  check(`${label}: enrolled with a certificate for the key it generated`, (await agent.locator('#me').innerText()) === 'alice@shop.example (web-console)');
+  check(`${label}: the relay token is not left in the URL`, !(agent.url().includes(consoleToken)));
+  return agent;
 }
 
 async function say(page, text) {
@@ -115,10 +166,15 @@ async function mainRun() {
   let relay = await startRelay('main', '127.0.0.1:0');
   const base = relay.url;
   const ctx = await newContext();
-  const agent = await openPage(ctx, `${base}/agent.html`, 'agent');
-  await agent.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  let agent = await openEnrolledAgent(ctx, base, 'agent');
+  for (const secret of ['/demo/agent-console.json', '/demo/storage.key']) {
+    const res = await agent.request.get(`${base}${secret}`);
+    check(`the relay serves no ${secret}`, res.status() === 404, String(res.status()));
+  }
 
-  let visitor = await openPage(ctx, `${base}/visitor.html`, 'visitor');
+  // ?org= names another organisation: if the widget used it, the handshake with this agent
+  // would fail (WRONG_ORGANIZATION) and no safety code would appear.
+  let visitor = await openPage(ctx, `${base}/visitor.html?org=${otherOrgKey}`, 'visitor');
   await visitor.click('#open');
   await visitor.waitForFunction(() => window.hushwireDemo && window.hushwireDemo.ready);
   // Typed before any agent picked the conversation up: queued in the widget.
@@ -160,6 +216,26 @@ async function mainRun() {
   await waitForText(visitor, a2);
   check('both ways after reload', true);
 
+  // Reload the console: identity, token, session and transcript come back from local storage.
+  await agent.reload();
+  await agent.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  check('console stays enrolled and logged in after reload', (await agent.locator('#enrol').isHidden()) && (await agent.locator('#me').innerText()).startsWith('alice@shop.example'));
+  check('console: same safety code and transcript after reload', (await agent.locator('#safety').innerText()) === vCode && (await logText(agent)).includes(v2));
+  check('console local state is sealed under the HKDF-derived key, not the storage key itself', await agent.evaluate(async () => {
+    const { createStorageKeyVault } = await import('/pkg/index.js');
+    const { LOCAL_STATE_KEY_INFO, fromB64 } = await import('/common.js');
+    const vault = await createStorageKeyVault({ databaseName: 'hushwire-agent' });
+    const storageKey = await vault.getOrCreate();
+    vault.close();
+    const { iv, ct } = JSON.parse(localStorage.getItem('hushwire.agent'));
+    const open = (key) => crypto.subtle.decrypt({ name: 'AES-GCM', iv: fromB64(iv) }, key, fromB64(ct)).then(() => true, () => false);
+    const raw = await crypto.subtle.importKey('raw', storageKey, 'AES-GCM', false, ['decrypt']);
+    const ikm = await crypto.subtle.importKey('raw', storageKey, 'HKDF', false, ['deriveKey']);
+    const derived = await crypto.subtle.deriveKey({ name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode(LOCAL_STATE_KEY_INFO) },
+      ikm, { name: 'AES-GCM', length: 256 }, false, ['decrypt']);
+    return LOCAL_STATE_KEY_INFO.length > 0 && !(await open(raw)) && (await open(derived));
+  }));
+
   // The visitor leaves; the agent answers while they are away; the relay restarts.
   await visitor.close();
   const a3 = marker('AGENT-THREE');
@@ -185,6 +261,15 @@ async function mainRun() {
   check('visitor saw every agent plaintext', [a1, a2, a3].every((m) => vText.includes(m)));
   check('agent saw every visitor plaintext', [v1, v2, v3].every((m) => aText.includes(m)));
   check('no warnings in a clean run', (await visitor.locator('.warning').count()) + (await agent.locator('.warning').count()) === 0);
+  check('?org= in the URL had no effect (the pinned key came from the page configuration)', vCode.length > 4);
+  // The violation listener works: a data: image (img-src 'self') is blocked and reported.
+  const before = cspViolations.length;
+  const errorsBefore = consoleErrors.length;
+  await visitor.evaluate(() => { new Image().src = 'data:image/gif;base64,R0lGODlhAQABAAAAACw='; });
+  await visitor.waitForTimeout(300);
+  const probe = cspViolations.splice(before);
+  consoleErrors.splice(errorsBefore); // Chromium also logs the probe's violation
+  check('CSP is enforced and violations are seen by this test', probe.length === 1 && probe[0].includes('img-src'), probe.join('; '));
   await visitor.screenshot({ path: path.join(shots, 'visitor.png'), fullPage: true });
   await agent.screenshot({ path: path.join(shots, 'agent.png'), fullPage: true });
   await ctx.close();
@@ -206,8 +291,7 @@ async function mainRun() {
 async function tamperRun(mode) {
   const relay = await startRelay(`tamper-${mode}`, '127.0.0.1:0', ['--tamper', mode]);
   const ctx = await newContext();
-  const agent = await openPage(ctx, `${relay.url}/agent.html`, 'agent');
-  await agent.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  const agent = await openEnrolledAgent(ctx, relay.url, `agent-${mode}`);
   const visitor = await openPage(ctx, `${relay.url}/visitor.html`, 'visitor');
   await visitor.click('#open');
   await agent.locator('button.accept').first().click();
@@ -255,6 +339,8 @@ async function tamperRun(mode) {
       console.log(`browser e2e: relay with --tamper ${mode}`);
       await tamperRun(mode);
     }
+    check('no Content-Security-Policy violation in any page', cspViolations.length === 0, cspViolations.join('; '));
+    check('no console errors', consoleErrors.length === 0, consoleErrors.join('; '));
   } catch (e) {
     failed++;
     console.log(`  FAIL ${e.stack || e}`);

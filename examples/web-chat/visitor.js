@@ -1,22 +1,17 @@
-// The visitor's chat widget. The organisation's public key is pinned here; in production it is
-// part of the widget served from the organisation's own origin. For the demo it comes from
-// /demo/org.json (or ?org=KEY).
-import { init, VisitorHandshake, Session, createStorageKeyVault } from 'hushwire';
-import { RelayConnection, SealedStore, appendLine, appendWarning, codeOf } from './common.js';
+// The visitor's chat widget. The organisation's public key is pinned by the page configuration
+// served with the widget (common.js pageConfig); in production it is part of the widget served
+// from the organisation's own origin. Never from the URL: a link could swap in another key.
+// The package is imported by URL, not through an import map: the Content-Security-Policy
+// allows no inline script, and an import map can only be inline.
+import { init, VisitorHandshake, Session, createStorageKeyVault } from '/pkg/index.js';
+import { RelayConnection, SealedStore, appendLine, appendWarning, codeOf, pageConfig } from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const log = $('log');
 
-async function orgKey() {
-  const fromUrl = new URLSearchParams(location.search).get('org');
-  if (fromUrl) return fromUrl;
-  const res = await fetch('/demo/org.json');
-  return (await res.json()).org_public_key;
-}
-
 async function main() {
   await init();
-  const org = await orgKey();
+  const org = (await pageConfig()).org_public_key;
   const vault = await createStorageKeyVault({ databaseName: 'hushwire-visitor' });
   const storageKey = await vault.getOrCreate();
   const store = await SealedStore.open('hushwire.visitor', storageKey);

@@ -2,11 +2,17 @@
 //!
 //! * `init-org --dir D` creates the organisation's signing key (file mode 0600) and prints the
 //!   public key the visitor widget pins.
-//! * `certify-agent --org-dir D --agent-id A --device-id X --days N --out DIR` creates an
+//! * `certify-agent --org-dir D --agent-id A --device-id X [--days N] --out DIR` creates an
 //!   agent device key and certificate, and writes the agent identity sealed under a storage
-//!   key, the agent's relay token, a public `agent.json`, and (demo only) `agent-console.json`
-//!   for the web agent console.
+//!   key, the agent's relay token and a public `agent.json`.
+//! * `certify --org-dir D --public-key K --agent-id A --device-id X [--days N]` certifies a
+//!   device key generated elsewhere (e.g. in the web agent console) and prints the
+//!   certificate: the device's secret never leaves the device.
 //! * `chat --relay URL --identity DIR` acts as that agent through the relay's WebSocket API.
+//!
+//! Everything the relay sends is untrusted: conversation ids are checked against the relay's
+//! format (32 lowercase hex digits) before they name a file, and text from the relay or the
+//! visitor is printed with control characters escaped.
 
 use std::collections::HashMap;
 use std::fs;
@@ -42,23 +48,23 @@ enum Command {
         #[arg(long)]
         dir: PathBuf,
     },
-    /// Certify a new agent device and write its identity files.
+    /// Create a new agent device key, certify it and write its identity files.
     CertifyAgent {
-        /// The organisation directory made by `init-org`.
-        #[arg(long)]
-        org_dir: PathBuf,
-        /// The agent's id, e.g. an email address (at most 64 bytes).
-        #[arg(long)]
-        agent_id: String,
-        /// The device's id (at most 64 bytes).
-        #[arg(long)]
-        device_id: String,
-        /// Validity of the certificate in days.
-        #[arg(long, default_value_t = 30)]
-        days: u64,
+        #[command(flatten)]
+        cert: CertArgs,
         /// Output directory for the agent's files (created, mode 0700).
         #[arg(long)]
         out: PathBuf,
+    },
+    /// Certify a device key generated on the device (e.g. the web agent console) and print
+    /// the certificate (public, base64url) for the device to import.
+    Certify {
+        #[command(flatten)]
+        cert: CertArgs,
+        /// The device's 32-byte X25519 public key, base64url, as the device shows it.
+        // base64url text starts with '-' for one key in 64: it is a value, not a flag.
+        #[arg(long, allow_hyphen_values = true)]
+        public_key: String,
     },
     /// Chat as the agent from a terminal through a relay.
     Chat {
@@ -70,6 +76,37 @@ enum Command {
         identity: PathBuf,
     },
 }
+
+/// What every certificate needs: the signing organisation, who it is for, how long.
+#[derive(clap::Args)]
+struct CertArgs {
+    /// The organisation directory made by `init-org`.
+    #[arg(long)]
+    org_dir: PathBuf,
+    /// The agent's id, e.g. an email address (at most 64 bytes).
+    #[arg(long)]
+    agent_id: String,
+    /// The device's id (at most 64 bytes).
+    #[arg(long)]
+    device_id: String,
+    /// Validity of the certificate in days (at most 365 without --dangerous-long-validity).
+    /// Certificates cannot be revoked: the validity is how long a stolen device key stays
+    /// usable against visitors, and renewing (certifying again) is cheap.
+    #[arg(long, default_value_t = DEFAULT_DAYS)]
+    days: u64,
+    /// Allow --days up to 3650. A device key compromised at any time in those years can
+    /// impersonate the agent until the certificate ends; prefer short validity and renewal.
+    #[arg(long)]
+    dangerous_long_validity: bool,
+}
+
+/// Default certificate validity: a quarter, so a lost or compromised device key stops being
+/// accepted within three months while renewal stays a rare chore.
+const DEFAULT_DAYS: u64 = 90;
+/// Largest validity without `--dangerous-long-validity`.
+const MAX_DAYS: u64 = 365;
+/// Largest validity at all.
+const MAX_DANGEROUS_DAYS: u64 = 3650;
 
 type Res<T> = Result<T, String>;
 
@@ -94,21 +131,107 @@ fn hw(e: hushwire::Error) -> String {
     format!("hushwire error {}", e.code())
 }
 
+/// Makes a directory for secrets. New directories (and missing parents) are created with
+/// mode 0700. An existing one is used only if neither group nor others can access it: it is
+/// never chmod-ed behind the user's back (it may be shared on purpose, and files already in it
+/// may have leaked), so the user decides.
 fn make_dir(dir: &Path) -> Res<()> {
-    fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    set_mode(dir, 0o700)
-}
-
-#[cfg(unix)]
-fn set_mode(path: &Path, mode: u32) -> Res<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_: &Path, _: u32) -> Res<()> {
+    if !dir.exists() {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            builder.mode(0o700);
+        }
+        return builder.create(dir).map_err(|e| format!("{}: {e}", dir.display()));
+    }
+    let meta = fs::metadata(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    if !meta.is_dir() {
+        return Err(format!("{} exists and is not a directory", dir.display()));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} is accessible to group or others (mode {mode:03o}); it will hold secrets. \
+                 Check who could read what is in it, then run `chmod 700 {}` or choose a new directory",
+                dir.display(),
+                dir.display()
+            ));
+        }
+    }
     Ok(())
+}
+
+/// Is `id` a conversation id in the relay's format (32 lowercase hex digits)? Only such ids
+/// are used in file names: a malicious relay must not be able to pick a path.
+fn valid_conv_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// `text` with every character that could drive the terminal escaped as `\u{..}`: C0
+/// controls (ESC starts escape sequences; newlines could forge whole lines), DEL, C1
+/// controls, and the bidirectional overrides and isolates that reorder what is displayed.
+fn escape_untrusted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let dangerous = c.is_control()
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}');
+        if dangerous {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A string field of a JSON object ("" when absent or not a string).
+fn field<'a>(v: &'a Value, name: &str) -> &'a str {
+    v.get(name).and_then(Value::as_str).unwrap_or("")
+}
+
+/// A number field of a JSON object (0 when absent or not a u64).
+fn num(v: &Value, name: &str) -> u64 {
+    v.get(name).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// A string field of a relay frame, escaped for printing.
+fn shown(v: &Value, field: &str) -> String {
+    escape_untrusted(v.get(field).and_then(Value::as_str).unwrap_or("?"))
+}
+
+/// Checks the requested validity against the caps; returns (not_before, not_after).
+fn validity(cert: &CertArgs) -> Res<(u64, u64)> {
+    let cap = if cert.dangerous_long_validity {
+        MAX_DANGEROUS_DAYS
+    } else {
+        MAX_DAYS
+    };
+    if cert.days == 0 || cert.days > cap {
+        return Err(if cert.days > MAX_DAYS && cert.days <= MAX_DANGEROUS_DAYS {
+            format!(
+                "--days {} is over {MAX_DAYS}: a certificate cannot be revoked, so a stolen device key \
+                 stays usable until it ends. Renew instead (certify again), or pass \
+                 --dangerous-long-validity if you must",
+                cert.days
+            )
+        } else {
+            format!("--days must be 1..={cap}")
+        });
+    }
+    // Five minutes of slack for clocks slightly behind.
+    let not_before = now().saturating_sub(300);
+    Ok((not_before, now().saturating_add(cert.days * 86_400)))
+}
+
+fn load_org(cert: &CertArgs) -> Res<OrgSigningKey> {
+    Ok(OrgSigningKey::from_secret_bytes(&read_key32(
+        &cert.org_dir.join("org.key"),
+    )?))
 }
 
 /// Writes a secret file: created with mode 0600 before any byte is written, replaced atomically.
@@ -164,20 +287,22 @@ fn init_org(dir: &Path) -> Res<()> {
     Ok(())
 }
 
-fn certify_agent(org_dir: &Path, agent_id: &str, device_id: &str, days: u64, out: &Path) -> Res<()> {
-    if days == 0 || days > 3650 {
-        return Err("--days must be 1..=3650".into());
-    }
-    let org = OrgSigningKey::from_secret_bytes(&read_key32(&org_dir.join("org.key"))?);
+fn certify_agent(cert: &CertArgs, out: &Path) -> Res<()> {
+    let (not_before, not_after) = validity(cert)?;
+    let org = load_org(cert)?;
     let org_pk = org.public_key();
     let key = AgentKey::generate().map_err(hw)?;
-    let not_before = now().saturating_sub(300);
-    let not_after = now() + days * 86_400;
-    let cert = org
-        .certify_agent(&key.public_key(), agent_id, device_id, not_before, not_after)
+    let certificate = org
+        .certify_agent(
+            &key.public_key(),
+            &cert.agent_id,
+            &cert.device_id,
+            not_before,
+            not_after,
+        )
         .map_err(hw)?;
-    let cert_b64 = b64(&cert.to_bytes());
-    let identity = AgentIdentity::new(key, cert, &org_pk).map_err(hw)?;
+    let cert_b64 = b64(&certificate.to_bytes());
+    let identity = AgentIdentity::new(key, certificate, &org_pk).map_err(hw)?;
     let storage = StorageKey::generate().map_err(hw)?;
     let sealed = identity.export(&storage).map_err(hw)?;
     let mut token = [0u8; 32];
@@ -189,8 +314,8 @@ fn certify_agent(org_dir: &Path, agent_id: &str, device_id: &str, days: u64, out
     write_secret(&out.join("storage.key"), &b64(&storage.to_bytes()[..]))?;
     write_secret(&out.join("relay-token"), &token)?;
     let public = json!({
-        "agent_id": agent_id,
-        "device_id": device_id,
+        "agent_id": cert.agent_id,
+        "device_id": cert.device_id,
         "org_public_key": org_pk.to_string(),
         "certificate": cert_b64,
         "not_before": not_before,
@@ -200,21 +325,37 @@ fn certify_agent(org_dir: &Path, agent_id: &str, device_id: &str, days: u64, out
         &out.join("agent.json"),
         &(serde_json::to_string_pretty(&public).unwrap_or_default() + "\n"),
     )?;
-    // DEMO ONLY: everything the web agent console needs in one file, secrets included.
-    let console = json!({
-        "demo_only": "contains the agent's sealed identity AND its storage key; never serve this outside a local demo",
-        "agent_id": agent_id,
-        "device_id": device_id,
-        "org_public_key": org_pk.to_string(),
-        "identity": sealed,
-        "storage_key": b64(&storage.to_bytes()[..]),
-        "relay_token": token,
-    });
-    write_secret(&out.join("agent-console.json"), &(console.to_string() + "\n"))?;
-    println!("certified {agent_id} / {device_id} until {not_after} (unix)");
     println!(
-        "relay flag: --agent-token {agent_id}:<contents of {}>",
+        "certified {} / {} until {not_after} (unix)",
+        cert.agent_id, cert.device_id
+    );
+    println!(
+        "relay flag: --agent-token {}:<contents of {}>",
+        cert.agent_id,
         out.join("relay-token").display()
+    );
+    Ok(())
+}
+
+/// Certifies a public key made on the device; prints the certificate alone on stdout (for
+/// scripts and pasting) and what was certified on stderr.
+fn certify(cert: &CertArgs, public_key: &str) -> Res<()> {
+    let key: [u8; 32] = unb64(public_key)
+        .map_err(|_| "--public-key: not base64url".to_string())?
+        .try_into()
+        .map_err(|_| "--public-key: not a 32-byte key".to_string())?;
+    let (not_before, not_after) = validity(cert)?;
+    let org = load_org(cert)?;
+    let certificate = org
+        .certify_agent(&key, &cert.agent_id, &cert.device_id, not_before, not_after)
+        .map_err(hw)?;
+    println!("{}", b64(&certificate.to_bytes()));
+    eprintln!(
+        "certified key {} as {} / {} until {not_after} (unix), organisation {}",
+        b64(&key),
+        cert.agent_id,
+        cert.device_id,
+        org.public_key()
     );
     Ok(())
 }
@@ -249,17 +390,16 @@ impl Agent {
         if let Ok(entries) = fs::read_dir(&sessions) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().to_string();
-                let Some(id) = name.strip_suffix(".json") else {
+                let Some(id) = name.strip_suffix(".json").filter(|id| valid_conv_id(id)) else {
                     continue;
                 };
                 let v: Value = serde_json::from_str(&read(&e.path())?).map_err(|e| e.to_string())?;
-                let session =
-                    Session::import(v["session"].as_str().unwrap_or(""), &agent.storage).map_err(hw)?;
+                let session = Session::import(field(&v, "session"), &agent.storage).map_err(hw)?;
                 agent.convs.insert(
                     id.to_string(),
                     Conv {
                         session,
-                        seq: v["seq"].as_u64().unwrap_or(0),
+                        seq: num(&v, "seq"),
                     },
                 );
             }
@@ -268,6 +408,13 @@ impl Agent {
     }
 
     fn save(&self, id: &str) -> Res<()> {
+        if !valid_conv_id(id) {
+            // on_frame never stores such an id; this keeps the file name safe regardless.
+            return Err(format!(
+                "refusing to save conversation id {}",
+                escape_untrusted(id)
+            ));
+        }
         let Some(c) = self.convs.get(id) else {
             return Ok(());
         };
@@ -307,10 +454,35 @@ async fn send(ws: &mut Ws, v: Value) -> Res<()> {
 
 /// Handles one frame from the relay; returns frames to send.
 fn on_frame(agent: &mut Agent, v: &Value) -> Res<Vec<Value>> {
-    let conv = v["conversation"].as_str().unwrap_or("").to_string();
     let mut out = Vec::new();
-    match v["type"].as_str().unwrap_or("") {
-        "ready" => println!("logged in as {}", v["agent"].as_str().unwrap_or("?")),
+    let conv = match v.get("conversation").and_then(Value::as_str) {
+        Some(id) if valid_conv_id(id) => id.to_string(),
+        None => String::new(),
+        Some(_) => {
+            // A relay that names a conversation some other way is broken or hostile (the id
+            // becomes a file name): ignore the frame.
+            println!(
+                "WARNING: ignored a {} frame with a malformed conversation id {}",
+                shown(v, "type"),
+                shown(v, "conversation")
+            );
+            return Ok(out);
+        }
+    };
+    let kind = v.get("type").and_then(Value::as_str).unwrap_or("");
+    let names_conv = matches!(
+        kind,
+        "waiting" | "assigned" | "accepted" | "deliver" | "taken" | "ack"
+    );
+    if names_conv && conv.is_empty() {
+        println!(
+            "WARNING: ignored a {} frame without a conversation id",
+            shown(v, "type")
+        );
+        return Ok(out);
+    }
+    match kind {
+        "ready" => println!("logged in as {}", shown(v, "agent")),
         "waiting" if !agent.convs.contains_key(&conv) => {
             println!("waiting {conv}");
             out.push(json!({"type": "accept", "conversation": conv}));
@@ -326,13 +498,12 @@ fn on_frame(agent: &mut Agent, v: &Value) -> Res<Vec<Value>> {
             if agent.convs.contains_key(&conv) {
                 return Ok(out);
             }
-            let hello =
-                unb64(v["hello"].as_str().unwrap_or("")).and_then(|b| Hello::from_bytes(&b).map_err(hw));
+            let hello = unb64(field(v, "hello")).and_then(|b| Hello::from_bytes(&b).map_err(hw));
             let accepted = hello.and_then(|h| agent.identity.accept(&h).map_err(hw));
             match accepted {
                 Ok((session, reply)) => {
                     println!("accepted {conv} safety={}", session.safety_code());
-                    let seq = v["seq"].as_u64().unwrap_or(0);
+                    let seq = num(v, "seq");
                     agent.convs.insert(conv.clone(), Conv { session, seq });
                     agent.save(&conv)?;
                     agent.current = Some(conv.clone());
@@ -343,19 +514,23 @@ fn on_frame(agent: &mut Agent, v: &Value) -> Res<Vec<Value>> {
             }
         }
         "deliver" => {
-            let seq = v["seq"].as_u64().unwrap_or(0);
+            let seq = num(v, "seq");
             let Some(c) = agent.convs.get_mut(&conv) else {
                 return Ok(out);
             };
             if seq <= c.seq {
                 return Ok(out); // seen (live and sync can overlap)
             }
-            if v["kind"] == "message" {
-                let opened = unb64(v["data"].as_str().unwrap_or(""))
+            if field(v, "kind") == "message" {
+                let opened = unb64(field(v, "data"))
                     .and_then(|b| Envelope::from_bytes(&b).map_err(hw))
                     .and_then(|e| c.session.open(&e).map_err(hw));
                 match opened {
-                    Ok(text) => println!("{} visitor: {}", short(&conv), String::from_utf8_lossy(&text)),
+                    Ok(text) => println!(
+                        "{} visitor: {}",
+                        short(&conv),
+                        escape_untrusted(&String::from_utf8_lossy(&text))
+                    ),
                     Err(e) => println!(
                         "{} WARNING: a message failed verification and is not shown ({e})",
                         short(&conv)
@@ -367,13 +542,13 @@ fn on_frame(agent: &mut Agent, v: &Value) -> Res<Vec<Value>> {
             agent.current = Some(conv);
         }
         "taken" => println!("{} taken by another agent", short(&conv)),
-        "ack" => println!("sent {} seq={}", short(&conv), v["seq"]),
-        "synced" | "pong" => {}
-        "error" => println!(
-            "relay error {} ({})",
-            v["code"].as_str().unwrap_or("?"),
-            v["message"].as_str().unwrap_or("")
+        "ack" => println!(
+            "sent {} seq={}",
+            short(&conv),
+            v.get("seq").and_then(Value::as_u64).unwrap_or(0)
         ),
+        "synced" | "pong" => {}
+        "error" => println!("relay error {} ({})", shown(v, "code"), shown(v, "message")),
         _ => {}
     }
     Ok(out)
@@ -436,7 +611,7 @@ async fn chat(relay: &str, dir: &Path) -> Res<()> {
                         Some(Ok(_)) => continue,
                     };
                     let v: Value = serde_json::from_str(text.as_str()).map_err(|_| "relay sent a malformed frame".to_string())?;
-                    if v["type"] == "error" && matches!(v["code"].as_str(), Some("UNAUTHORIZED")) {
+                    if field(&v, "type") == "error" && field(&v, "code") == "UNAUTHORIZED" {
                         return Err("the relay refused this agent's token".into());
                     }
                     for f in on_frame(&mut agent, &v)? {
@@ -466,13 +641,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::InitOrg { dir } => init_org(&dir),
-        Command::CertifyAgent {
-            org_dir,
-            agent_id,
-            device_id,
-            days,
-            out,
-        } => certify_agent(&org_dir, &agent_id, &device_id, days, &out),
+        Command::CertifyAgent { cert, out } => certify_agent(&cert, &out),
+        Command::Certify { cert, public_key } => certify(&cert, &public_key),
         Command::Chat { relay, identity } => {
             match tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 Ok(rt) => rt.block_on(chat(&relay, &identity)),

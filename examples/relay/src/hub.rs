@@ -17,17 +17,8 @@ use tokio::sync::{mpsc, watch, Notify};
 use crate::info;
 use crate::protocol::{self, conv_hex, parse_conv, ClientFrame, Code, FrameError};
 use crate::store::{ConvId, Kind, Sender, Store, StoredFrame};
-
-/// Test-only corruption of forwarded message envelopes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Tamper {
-    /// Flip one bit of every forwarded envelope.
-    FlipByte,
-    /// Forward every envelope twice (the copy under a new sequence number).
-    Replay,
-    /// Deliver consecutive envelopes of one direction in swapped order.
-    Reorder,
-}
+#[cfg(feature = "tamper")]
+use crate::tamper::Tamper;
 
 /// Connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -85,11 +76,13 @@ pub struct Hub {
     store: Arc<dyn Store>,
     tokens: AgentTokens,
     limits: Limits,
+    #[cfg(feature = "tamper")]
     tamper: Option<Tamper>,
     frame_log: Option<Mutex<std::fs::File>>,
     shutdown: watch::Receiver<bool>,
     subs: Mutex<Subscribers>,
-    held: Mutex<HashMap<(ConvId, &'static str), StoredFrame>>,
+    #[cfg(feature = "tamper")]
+    held: crate::tamper::Held,
     next_conn: AtomicU64,
     active: AtomicUsize,
     idle: Notify,
@@ -290,26 +283,34 @@ impl Hub {
         store: Arc<dyn Store>,
         tokens: AgentTokens,
         limits: Limits,
-        tamper: Option<Tamper>,
         frame_log: Option<std::fs::File>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        if let Some(t) = tamper {
-            info!("TEST MODE: tampering with forwarded envelopes ({t:?})");
-        }
         Hub {
             store,
             tokens,
             limits,
-            tamper,
+            #[cfg(feature = "tamper")]
+            tamper: None,
             frame_log: frame_log.map(Mutex::new),
             shutdown,
             subs: Mutex::new(Subscribers::default()),
-            held: Mutex::new(HashMap::new()),
+            #[cfg(feature = "tamper")]
+            held: crate::tamper::Held::default(),
             next_conn: AtomicU64::new(1),
             active: AtomicUsize::new(0),
             idle: Notify::new(),
         }
+    }
+
+    /// Test builds only: corrupt forwarded envelopes in `mode`.
+    #[cfg(feature = "tamper")]
+    pub fn with_tamper(mut self, mode: Option<Tamper>) -> Self {
+        if let Some(t) = mode {
+            info!("TEST MODE: tampering with forwarded envelopes ({t:?})");
+        }
+        self.tamper = mode;
+        self
     }
 
     /// Waits until every connection has finished, at most `limit`.
@@ -375,40 +376,14 @@ impl Hub {
         }
     }
 
-    /// The deliver frames to forward for `frame`, after any test-only tampering.
+    /// The deliver frames to forward for `frame` (after any tampering, in test builds).
     fn forwarded(&self, id: &ConvId, frame: &StoredFrame, live: bool) -> Vec<String> {
-        let clean = || protocol::deliver(id, frame, &frame.data);
-        if frame.kind != Kind::Message {
-            return vec![clean()];
+        #[cfg(feature = "tamper")]
+        if let (Some(mode), Kind::Message) = (self.tamper, frame.kind) {
+            return crate::tamper::forwarded(mode, &self.held, id, frame, live);
         }
-        match self.tamper {
-            None => vec![clean()],
-            Some(Tamper::FlipByte) => {
-                let mut data = frame.data.clone();
-                if let Some(last) = data.last_mut() {
-                    *last ^= 0x01;
-                }
-                vec![protocol::deliver(id, frame, &data)]
-            }
-            // Replay copies are injected into the store at `post` time (see `handle`).
-            Some(Tamper::Replay) => vec![clean()],
-            Some(Tamper::Reorder) if live => {
-                // Hold one envelope; when the next arrives, deliver the two with their
-                // payloads swapped (sequence numbers stay ascending, the envelopes do not).
-                let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-                match held.remove(&(*id, frame.sender.as_str())) {
-                    Some(previous) => vec![
-                        protocol::deliver(id, &previous, &frame.data),
-                        protocol::deliver(id, frame, &previous.data),
-                    ],
-                    None => {
-                        held.insert((*id, frame.sender.as_str()), frame.clone());
-                        Vec::new()
-                    }
-                }
-            }
-            Some(Tamper::Reorder) => vec![clean()],
-        }
+        let _ = live;
+        vec![protocol::deliver(id, frame, &frame.data)]
     }
 
     fn publish(&self, id: &ConvId, agent: Option<&str>, frame: &StoredFrame) {
@@ -669,6 +644,7 @@ impl Hub {
                     data: bytes,
                 };
                 self.publish(&id, agent.as_deref(), &frame);
+                #[cfg(feature = "tamper")]
                 if self.tamper == Some(Tamper::Replay) && kind == Kind::Message {
                     // Test only: a malicious relay re-sends the envelope under a new number.
                     let copy = frame.data.clone();
@@ -678,8 +654,8 @@ impl Hub {
                     self.publish(&id, agent.as_deref(), &StoredFrame { seq, ..frame });
                 }
                 let mut ack = json!({"type": "ack", "conversation": conv_hex(&id), "seq": seq});
-                if let Some(r) = reference {
-                    ack["ref"] = serde_json::Value::String(r);
+                if let (Some(r), Some(obj)) = (reference, ack.as_object_mut()) {
+                    obj.insert("ref".into(), serde_json::Value::String(r));
                 }
                 Ok(vec![ack.to_string()])
             }

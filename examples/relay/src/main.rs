@@ -8,17 +8,21 @@
 mod hub;
 mod protocol;
 mod store;
+#[cfg(feature = "tamper")]
+mod tamper;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::http::{header, HeaderName, HeaderValue};
 use axum::routing::get;
 use axum::Router;
 use clap::Parser;
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::hub::{AgentTokens, Hub, Limits, Tamper};
+use crate::hub::{AgentTokens, Hub, Limits};
 use crate::store::SqliteStore;
 
 /// Command-line flags.
@@ -55,8 +59,36 @@ struct Args {
     #[arg(long)]
     frame_log: Option<PathBuf>,
     /// Test only: corrupt forwarded message envelopes (`flip-byte`, `replay`, `reorder`).
+    /// Exists only in builds with the `tamper` cargo feature, which releases never enable.
+    #[cfg(feature = "tamper")]
     #[arg(long)]
-    tamper: Option<Tamper>,
+    tamper: Option<crate::tamper::Tamper>,
+}
+
+/// The Content-Security-Policy of everything the relay serves. The demo pages load only
+/// same-origin scripts (no inline script, not even an import map), the npm package's wasm
+/// ('wasm-unsafe-eval' allows compiling it, not JS eval) and talk only to this relay; nothing
+/// may frame them.
+const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
+    connect-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'";
+
+/// Security headers on every HTTP response (pages, assets, the package, errors).
+fn security_headers(app: Router) -> Router {
+    let headers: [(HeaderName, &'static str); 5] = [
+        (header::CONTENT_SECURITY_POLICY, CSP),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        // The pages keep secrets in IndexedDB / localStorage: no caching by shared proxies.
+        (header::CACHE_CONTROL, "no-store"),
+    ];
+    headers.into_iter().fold(app, |app, (name, value)| {
+        app.layer(SetResponseHeaderLayer::overriding(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
 }
 
 fn log(msg: std::fmt::Arguments<'_>) {
@@ -133,14 +165,10 @@ async fn run(args: Args) -> Result<(), String> {
         rate_per_sec: args.rate_limit.max(1),
     };
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let hub = Arc::new(Hub::new(
-        Arc::new(store),
-        tokens,
-        limits,
-        args.tamper,
-        frame_log,
-        shutdown_rx.clone(),
-    ));
+    let hub = Hub::new(Arc::new(store), tokens, limits, frame_log, shutdown_rx.clone());
+    #[cfg(feature = "tamper")]
+    let hub = hub.with_tamper(args.tamper);
+    let hub = Arc::new(hub);
 
     let mut app = Router::new()
         .route("/ws", get(hub::ws_handler))
@@ -155,7 +183,7 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(dir) = &args.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }
-    let app = app.with_state(hub.clone());
+    let app = security_headers(app.with_state(hub.clone()));
 
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await

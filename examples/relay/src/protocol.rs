@@ -131,8 +131,8 @@ impl FrameError {
     /// The `error` frame.
     pub fn to_json(&self, reference: Option<&str>) -> String {
         let mut v = json!({"type": "error", "code": self.code.as_str(), "message": self.message});
-        if let Some(r) = reference {
-            v["ref"] = Value::String(r.to_string());
+        if let (Some(r), Some(obj)) = (reference, v.as_object_mut()) {
+            obj.insert("ref".into(), Value::String(r.to_string()));
         }
         v.to_string()
     }
@@ -153,9 +153,9 @@ pub fn parse_conv(s: &str) -> Option<ConvId> {
         return None;
     }
     let mut out = [0u8; 16];
-    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
+    for (byte, chunk) in out.iter_mut().zip(s.as_bytes().chunks(2)) {
         let hex = std::str::from_utf8(chunk).ok()?;
-        out[i] = u8::from_str_radix(hex, 16).ok()?;
+        *byte = u8::from_str_radix(hex, 16).ok()?;
     }
     Some(out)
 }

@@ -1,5 +1,13 @@
 //! The relay binary against a real WebSocket client on a free loopback port: garbage,
-//! oversized frames, wrong tokens, cross-conversation access, ack-after-commit, restarts.
+//! oversized frames, wrong tokens, cross-conversation access, ack-after-commit, restarts,
+//! security headers; tamper modes when built with `--features tamper`, and their absence
+//! otherwise.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -451,39 +459,141 @@ async fn sigterm_closes_connections_and_exits_cleanly() {
 }
 
 #[tokio::test]
-async fn logs_never_contain_payloads_and_tamper_modes_alter_only_forwarding() {
+async fn logs_never_contain_payloads_and_the_frame_log_records_frames() {
     let dir = tmp();
     let db = dir.path().join("r.db");
     let frames = dir.path().join("frames.log");
-    let relay = Relay::start(
-        &db,
-        "127.0.0.1:0",
-        &["--tamper", "flip-byte", "--frame-log", frames.to_str().unwrap()],
-    );
-    let mut ag = agent(&relay).await;
-    let (mut v, id, _) = create(&relay).await;
-    post(&mut v, None, "hello", "SEVMTE8").await;
-    expect(&mut ag, "waiting").await;
-    send(&mut ag, json!({"type": "accept", "conversation": id})).await;
-    expect(&mut ag, "accepted").await;
+    let relay = Relay::start(&db, "127.0.0.1:0", &["--frame-log", frames.to_str().unwrap()]);
+    let (mut ag, mut v, _) = accepted_pair(&relay).await;
     post(&mut v, None, "message", "UEFZTE9BRE1BUktFUg").await; // "PAYLOADMARKER"
     let d = expect(&mut ag, "deliver").await;
-    assert_ne!(
-        d["data"], "UEFZTE9BRE1BUktFUg",
-        "flip-byte changed the forwarded bytes"
-    );
+    assert_eq!(d["data"], "UEFZTE9BRE1BUktFUg", "forwarded unchanged");
     drop(relay);
     let log = std::fs::read_to_string(dir.path().join(format!("r.log{}", std::process::id()))).unwrap();
     assert!(
         !log.contains("UEFZTE9BRE1BUktFUg"),
         "stderr log carries no payload"
     );
+    assert!(!log.contains("TEST MODE"), "no tamper mode unless asked for");
     assert!(
         std::fs::read_to_string(&frames)
             .unwrap()
             .contains("UEFZTE9BRE1BUktFUg"),
         "frame log records frames"
     );
+}
+
+/// One HTTP/1.1 GET on a fresh connection; returns the status line and lower-cased headers.
+async fn http_get(relay: &Relay, path: &str) -> (String, Vec<(String, String)>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(relay.port()).await.unwrap();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        relay.port()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw);
+    let head = text.split("\r\n\r\n").next().unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().to_string();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    (status, headers)
+}
+
+#[tokio::test]
+async fn every_response_carries_a_strict_csp_nosniff_and_no_framing() {
+    let dir = tmp();
+    let site = dir.path().join("site");
+    std::fs::create_dir(&site).unwrap();
+    std::fs::write(site.join("index.html"), "<!doctype html><p>hi</p>").unwrap();
+    std::fs::write(site.join("app.js"), "export {};").unwrap();
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    std::fs::write(pkg.join("x.wasm"), [0u8, 0x61, 0x73, 0x6d]).unwrap();
+    let mount = format!("/pkg={}", pkg.display());
+    let relay = Relay::start(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &["--static", site.to_str().unwrap(), "--mount", &mount],
+    );
+    for (path, code) in [
+        ("/index.html", "200"),
+        ("/app.js", "200"),
+        ("/pkg/x.wasm", "200"),
+        ("/missing.html", "404"),
+        ("/healthz", "200"),
+    ] {
+        let (status, headers) = http_get(&relay, path).await;
+        assert!(status.contains(code), "{path}: {status}");
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| panic!("{path}: no {name} header"))
+        };
+        let csp = get("content-security-policy");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "connect-src 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: CSP {csp:?} lacks {directive}");
+        }
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("'unsafe-eval'"),
+            "{csp}"
+        );
+        assert_eq!(get("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(get("x-frame-options"), "DENY", "{path}");
+        assert_eq!(get("referrer-policy"), "no-referrer", "{path}");
+    }
+}
+
+/// The release configuration (no `tamper` feature) has no way to turn tampering on.
+#[cfg(not(feature = "tamper"))]
+#[test]
+fn without_the_tamper_feature_the_flag_is_refused() {
+    let dir = tmp();
+    let out = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"))
+        .args(["--bind", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("r.db"))
+        .args(["--tamper", "flip-byte"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "--tamper accepted");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--tamper"), "{stderr}");
+    assert!(out.stdout.is_empty(), "relay started: {:?}", out.stdout);
+}
+
+#[cfg(feature = "tamper")]
+#[tokio::test]
+async fn flip_byte_tamper_mode_alters_only_forwarding() {
+    let dir = tmp();
+    let relay = Relay::start(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &["--tamper", "flip-byte"],
+    );
+    let (mut ag, mut v, id) = accepted_pair(&relay).await;
+    post(&mut v, None, "message", "UEFZTE9BRE1BUktFUg").await;
+    let d = expect(&mut ag, "deliver").await;
+    assert_ne!(
+        d["data"], "UEFZTE9BRE1BUktFUg",
+        "flip-byte changed the forwarded bytes"
+    );
+    assert_eq!(d["conversation"], id.as_str());
 }
 
 /// Sets up an accepted conversation; returns (agent, visitor, id).
@@ -497,6 +607,7 @@ async fn accepted_pair(relay: &Relay) -> (Ws, Ws, String) {
     (ag, v, id)
 }
 
+#[cfg(feature = "tamper")]
 #[tokio::test]
 async fn replay_and_reorder_tamper_modes() {
     let dir = tmp();
