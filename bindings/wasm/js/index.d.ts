@@ -110,8 +110,8 @@ export class AgentKey implements Owned {
   secretBytes(): Uint8Array;
   /**
    * The 32-byte public key, for the organisation to certify. This package cannot sign:
-   * certificates come from the organisation's offline tooling (`hushwire-agent
-   * certify-agent`, or the Rust, Kotlin, Swift and Python libraries).
+   * certificates come from the organisation's offline tooling (`hushwire-agent certify
+   * --public-key <base64url>`, or the Rust, Kotlin, Swift and Python libraries).
    */
   readonly publicKey: Uint8Array;
   free(): void;
