@@ -28,11 +28,10 @@ done
 out="${1:-$here/generated}"
 cd "$root"
 
-# The bindgen CLI only reads the library's metadata, so its own profile and features do not
-# matter: it is always the dev build with `testing`, which shares its artifacts with test.sh's
-# test library (no rebuild when test.sh switches between the two). Built first, because
-# building it also rebuilds this package's cdylib, which the next line then replaces.
-cargo build -q -p hushwire-ffi --bin uniffi-bindgen --features testing
+# The bindgen CLI (feature `cli`) only reads the library's metadata, so its own profile and
+# features do not matter: always the dev build. Built first, because building it also builds
+# this package's cdylib (with `cli`), which the next line then replaces.
+cargo build -q -p hushwire-ffi --bin uniffi-bindgen --features cli
 cargo build -q -p hushwire-ffi --lib "${cargo_args[@]}"
 target_dir="$(cargo metadata -q --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
 case "$(uname -s)" in

@@ -82,23 +82,31 @@ echo "generated Kotlin, Swift and Python sources are up to date (Swift is not co
 
 # Names of test-only code (core `testing` feature, fuzzing helpers, vector regeneration).
 test_only='regenerate_?vectors|test_?vectors|vector_?file|seal_state_for_fuzzing|fuzzing|testing'
-# Prints what in a library (dynamic symbols and embedded strings) matches $test_only.
+# Prints what in a library (its defined symbols and embedded strings) matches $test_only.
 test_only_in_lib() {
-  { nm -D --defined-only "$1" | awk '{print $NF}'; strings -n 6 "$1"; } | grep -Eio "[A-Za-z0-9_]*($test_only)[A-Za-z0-9_]*" | sort -u
+  local dynamic=-D
+  case "$1" in *.a) dynamic= ;; esac
+  { nm $dynamic --defined-only "$1" 2>/dev/null | awk '{print $NF}'; strings -n 6 "$1"; } |
+    grep -Eio "[A-Za-z0-9_]*($test_only)[A-Za-z0-9_]*" | sort -u
 }
 
-phase "the release library and the committed bindings hold no test-only code"
-found="$(test_only_in_lib "$release_lib" || true)"
-if [ -n "$found" ]; then
-  echo "$found" | head -n 20
-  echo "uniffi: the release library $release_lib contains test-only code (above)" >&2
-  exit 1
-fi
+phase "the release libraries and the committed bindings hold no test-only code"
+# The cdylib (Android, desktop JVM, Python) and the static library (the iOS xcframework).
+release_static="${release_lib%.*}.a"
+for shipped in "$release_lib" "$release_static"; do
+  [ -f "$shipped" ] || { echo "uniffi: $shipped was not built" >&2; exit 1; }
+  found="$(test_only_in_lib "$shipped" || true)"
+  if [ -n "$found" ]; then
+    echo "$found" | head -n 20
+    echo "uniffi: the release library $shipped contains test-only code (above)" >&2
+    exit 1
+  fi
+done
 if grep -rEil "$test_only" "$here/generated"; then
   echo "uniffi: the committed bindings (files above) mention test-only code" >&2
   exit 1
 fi
-echo "release library: $(nm -D --defined-only "$release_lib" | grep -c ' uniffi_') uniffi symbols, none test-only; generated/: none"
+echo "release cdylib: $(nm -D --defined-only "$release_lib" | grep -c ' uniffi_') uniffi symbols, none test-only; static library and generated/: none"
 
 # --- test build (feature `testing`) ---------------------------------------------------------
 # The Kotlin and Python suites also compare regenerateVectors() with docs/vectors; they run on
