@@ -8,8 +8,9 @@ checks it against every `Error::code()`). This script checks, in order and witho
 * docs/PROTOCOL.md section 11 lists them, and lists the binding-level codes below;
 * the JS package: `MESSAGES` in bindings/wasm/js/core.js, the `HushwireErrorCode` union in
   bindings/wasm/js/index.d.ts, every code the JS wrapper and the wasm glue (src/lib.rs) raise;
-* the UniFFI error enum (bindings/uniffi/src/error.rs) and the generated Kotlin, Swift and
-  Python (bindings/uniffi/generated/), including that each variant is named after its code.
+* the UniFFI error enum (bindings/uniffi/src/error.rs), its README's list, and the generated
+  Kotlin, Swift and Python (bindings/uniffi/generated/), including that each variant is named
+  after its code.
 
 Codes that exist only in a binding are listed once, here, with the reason.
 
@@ -94,6 +95,14 @@ else:
         sorted(c for codes in BINDING_ONLY.values() for c in codes),
         sorted(re.findall(r"`([A-Z][A-Z_]+)`", binding_part)),
     )
+
+readme = read("bindings/uniffi/README.md")
+m = re.search(r"^## Errors\n(.*?)plus one binding-only code, `([A-Z_]+)`", readme, re.S | re.M)
+if not m:
+    problems.append("bindings/uniffi/README.md: the code list of section Errors not found")
+else:
+    listed = re.findall(r"`([A-Z][A-Z_]+)`", m.group(1))
+    expect("bindings/uniffi/README.md section Errors", CORE + list(BINDING_ONLY["uniffi"]), listed + [m.group(2)])
 
 # --- JS: wrapper, types, glue -------------------------------------------------------------
 core_js = read("bindings/wasm/js/core.js")

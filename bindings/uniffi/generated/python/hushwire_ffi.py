@@ -2454,7 +2454,9 @@ class SessionStore():
     returned, so saves arrive in state order and the last one holds the newest state; no
     compare-and-set is needed. The library cannot order saves coming from two `Session`
     objects of the same session (loaded twice, or in two processes): keep one live object per
-    session.
+    session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+    another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+    detect; the same thread calling it gets `INVALID_ARGUMENT`).
 """
     
     def save(self, session_id: str,exported: str) -> None:
@@ -2484,7 +2486,9 @@ class SessionStoreImpl(SessionStore):
     returned, so saves arrive in state order and the last one holds the newest state; no
     compare-and-set is needed. The library cannot order saves coming from two `Session`
     objects of the same session (loaded twice, or in two processes): keep one live object per
-    session.
+    session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+    another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+    detect; the same thread calling it gets `INVALID_ARGUMENT`).
 """
     
     _handle: ctypes.c_uint64

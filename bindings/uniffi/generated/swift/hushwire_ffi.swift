@@ -1981,7 +1981,9 @@ public func FfiConverterTypeSession_lower(_ value: Session) -> UInt64 {
  * returned, so saves arrive in state order and the last one holds the newest state; no
  * compare-and-set is needed. The library cannot order saves coming from two `Session`
  * objects of the same session (loaded twice, or in two processes): keep one live object per
- * session.
+ * session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+ * another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+ * detect; the same thread calling it gets `INVALID_ARGUMENT`).
  */
 public protocol SessionStore: AnyObject, Sendable {
     
@@ -2011,7 +2013,9 @@ public protocol SessionStore: AnyObject, Sendable {
  * returned, so saves arrive in state order and the last one holds the newest state; no
  * compare-and-set is needed. The library cannot order saves coming from two `Session`
  * objects of the same session (loaded twice, or in two processes): keep one live object per
- * session.
+ * session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+ * another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+ * detect; the same thread calling it gets `INVALID_ARGUMENT`).
  */
 open class SessionStoreImpl: SessionStore, @unchecked Sendable {
     fileprivate let handle: UInt64

@@ -4159,7 +4159,9 @@ public object FfiConverterTypeSession: FfiConverter<Session, Long> {
  * returned, so saves arrive in state order and the last one holds the newest state; no
  * compare-and-set is needed. The library cannot order saves coming from two `Session`
  * objects of the same session (loaded twice, or in two processes): keep one live object per
- * session.
+ * session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+ * another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+ * detect; the same thread calling it gets `INVALID_ARGUMENT`).
  */
 public interface SessionStore {
     
@@ -4191,7 +4193,9 @@ public interface SessionStore {
  * returned, so saves arrive in state order and the last one holds the newest state; no
  * compare-and-set is needed. The library cannot order saves coming from two `Session`
  * objects of the same session (loaded twice, or in two processes): keep one live object per
- * session.
+ * session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+ * another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+ * detect; the same thread calling it gets `INVALID_ARGUMENT`).
  */
 open class SessionStoreImpl: Disposable, AutoCloseable, SessionStore
 {
