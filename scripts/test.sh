@@ -35,6 +35,9 @@ spec_check() {
 }
 timed "spec vectors, independent implementation" spec_check
 
+# hushwire::ERROR_CODES against PROTOCOL.md section 11, the JS package and the UniFFI bindings.
+timed "error codes, one source of truth" python3 scripts/check-error-codes.py
+
 # Each component owns a test script that installs its own tools and prints its runners'
 # summary lines.
 for script in \

@@ -4,10 +4,11 @@
 //! `HushwireError`. Every variant carries the same two fields:
 //!
 //! * `code`: the core's stable code string (`hushwire::Error::code`), identical in the JS,
-//!   Kotlin, Swift and Python bindings (`"REPLAY"`, `"TAMPERED"`, `"MALFORMED"`, ...), plus two
-//!   codes that exist only in these bindings: `CALLBACK_FAILED` (an app-owned callback such as a
-//!   [`crate::SessionStore`] threw something that is not a `HushwireError`) and
-//!   `INTERNAL` (a bug in the binding; never expected).
+//!   Kotlin, Swift and Python bindings (`"REPLAY"`, `"TAMPERED"`, `"MALFORMED"`, ...; the list
+//!   is `hushwire::ERROR_CODES`), plus one code that exists only in these bindings:
+//!   `CALLBACK_FAILED` (an app-owned callback such as a [`crate::SessionStore`] threw something
+//!   that is not a `HushwireError`). `scripts/check-error-codes.py` keeps the variants, the
+//!   generated Kotlin/Swift/Python and the core's list in step.
 //! * `detail`: a human-readable English sentence for logs. It never contains key material,
 //!   plaintext or export strings.
 //!
@@ -173,8 +174,8 @@ pub enum HushwireError {
         /// What was wrong, for logs.
         detail: String,
     },
-    /// A code from a newer core than these bindings know, or `INTERNAL` for a bug in the
-    /// bindings. `code` says which.
+    /// A code from a newer core than these bindings know (`code` is the core's code), or an
+    /// app's own code thrown from one of its callbacks.
     #[error("{code}: {detail}")]
     Other {
         /// The stable code string.
@@ -217,14 +218,6 @@ impl HushwireError {
         HushwireError::Malformed {
             code: "MALFORMED".into(),
             detail: format!("malformed input: {what} must be {expected} bytes, input is {side}"),
-        }
-    }
-
-    /// A `MALFORMED` error for text that is not valid UTF-8.
-    pub(crate) fn not_utf8(what: &str) -> Self {
-        HushwireError::Malformed {
-            code: "MALFORMED".into(),
-            detail: format!("malformed input: {what} is not valid UTF-8"),
         }
     }
 }
@@ -279,27 +272,10 @@ mod tests {
 
     #[test]
     fn every_known_core_error_keeps_its_code_and_variant() {
-        use hushwire::{DecodeError, Error as E};
-        let all = [
-            E::Malformed(DecodeError::TooShort),
-            E::BadCertificate,
-            E::CertificateExpired,
-            E::CertificateNotYetValid,
-            E::CertificateKeyMismatch,
-            E::WrongOrganization,
-            E::HandshakeFailed,
-            E::WeakKey,
-            E::WrongSession,
-            E::Reflected,
-            E::Replay,
-            E::TooFarAhead,
-            E::Tampered,
-            E::MessageTooLarge,
-            E::SessionExhausted,
-            E::ExportAuthentication,
-            E::InvalidArgument("x"),
-            E::Randomness,
-        ];
+        // One of each core variant (exhaustive by construction in the core).
+        let all = hushwire::test_vectors::every_error();
+        let codes: Vec<&str> = all.iter().map(|e| e.code()).collect();
+        assert_eq!(codes, hushwire::ERROR_CODES, "every core code is mapped here");
         for e in all {
             let code = e.code();
             let mapped = HushwireError::from(e);

@@ -103,7 +103,9 @@ pub fn protocol_version() -> u8 {
     hushwire::PROTOCOL_VERSION
 }
 
-/// One file of `docs/vectors/`, as computed by this build.
+/// One file of `docs/vectors/`, as computed by this build. Test builds only (feature
+/// `testing`).
+#[cfg(feature = "testing")]
 #[derive(uniffi::Record, Debug, Clone, PartialEq, Eq)]
 pub struct VectorFile {
     /// The file name, e.g. `"handshake.json"`.
@@ -114,7 +116,9 @@ pub struct VectorFile {
 
 /// Recompute the protocol's test vectors (the JSON files in `docs/vectors`) with this build, so
 /// conformance tests in each language can compare them byte for byte with the committed
-/// files. Deterministic; uses public randomness and is for tests only.
+/// files. Deterministic; uses public randomness and is for tests only: it exists only in
+/// builds with the `testing` feature, never in released libraries or the committed bindings.
+#[cfg(feature = "testing")]
 #[uniffi::export]
 pub fn regenerate_vectors() -> Vec<VectorFile> {
     hushwire::test_vectors::generate()
@@ -130,6 +134,7 @@ pub fn regenerate_vectors() -> Vec<VectorFile> {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "testing")]
     #[test]
     fn vectors_match_the_committed_files() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/vectors");

@@ -126,5 +126,96 @@ impl Error {
     }
 }
 
+/// Every code [`Error::code`] can return, in the order of `docs/PROTOCOL.md` section 11.
+///
+/// The single source of truth for error codes: `scripts/check-error-codes.py` (run by
+/// `scripts/test.sh`) checks the JS, Kotlin, Swift and Python bindings and the spec against it.
+pub const ERROR_CODES: &[&str] = &[
+    "MALFORMED",
+    "BAD_CERTIFICATE",
+    "CERTIFICATE_EXPIRED",
+    "CERTIFICATE_NOT_YET_VALID",
+    "CERTIFICATE_KEY_MISMATCH",
+    "WRONG_ORGANIZATION",
+    "HANDSHAKE_FAILED",
+    "WEAK_KEY",
+    "WRONG_SESSION",
+    "REFLECTED",
+    "REPLAY",
+    "TOO_FAR_AHEAD",
+    "TAMPERED",
+    "MESSAGE_TOO_LARGE",
+    "SESSION_EXHAUSTED",
+    "EXPORT_AUTHENTICATION",
+    "INVALID_ARGUMENT",
+    "RANDOMNESS_UNAVAILABLE",
+];
+
 /// Shorthand for results in this crate.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// One value of every variant, in [`ERROR_CODES`] order, for tests here and in the bindings
+/// (`test_vectors::every_error`). The `match` has no wildcard, so adding a variant without
+/// adding it here (and its code to [`ERROR_CODES`]) does not compile.
+#[cfg(any(test, feature = "testing"))]
+pub fn every_error() -> alloc::vec::Vec<Error> {
+    let all = [
+        Error::Malformed(DecodeError::TooShort),
+        Error::BadCertificate,
+        Error::CertificateExpired,
+        Error::CertificateNotYetValid,
+        Error::CertificateKeyMismatch,
+        Error::WrongOrganization,
+        Error::HandshakeFailed,
+        Error::WeakKey,
+        Error::WrongSession,
+        Error::Reflected,
+        Error::Replay,
+        Error::TooFarAhead,
+        Error::Tampered,
+        Error::MessageTooLarge,
+        Error::SessionExhausted,
+        Error::ExportAuthentication,
+        Error::InvalidArgument("x"),
+        Error::Randomness,
+    ];
+    for e in &all {
+        match e {
+            Error::Malformed(_)
+            | Error::BadCertificate
+            | Error::CertificateExpired
+            | Error::CertificateNotYetValid
+            | Error::CertificateKeyMismatch
+            | Error::WrongOrganization
+            | Error::HandshakeFailed
+            | Error::WeakKey
+            | Error::WrongSession
+            | Error::Reflected
+            | Error::Replay
+            | Error::TooFarAhead
+            | Error::Tampered
+            | Error::MessageTooLarge
+            | Error::SessionExhausted
+            | Error::ExportAuthentication
+            | Error::InvalidArgument(_)
+            | Error::Randomness => {}
+        }
+    }
+    all.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    #[test]
+    fn error_codes_lists_every_code_once_in_order() {
+        let codes: Vec<&str> = every_error().iter().map(Error::code).collect();
+        assert_eq!(codes, ERROR_CODES);
+        for (i, c) in ERROR_CODES.iter().enumerate() {
+            assert!(!ERROR_CODES[..i].contains(c), "{c} is listed twice");
+            assert!(c.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'), "{c}");
+        }
+    }
+}

@@ -110,10 +110,12 @@ mod padding;
 mod ratchet;
 mod session;
 mod storage;
+// Test-only (publicly known randomness): never compiled into release artifacts.
+#[cfg(feature = "testing")]
 pub mod test_vectors;
 
 pub use envelope::{Envelope, Role, MAX_ENVELOPE_LEN};
-pub use error::{DecodeError, Error, Result};
+pub use error::{DecodeError, Error, Result, ERROR_CODES};
 pub use handshake::{Hello, Reply, VisitorHandshake};
 pub use org::{
     AgentCertificate, AgentIdentity, AgentKey, OrgPublicKey, OrgSigningKey, MAX_ID_LEN, ORG_KEY_ID_LEN,

@@ -406,6 +406,7 @@ const STATE_VERSION: u8 = 1;
 impl Session {
     /// The initial chain keys `(visitor-to-agent, agent-to-visitor)`; for the test vectors,
     /// called before any message.
+    #[cfg(feature = "testing")]
     pub(crate) fn chain_keys_for_vectors(&self) -> (Secret32, Secret32) {
         match self.role {
             Role::Visitor => (self.send.chain_key.clone(), self.recv.chain_key.clone()),

@@ -20,6 +20,8 @@ use crate::{
     VisitorHandshake,
 };
 
+pub use crate::error::every_error;
+
 /// Seed of the deterministic generator used for the committed vectors.
 pub const SEED: &[u8] = b"hushwire protocol v1 test vectors";
 

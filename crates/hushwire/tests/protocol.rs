@@ -512,26 +512,7 @@ fn decoders_reject_wrong_types_and_versions() {
 
 #[test]
 fn error_codes_are_stable_and_distinct() {
-    let all = [
-        Error::Malformed(DecodeError::TooShort),
-        Error::BadCertificate,
-        Error::CertificateExpired,
-        Error::CertificateNotYetValid,
-        Error::CertificateKeyMismatch,
-        Error::WrongOrganization,
-        Error::HandshakeFailed,
-        Error::WeakKey,
-        Error::WrongSession,
-        Error::Reflected,
-        Error::Replay,
-        Error::TooFarAhead,
-        Error::Tampered,
-        Error::MessageTooLarge,
-        Error::SessionExhausted,
-        Error::ExportAuthentication,
-        Error::InvalidArgument("x"),
-        Error::Randomness,
-    ];
+    let all = hushwire::test_vectors::every_error();
     let codes: std::collections::BTreeSet<_> = all.iter().map(|e| e.code()).collect();
     assert_eq!(codes.len(), all.len());
     assert_eq!(Error::Replay.code(), "REPLAY");

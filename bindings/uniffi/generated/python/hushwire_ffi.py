@@ -490,8 +490,6 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_func_protocol_version() != 54263:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_hushwire_ffi_checksum_func_regenerate_vectors() != 62750:
-        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_agentcertificate_from_bytes() != 36445:
@@ -568,13 +566,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_session_open() != 53711:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_hushwire_ffi_checksum_method_session_open_text() != 31596:
+    if lib.uniffi_hushwire_ffi_checksum_method_session_open_text() != 26772:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_session_role() != 46543:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_session_safety_code() != 19088:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_hushwire_ffi_checksum_method_session_save_to() != 11965:
+    if lib.uniffi_hushwire_ffi_checksum_method_session_save_to() != 61505:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_session_seal() != 60960:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -584,7 +582,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_session_set_config() != 64827:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_hushwire_ffi_checksum_method_sessionstore_save() != 50951:
+    if lib.uniffi_hushwire_ffi_checksum_method_sessionstore_save() != 17575:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_sessionstore_load() != 46721:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -1011,10 +1009,6 @@ _UniffiLib.uniffi_hushwire_ffi_fn_func_protocol_version.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_func_protocol_version.restype = ctypes.c_uint8
-_UniffiLib.uniffi_hushwire_ffi_fn_func_regenerate_vectors.argtypes = (
-    ctypes.POINTER(_UniffiRustCallStatus),
-)
-_UniffiLib.uniffi_hushwire_ffi_fn_func_regenerate_vectors.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1353,9 +1347,6 @@ _UniffiLib.uniffi_hushwire_ffi_checksum_func_load_session.restype = ctypes.c_uin
 _UniffiLib.uniffi_hushwire_ffi_checksum_func_protocol_version.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_func_protocol_version.restype = ctypes.c_uint16
-_UniffiLib.uniffi_hushwire_ffi_checksum_func_regenerate_vectors.argtypes = (
-)
-_UniffiLib.uniffi_hushwire_ffi_checksum_func_regenerate_vectors.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake.restype = ctypes.c_uint16
@@ -2086,8 +2077,8 @@ class HushwireError:  # type: ignore
     _UniffiTempHushwireError.CallbackFailed = CallbackFailed # type: ignore
     class Other(_UniffiTempHushwireError):
         """
-        A code from a newer core than these bindings know, or `INTERNAL` for a bug in the
-        bindings. `code` says which.
+        A code from a newer core than these bindings know (`code` is the core's code), or an
+        app's own code thrown from one of its callbacks.
 """
         
         def __init__(self, code, detail):
@@ -2457,11 +2448,21 @@ class SessionStore():
     """
     Where the app keeps exported sessions (a database table, files, `SharedPreferences`,
     `UserDefaults`...). Export strings are sealed and safe to store in ordinary app storage.
+
+    Contract for implementers: `save` may simply overwrite. For one `Session` object, `saveTo`
+    calls never overlap and each exports the state only once the previous call's `save` has
+    returned, so saves arrive in state order and the last one holds the newest state; no
+    compare-and-set is needed. The library cannot order saves coming from two `Session`
+    objects of the same session (loaded twice, or in two processes): keep one live object per
+    session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+    another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+    detect; the same thread calling it gets `INVALID_ARGUMENT`).
 """
     
     def save(self, session_id: str,exported: str) -> None:
         """
-        Store (or replace) the export string for `sessionId`.
+        Store (or replace) the export string for `sessionId`. Calls for one session object are
+        serialised and arrive oldest state first: overwriting is correct.
 """
         raise NotImplementedError
     def load(self, session_id: str) -> typing.Optional[str]:
@@ -2479,6 +2480,15 @@ class SessionStoreImpl(SessionStore):
     """
     Where the app keeps exported sessions (a database table, files, `SharedPreferences`,
     `UserDefaults`...). Export strings are sealed and safe to store in ordinary app storage.
+
+    Contract for implementers: `save` may simply overwrite. For one `Session` object, `saveTo`
+    calls never overlap and each exports the state only once the previous call's `save` has
+    returned, so saves arrive in state order and the last one holds the newest state; no
+    compare-and-set is needed. The library cannot order saves coming from two `Session`
+    objects of the same session (loaded twice, or in two processes): keep one live object per
+    session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+    another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+    detect; the same thread calling it gets `INVALID_ARGUMENT`).
 """
     
     _handle: ctypes.c_uint64
@@ -2505,7 +2515,8 @@ class SessionStoreImpl(SessionStore):
         return inst
     def save(self, session_id: str,exported: str) -> None:
         """
-        Store (or replace) the export string for `sessionId`.
+        Store (or replace) the export string for `sessionId`. Calls for one session object are
+        serialised and arrive oldest state first: overwriting is correct.
 """
         
         _UniffiFfiConverterString.check_lower(session_id)
@@ -2698,9 +2709,11 @@ class SessionProtocol(typing.Protocol):
 
     Thread-safe: every method that reads or changes the ratchet (`seal`, `open`, `sealText`,
     `openText`, `exportState`, `saveTo`, `setConfig`, `config`, `safetyCode`) takes the
-    session's lock and may block while another thread uses the same session; each holds it for
-    the duration of one AES-GCM operation (microseconds), never while app code (a
-    `SessionStore`) runs. `sessionId`, `role`, `agentId` and `deviceId` never block.
+    session's ratchet lock and may block while another thread uses the same session; each holds
+    it for the duration of one AES-GCM operation (microseconds), never while app code (a
+    `SessionStore`) runs. `saveTo` also holds the session's persistence lock while the store
+    runs, so concurrent `saveTo` calls on one session wait for each other (and only for each
+    other). `sessionId`, `role`, `agentId` and `deviceId` never block.
 """
     
     def agent_id(self, ) -> str:
@@ -2733,9 +2746,10 @@ class SessionProtocol(typing.Protocol):
         raise NotImplementedError
     def open_text(self, envelope_text: str) -> str:
         """
-        Open a base64url envelope whose plaintext is UTF-8 text. If the authenticated plaintext
-        is not UTF-8 this fails with `MALFORMED` and the message is consumed; use `open` for
-        binary payloads.
+        Open a base64url envelope whose plaintext is UTF-8 text. Same errors as `open`. If the
+        message authenticates but its plaintext is not UTF-8, this fails with `MALFORMED`
+        **without consuming the message**: the session is unchanged and the same envelope can
+        still be read once as bytes with `open`.
 """
         raise NotImplementedError
     def role(self, ) -> Role:
@@ -2751,8 +2765,14 @@ class SessionProtocol(typing.Protocol):
     def save_to(self, store: SessionStore,storage_key: StorageKey) -> None:
         """
         Export the session under `storageKey` and hand it to `store.save(sessionId, export)`.
-        The session lock is released before the store runs; errors thrown by the store arrive
-        as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
+
+        Ordered: concurrent `saveTo` calls on this session run one at a time, each exporting
+        and storing before the next exports, so the store always ends with the newest state
+        (never an older one that would reuse message counters after a restart). The ratchet
+        lock is released before the store runs: `seal`/`open` on other threads do not wait for
+        the store, and a store may call them. A store that calls `saveTo` on the same session
+        from inside `save` gets `INVALID_ARGUMENT` instead of a deadlock. Errors thrown by the
+        store arrive as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
 """
         raise NotImplementedError
     def seal(self, plaintext: bytes) -> bytes:
@@ -2783,9 +2803,11 @@ class Session(SessionProtocol):
 
     Thread-safe: every method that reads or changes the ratchet (`seal`, `open`, `sealText`,
     `openText`, `exportState`, `saveTo`, `setConfig`, `config`, `safetyCode`) takes the
-    session's lock and may block while another thread uses the same session; each holds it for
-    the duration of one AES-GCM operation (microseconds), never while app code (a
-    `SessionStore`) runs. `sessionId`, `role`, `agentId` and `deviceId` never block.
+    session's ratchet lock and may block while another thread uses the same session; each holds
+    it for the duration of one AES-GCM operation (microseconds), never while app code (a
+    `SessionStore`) runs. `saveTo` also holds the session's persistence lock while the store
+    runs, so concurrent `saveTo` calls on one session wait for each other (and only for each
+    other). `sessionId`, `role`, `agentId` and `deviceId` never block.
 """
     
     _handle: ctypes.c_uint64
@@ -2918,9 +2940,10 @@ class Session(SessionProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def open_text(self, envelope_text: str) -> str:
         """
-        Open a base64url envelope whose plaintext is UTF-8 text. If the authenticated plaintext
-        is not UTF-8 this fails with `MALFORMED` and the message is consumed; use `open` for
-        binary payloads.
+        Open a base64url envelope whose plaintext is UTF-8 text. Same errors as `open`. If the
+        message authenticates but its plaintext is not UTF-8, this fails with `MALFORMED`
+        **without consuming the message**: the session is unchanged and the same envelope can
+        still be read once as bytes with `open`.
 """
         
         _UniffiFfiConverterString.check_lower(envelope_text)
@@ -2969,8 +2992,14 @@ class Session(SessionProtocol):
     def save_to(self, store: SessionStore,storage_key: StorageKey) -> None:
         """
         Export the session under `storageKey` and hand it to `store.save(sessionId, export)`.
-        The session lock is released before the store runs; errors thrown by the store arrive
-        as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
+
+        Ordered: concurrent `saveTo` calls on this session run one at a time, each exporting
+        and storing before the next exports, so the store always ends with the newest state
+        (never an older one that would reuse message counters after a restart). The ratchet
+        lock is released before the store runs: `seal`/`open` on other threads do not wait for
+        the store, and a store may call them. A store that calls `saveTo` on the same session
+        from inside `save` gets `INVALID_ARGUMENT` instead of a deadlock. Errors thrown by the
+        store arrive as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
 """
         
         _UniffiFfiConverterTypeSessionStore.check_lower(store)
@@ -3173,45 +3202,6 @@ class _UniffiFfiConverterTypeEnvelopeInfo(_UniffiConverterRustBuffer):
         _UniffiFfiConverterString.write(value.session_id, buf)
         _UniffiFfiConverterTypeRole.write(value.sender, buf)
         _UniffiFfiConverterUInt32.write(value.counter, buf)
-
-@dataclass
-class VectorFile:
-    """
-    One file of `docs/vectors/`, as computed by this build.
-"""
-    def __init__(self, *, name:str, json:str):
-        self.name = name
-        self.json = json
-        
-        
-
-    
-    def __str__(self):
-        return "VectorFile(name={}, json={})".format(self.name, self.json)
-    def __eq__(self, other):
-        if self.name != other.name:
-            return False
-        if self.json != other.json:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeVectorFile(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return VectorFile(
-            name=_UniffiFfiConverterString.read(buf),
-            json=_UniffiFfiConverterString.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.name)
-        _UniffiFfiConverterString.check_lower(value.json)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.name, buf)
-        _UniffiFfiConverterString.write(value.json, buf)
 
 class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u64"
@@ -4468,29 +4458,6 @@ class _UniffiFfiConverterUInt8(_UniffiConverterPrimitiveInt):
     def write(value, buf):
         buf.write_u8(value)
 
-class _UniffiFfiConverterSequenceTypeVectorFile(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        for item in value:
-            _UniffiFfiConverterTypeVectorFile.check_lower(item)
-
-    @classmethod
-    def write(cls, value, buf):
-        items = len(value)
-        buf.write_i32(items)
-        for item in value:
-            _UniffiFfiConverterTypeVectorFile.write(item, buf)
-
-    @classmethod
-    def read(cls, buf):
-        count = buf.read_i32()
-        if count < 0:
-            raise InternalError("Unexpected negative sequence length")
-
-        return [
-            _UniffiFfiConverterTypeVectorFile.read(buf) for i in range(count)
-        ]
-
 class _UniffiFfiConverterBoolean:
     @classmethod
     def check_lower(cls, value):
@@ -4619,22 +4586,6 @@ def protocol_version() -> int:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
-def regenerate_vectors() -> typing.List[VectorFile]:
-    """
-    Recompute the protocol's test vectors (the JSON files in `docs/vectors`) with this build, so
-    conformance tests in each language can compare them byte for byte with the committed
-    files. Deterministic; uses public randomness and is for tests only.
-"""
-    _uniffi_lowered_args = (
-    )
-    _uniffi_lift_return = _UniffiFfiConverterSequenceTypeVectorFile.lift
-    _uniffi_error_converter = None
-    _uniffi_ffi_result = _uniffi_rust_call_with_error(
-        _uniffi_error_converter,
-        _UniffiLib.uniffi_hushwire_ffi_fn_func_regenerate_vectors,
-        *_uniffi_lowered_args,
-    )
-    return _uniffi_lift_return(_uniffi_ffi_result)
 def start_visitor_handshake(org: OrgPublicKey) -> VisitorStart:
     """
     Start a new session with an agent of the organisation whose key the app pins. Every call
@@ -4661,7 +4612,6 @@ __all__ = [
     "SessionConfig",
     "AcceptedSession",
     "EnvelopeInfo",
-    "VectorFile",
     "VisitorStart",
     "envelope_from_text",
     "envelope_to_text",
@@ -4669,7 +4619,6 @@ __all__ = [
     "inspect_envelope",
     "load_session",
     "protocol_version",
-    "regenerate_vectors",
     "start_visitor_handshake",
     "StorageKey",
     "StorageKeyProtocol",

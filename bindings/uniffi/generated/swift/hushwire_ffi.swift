@@ -1597,9 +1597,11 @@ public func FfiConverterTypeOrgSigningKey_lower(_ value: OrgSigningKey) -> UInt6
  *
  * Thread-safe: every method that reads or changes the ratchet (`seal`, `open`, `sealText`,
  * `openText`, `exportState`, `saveTo`, `setConfig`, `config`, `safetyCode`) takes the
- * session's lock and may block while another thread uses the same session; each holds it for
- * the duration of one AES-GCM operation (microseconds), never while app code (a
- * `SessionStore`) runs. `sessionId`, `role`, `agentId` and `deviceId` never block.
+ * session's ratchet lock and may block while another thread uses the same session; each holds
+ * it for the duration of one AES-GCM operation (microseconds), never while app code (a
+ * `SessionStore`) runs. `saveTo` also holds the session's persistence lock while the store
+ * runs, so concurrent `saveTo` calls on one session wait for each other (and only for each
+ * other). `sessionId`, `role`, `agentId` and `deviceId` never block.
  */
 public protocol SessionProtocol: AnyObject, Sendable {
     
@@ -1632,9 +1634,10 @@ public protocol SessionProtocol: AnyObject, Sendable {
     func `open`(envelope: Data) throws  -> Data
     
     /**
-     * Open a base64url envelope whose plaintext is UTF-8 text. If the authenticated plaintext
-     * is not UTF-8 this fails with `MALFORMED` and the message is consumed; use `open` for
-     * binary payloads.
+     * Open a base64url envelope whose plaintext is UTF-8 text. Same errors as `open`. If the
+     * message authenticates but its plaintext is not UTF-8, this fails with `MALFORMED`
+     * **without consuming the message**: the session is unchanged and the same envelope can
+     * still be read once as bytes with `open`.
      */
     func openText(envelopeText: String) throws  -> String
     
@@ -1650,8 +1653,14 @@ public protocol SessionProtocol: AnyObject, Sendable {
     
     /**
      * Export the session under `storageKey` and hand it to `store.save(sessionId, export)`.
-     * The session lock is released before the store runs; errors thrown by the store arrive
-     * as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
+     *
+     * Ordered: concurrent `saveTo` calls on this session run one at a time, each exporting
+     * and storing before the next exports, so the store always ends with the newest state
+     * (never an older one that would reuse message counters after a restart). The ratchet
+     * lock is released before the store runs: `seal`/`open` on other threads do not wait for
+     * the store, and a store may call them. A store that calls `saveTo` on the same session
+     * from inside `save` gets `INVALID_ARGUMENT` instead of a deadlock. Errors thrown by the
+     * store arrive as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
      */
     func saveTo(store: SessionStore, storageKey: StorageKey) throws 
     
@@ -1682,9 +1691,11 @@ public protocol SessionProtocol: AnyObject, Sendable {
  *
  * Thread-safe: every method that reads or changes the ratchet (`seal`, `open`, `sealText`,
  * `openText`, `exportState`, `saveTo`, `setConfig`, `config`, `safetyCode`) takes the
- * session's lock and may block while another thread uses the same session; each holds it for
- * the duration of one AES-GCM operation (microseconds), never while app code (a
- * `SessionStore`) runs. `sessionId`, `role`, `agentId` and `deviceId` never block.
+ * session's ratchet lock and may block while another thread uses the same session; each holds
+ * it for the duration of one AES-GCM operation (microseconds), never while app code (a
+ * `SessionStore`) runs. `saveTo` also holds the session's persistence lock while the store
+ * runs, so concurrent `saveTo` calls on one session wait for each other (and only for each
+ * other). `sessionId`, `role`, `agentId` and `deviceId` never block.
  */
 open class Session: SessionProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -1808,9 +1819,10 @@ open func `open`(envelope: Data)throws  -> Data  {
 }
     
     /**
-     * Open a base64url envelope whose plaintext is UTF-8 text. If the authenticated plaintext
-     * is not UTF-8 this fails with `MALFORMED` and the message is consumed; use `open` for
-     * binary payloads.
+     * Open a base64url envelope whose plaintext is UTF-8 text. Same errors as `open`. If the
+     * message authenticates but its plaintext is not UTF-8, this fails with `MALFORMED`
+     * **without consuming the message**: the session is unchanged and the same envelope can
+     * still be read once as bytes with `open`.
      */
 open func openText(envelopeText: String)throws  -> String  {
     return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
@@ -1845,8 +1857,14 @@ open func safetyCode() -> String  {
     
     /**
      * Export the session under `storageKey` and hand it to `store.save(sessionId, export)`.
-     * The session lock is released before the store runs; errors thrown by the store arrive
-     * as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
+     *
+     * Ordered: concurrent `saveTo` calls on this session run one at a time, each exporting
+     * and storing before the next exports, so the store always ends with the newest state
+     * (never an older one that would reuse message counters after a restart). The ratchet
+     * lock is released before the store runs: `seal`/`open` on other threads do not wait for
+     * the store, and a store may call them. A store that calls `saveTo` on the same session
+     * from inside `save` gets `INVALID_ARGUMENT` instead of a deadlock. Errors thrown by the
+     * store arrive as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
      */
 open func saveTo(store: SessionStore, storageKey: StorageKey)throws   {try rustCallWithError(FfiConverterTypeHushwireError_lift) {
     uniffi_hushwire_ffi_fn_method_session_save_to(
@@ -1957,11 +1975,21 @@ public func FfiConverterTypeSession_lower(_ value: Session) -> UInt64 {
 /**
  * Where the app keeps exported sessions (a database table, files, `SharedPreferences`,
  * `UserDefaults`...). Export strings are sealed and safe to store in ordinary app storage.
+ *
+ * Contract for implementers: `save` may simply overwrite. For one `Session` object, `saveTo`
+ * calls never overlap and each exports the state only once the previous call's `save` has
+ * returned, so saves arrive in state order and the last one holds the newest state; no
+ * compare-and-set is needed. The library cannot order saves coming from two `Session`
+ * objects of the same session (loaded twice, or in two processes): keep one live object per
+ * session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+ * another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+ * detect; the same thread calling it gets `INVALID_ARGUMENT`).
  */
 public protocol SessionStore: AnyObject, Sendable {
     
     /**
-     * Store (or replace) the export string for `sessionId`.
+     * Store (or replace) the export string for `sessionId`. Calls for one session object are
+     * serialised and arrive oldest state first: overwriting is correct.
      */
     func save(sessionId: String, exported: String) throws 
     
@@ -1979,6 +2007,15 @@ public protocol SessionStore: AnyObject, Sendable {
 /**
  * Where the app keeps exported sessions (a database table, files, `SharedPreferences`,
  * `UserDefaults`...). Export strings are sealed and safe to store in ordinary app storage.
+ *
+ * Contract for implementers: `save` may simply overwrite. For one `Session` object, `saveTo`
+ * calls never overlap and each exports the state only once the previous call's `save` has
+ * returned, so saves arrive in state order and the last one holds the newest state; no
+ * compare-and-set is needed. The library cannot order saves coming from two `Session`
+ * objects of the same session (loaded twice, or in two processes): keep one live object per
+ * session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+ * another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+ * detect; the same thread calling it gets `INVALID_ARGUMENT`).
  */
 open class SessionStoreImpl: SessionStore, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2029,7 +2066,8 @@ open class SessionStoreImpl: SessionStore, @unchecked Sendable {
 
     
     /**
-     * Store (or replace) the export string for `sessionId`.
+     * Store (or replace) the export string for `sessionId`. Calls for one session object are
+     * serialised and arrive oldest state first: overwriting is correct.
      */
 open func save(sessionId: String, exported: String)throws   {try rustCallWithError(FfiConverterTypeHushwireError_lift) {
     uniffi_hushwire_ffi_fn_method_sessionstore_save(
@@ -2763,73 +2801,6 @@ public func FfiConverterTypeSessionConfig_lower(_ value: SessionConfig) -> RustB
 
 
 /**
- * One file of `docs/vectors/`, as computed by this build.
- */
-public struct VectorFile: Equatable, Hashable {
-    /**
-     * The file name, e.g. `"handshake.json"`.
-     */
-    public var name: String
-    /**
-     * The file's exact contents.
-     */
-    public var json: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(
-        /**
-         * The file name, e.g. `"handshake.json"`.
-         */name: String, 
-        /**
-         * The file's exact contents.
-         */json: String) {
-        self.name = name
-        self.json = json
-    }
-
-    
-}
-
-#if compiler(>=6)
-extension VectorFile: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeVectorFile: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VectorFile {
-        return
-            try VectorFile(
-                name: FfiConverterString.read(from: &buf), 
-                json: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: VectorFile, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.name, into: &buf)
-        FfiConverterString.write(value.json, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVectorFile_lift(_ buf: RustBuffer) throws -> VectorFile {
-    return try FfiConverterTypeVectorFile.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeVectorFile_lower(_ value: VectorFile) -> RustBuffer {
-    return FfiConverterTypeVectorFile.lower(value)
-}
-
-
-/**
  * What `startVisitorHandshake` returns: the handshake to finish later and the hello bytes to
  * send to the agent.
  */
@@ -3118,8 +3089,8 @@ public enum HushwireError: Swift.Error, Equatable, Hashable, Foundation.Localize
          */detail: String
     )
     /**
-     * A code from a newer core than these bindings know, or `INTERNAL` for a bug in the
-     * bindings. `code` says which.
+     * A code from a newer core than these bindings know (`code` is the core's code), or an
+     * app's own code thrown from one of its callbacks.
      */
     case Other(
         /**
@@ -3507,31 +3478,6 @@ fileprivate struct FfiConverterOptionTypeSession: FfiConverterRustBuffer {
         }
     }
 }
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-fileprivate struct FfiConverterSequenceTypeVectorFile: FfiConverterRustBuffer {
-    typealias SwiftType = [VectorFile]
-
-    public static func write(_ value: [VectorFile], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeVectorFile.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VectorFile] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [VectorFile]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeVectorFile.read(from: &buf))
-        }
-        return seq
-    }
-}
 /**
  * An envelope's base64url text form to its bytes. `MALFORMED` for garbage.
  */
@@ -3597,17 +3543,6 @@ public func protocolVersion() -> UInt8  {
 })
 }
 /**
- * Recompute the protocol's test vectors (the JSON files in `docs/vectors`) with this build, so
- * conformance tests in each language can compare them byte for byte with the committed
- * files. Deterministic; uses public randomness and is for tests only.
- */
-public func regenerateVectors() -> [VectorFile]  {
-    return try!  FfiConverterSequenceTypeVectorFile.lift(try! rustCall() {
-    uniffi_hushwire_ffi_fn_func_regenerate_vectors($0
-    )
-})
-}
-/**
  * Start a new session with an agent of the organisation whose key the app pins. Every call
  * draws a fresh session id and ephemeral key.
  */
@@ -3650,9 +3585,6 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_func_protocol_version() != 54263) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_hushwire_ffi_checksum_func_regenerate_vectors() != 62750) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787) {
@@ -3736,7 +3668,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hushwire_ffi_checksum_method_session_open() != 53711) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hushwire_ffi_checksum_method_session_open_text() != 31596) {
+    if (uniffi_hushwire_ffi_checksum_method_session_open_text() != 26772) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_method_session_role() != 46543) {
@@ -3745,7 +3677,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hushwire_ffi_checksum_method_session_safety_code() != 19088) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hushwire_ffi_checksum_method_session_save_to() != 11965) {
+    if (uniffi_hushwire_ffi_checksum_method_session_save_to() != 61505) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_method_session_seal() != 60960) {
@@ -3760,7 +3692,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hushwire_ffi_checksum_method_session_set_config() != 64827) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hushwire_ffi_checksum_method_sessionstore_save() != 50951) {
+    if (uniffi_hushwire_ffi_checksum_method_sessionstore_save() != 17575) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_method_sessionstore_load() != 46721) {

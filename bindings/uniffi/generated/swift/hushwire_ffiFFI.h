@@ -689,12 +689,6 @@ uint8_t uniffi_hushwire_ffi_fn_func_protocol_version(RustCallStatus *_Nonnull ou
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_FN_FUNC_REGENERATE_VECTORS
-#define UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_FN_FUNC_REGENERATE_VECTORS
-RustBuffer uniffi_hushwire_ffi_fn_func_regenerate_vectors(RustCallStatus *_Nonnull out_status
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_FN_FUNC_START_VISITOR_HANDSHAKE
 #define UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_FN_FUNC_START_VISITOR_HANDSHAKE
 RustBuffer uniffi_hushwire_ffi_fn_func_start_visitor_handshake(uint64_t org, RustCallStatus *_Nonnull out_status
@@ -993,12 +987,6 @@ uint16_t uniffi_hushwire_ffi_checksum_func_load_session(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_CHECKSUM_FUNC_PROTOCOL_VERSION
 #define UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_CHECKSUM_FUNC_PROTOCOL_VERSION
 uint16_t uniffi_hushwire_ffi_checksum_func_protocol_version(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_CHECKSUM_FUNC_REGENERATE_VECTORS
-#define UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_CHECKSUM_FUNC_REGENERATE_VECTORS
-uint16_t uniffi_hushwire_ffi_checksum_func_regenerate_vectors(void
     
 );
 #endif

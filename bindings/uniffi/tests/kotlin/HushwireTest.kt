@@ -249,6 +249,17 @@ fun defineTests(root: File) {
         v.saveTo(reentrant, sk)
     }
 
+    test("openText refuses non-UTF-8 without consuming the message") {
+        val (v, a) = World().pair()
+        val bytes = byteArrayOf(0xff.toByte(), 0xfe.toByte(), 0x61)
+        val text = envelopeToText(v.seal(bytes))
+        expectCode("MALFORMED", "non-UTF-8 text") { a.openText(text) }
+        expectCode("MALFORMED", "still unread") { a.openText(text) }
+        check(a.open(envelopeFromText(text)).contentEquals(bytes)) { "bytes still open once" }
+        expectCode("REPLAY", "then it is consumed") { a.open(envelopeFromText(text)) }
+        eq("in step ✓", a.openText(v.sealText("in step ✓")), "session still in step")
+    }
+
     test("garbage to every decoder raises MALFORMED, never a crash") {
         val w = World()
         val (v, a) = w.pair()

@@ -171,6 +171,78 @@ def test_session_store_callback():
     assert code_of(hw.load_session, Broken(), v.session_id(), sk) == "APP_OFFLINE"
 
 
+def test_concurrent_save_to_keeps_the_newest_state():
+    """Two threads seal and save; the first one's store call is held on a gate while the second
+    saves. After a restart from the store the next message must not reuse a counter."""
+    v, a = World().pair()
+    sk = hw.StorageKey.generate()
+    entered, gate = [threading.Event(), threading.Event()], threading.Event()
+
+    class GatedStore(DictStore):
+        calls = 0
+
+        def save(self, session_id, exported):
+            call = GatedStore.calls
+            GatedStore.calls += 1
+            entered[min(call, 1)].set()
+            if call == 0:
+                assert gate.wait(10)
+            super().save(session_id, exported)
+
+    store, sealed, errors = GatedStore(), {}, []
+
+    def seal_and_save(label):
+        try:
+            sealed[label] = v.seal(label.encode())
+            v.save_to(store, sk)
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    t1 = threading.Thread(target=seal_and_save, args=("one",))
+    t1.start()
+    assert entered[0].wait(10)
+    t2 = threading.Thread(target=seal_and_save, args=("two",))
+    t2.start()
+    # Ordered persistence holds thread 2 back; an unordered one would overtake here.
+    overtook = entered[1].wait(0.5)
+    gate.set()
+    t1.join(10)
+    t2.join(10)
+    assert not errors and not t1.is_alive() and not t2.is_alive()
+    assert a.open(sealed["one"]) == b"one" and a.open(sealed["two"]) == b"two"
+    # Restart from the store: the next message must use a fresh counter (not REPLAY).
+    restored = hw.load_session(store, v.session_id(), sk)
+    assert a.open(restored.seal(b"three")) == b"three"
+    assert not overtook, "the second saveTo reached the store while the first was still saving"
+
+
+def test_save_to_from_inside_its_own_store_is_refused_not_a_deadlock():
+    v, a = World().pair()
+    sk = hw.StorageKey.generate()
+    seen = []
+
+    class Reentrant(DictStore):
+        def save(self, session_id, exported):
+            a.open(v.seal(b"sealed inside save"))
+            seen.append(code_of(v.save_to, DictStore(), sk))
+            super().save(session_id, exported)
+
+    v.save_to(Reentrant(), sk)
+    assert seen == ["INVALID_ARGUMENT"]
+    v.save_to(DictStore(), sk)
+
+
+def test_open_text_refuses_non_utf8_without_consuming_it():
+    v, a = World().pair()
+    text = hw.envelope_to_text(v.seal(b"\xff\xfe binary"))
+    assert code_of(a.open_text, text) == "MALFORMED"
+    assert code_of(a.open_text, text) == "MALFORMED"
+    env = hw.envelope_from_text(text)
+    assert a.open(env) == b"\xff\xfe binary"
+    assert code_of(a.open, env) == "REPLAY"
+    assert a.open_text(v.seal_text("still in step ✓")) == "still in step ✓"
+
+
 def test_garbage_is_malformed_everywhere():
     w = World()
     v, a = w.pair()

@@ -680,8 +680,6 @@ internal object IntegrityCheckingUniffiLib {
     ): Short
     external fun uniffi_hushwire_ffi_checksum_func_protocol_version(
     ): Short
-    external fun uniffi_hushwire_ffi_checksum_func_regenerate_vectors(
-    ): Short
     external fun uniffi_hushwire_ffi_checksum_func_start_visitor_handshake(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentcertificate_agent_id(
@@ -975,8 +973,6 @@ external fun uniffi_hushwire_ffi_fn_func_load_session(`store`: Long,`sessionId`:
 ): RustBuffer.ByValue
 external fun uniffi_hushwire_ffi_fn_func_protocol_version(uniffi_out_err: UniffiRustCallStatus, 
 ): Byte
-external fun uniffi_hushwire_ffi_fn_func_regenerate_vectors(uniffi_out_err: UniffiRustCallStatus, 
-): RustBuffer.ByValue
 external fun uniffi_hushwire_ffi_fn_func_start_visitor_handshake(`org`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun ffi_hushwire_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1116,9 +1112,6 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hushwire_ffi_checksum_func_protocol_version() != 54263.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hushwire_ffi_checksum_func_regenerate_vectors() != 62750.toShort()) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if (lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1200,7 +1193,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hushwire_ffi_checksum_method_session_open() != 53711.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hushwire_ffi_checksum_method_session_open_text() != 31596.toShort()) {
+    if (lib.uniffi_hushwire_ffi_checksum_method_session_open_text() != 26772.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_method_session_role() != 46543.toShort()) {
@@ -1209,7 +1202,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hushwire_ffi_checksum_method_session_safety_code() != 19088.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hushwire_ffi_checksum_method_session_save_to() != 11965.toShort()) {
+    if (lib.uniffi_hushwire_ffi_checksum_method_session_save_to() != 61505.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_method_session_seal() != 60960.toShort()) {
@@ -1224,7 +1217,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hushwire_ffi_checksum_method_session_set_config() != 64827.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hushwire_ffi_checksum_method_sessionstore_save() != 50951.toShort()) {
+    if (lib.uniffi_hushwire_ffi_checksum_method_sessionstore_save() != 17575.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_method_sessionstore_load() != 46721.toShort()) {
@@ -3582,9 +3575,11 @@ public object FfiConverterTypeOrgSigningKey: FfiConverter<OrgSigningKey, Long> {
  *
  * Thread-safe: every method that reads or changes the ratchet (`seal`, `open`, `sealText`,
  * `openText`, `exportState`, `saveTo`, `setConfig`, `config`, `safetyCode`) takes the
- * session's lock and may block while another thread uses the same session; each holds it for
- * the duration of one AES-GCM operation (microseconds), never while app code (a
- * `SessionStore`) runs. `sessionId`, `role`, `agentId` and `deviceId` never block.
+ * session's ratchet lock and may block while another thread uses the same session; each holds
+ * it for the duration of one AES-GCM operation (microseconds), never while app code (a
+ * `SessionStore`) runs. `saveTo` also holds the session's persistence lock while the store
+ * runs, so concurrent `saveTo` calls on one session wait for each other (and only for each
+ * other). `sessionId`, `role`, `agentId` and `deviceId` never block.
  */
 public interface SessionInterface {
     
@@ -3617,9 +3612,10 @@ public interface SessionInterface {
     fun `open`(`envelope`: kotlin.ByteArray): kotlin.ByteArray
     
     /**
-     * Open a base64url envelope whose plaintext is UTF-8 text. If the authenticated plaintext
-     * is not UTF-8 this fails with `MALFORMED` and the message is consumed; use `open` for
-     * binary payloads.
+     * Open a base64url envelope whose plaintext is UTF-8 text. Same errors as `open`. If the
+     * message authenticates but its plaintext is not UTF-8, this fails with `MALFORMED`
+     * **without consuming the message**: the session is unchanged and the same envelope can
+     * still be read once as bytes with `open`.
      */
     fun `openText`(`envelopeText`: kotlin.String): kotlin.String
     
@@ -3635,8 +3631,14 @@ public interface SessionInterface {
     
     /**
      * Export the session under `storageKey` and hand it to `store.save(sessionId, export)`.
-     * The session lock is released before the store runs; errors thrown by the store arrive
-     * as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
+     *
+     * Ordered: concurrent `saveTo` calls on this session run one at a time, each exporting
+     * and storing before the next exports, so the store always ends with the newest state
+     * (never an older one that would reuse message counters after a restart). The ratchet
+     * lock is released before the store runs: `seal`/`open` on other threads do not wait for
+     * the store, and a store may call them. A store that calls `saveTo` on the same session
+     * from inside `save` gets `INVALID_ARGUMENT` instead of a deadlock. Errors thrown by the
+     * store arrive as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
      */
     fun `saveTo`(`store`: SessionStore, `storageKey`: StorageKey)
     
@@ -3669,9 +3671,11 @@ public interface SessionInterface {
  *
  * Thread-safe: every method that reads or changes the ratchet (`seal`, `open`, `sealText`,
  * `openText`, `exportState`, `saveTo`, `setConfig`, `config`, `safetyCode`) takes the
- * session's lock and may block while another thread uses the same session; each holds it for
- * the duration of one AES-GCM operation (microseconds), never while app code (a
- * `SessionStore`) runs. `sessionId`, `role`, `agentId` and `deviceId` never block.
+ * session's ratchet lock and may block while another thread uses the same session; each holds
+ * it for the duration of one AES-GCM operation (microseconds), never while app code (a
+ * `SessionStore`) runs. `saveTo` also holds the session's persistence lock while the store
+ * runs, so concurrent `saveTo` calls on one session wait for each other (and only for each
+ * other). `sessionId`, `role`, `agentId` and `deviceId` never block.
  */
 open class Session: Disposable, AutoCloseable, SessionInterface
 {
@@ -3856,9 +3860,10 @@ open class Session: Disposable, AutoCloseable, SessionInterface
 
     
     /**
-     * Open a base64url envelope whose plaintext is UTF-8 text. If the authenticated plaintext
-     * is not UTF-8 this fails with `MALFORMED` and the message is consumed; use `open` for
-     * binary payloads.
+     * Open a base64url envelope whose plaintext is UTF-8 text. Same errors as `open`. If the
+     * message authenticates but its plaintext is not UTF-8, this fails with `MALFORMED`
+     * **without consuming the message**: the session is unchanged and the same envelope can
+     * still be read once as bytes with `open`.
      */
     @Throws(HushwireException::class)override fun `openText`(`envelopeText`: kotlin.String): kotlin.String {
             return FfiConverterString.lift(
@@ -3908,8 +3913,14 @@ open class Session: Disposable, AutoCloseable, SessionInterface
     
     /**
      * Export the session under `storageKey` and hand it to `store.save(sessionId, export)`.
-     * The session lock is released before the store runs; errors thrown by the store arrive
-     * as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
+     *
+     * Ordered: concurrent `saveTo` calls on this session run one at a time, each exporting
+     * and storing before the next exports, so the store always ends with the newest state
+     * (never an older one that would reuse message counters after a restart). The ratchet
+     * lock is released before the store runs: `seal`/`open` on other threads do not wait for
+     * the store, and a store may call them. A store that calls `saveTo` on the same session
+     * from inside `save` gets `INVALID_ARGUMENT` instead of a deadlock. Errors thrown by the
+     * store arrive as themselves (if a `HushwireError`) or as `CALLBACK_FAILED`.
      */
     @Throws(HushwireException::class)override fun `saveTo`(`store`: SessionStore, `storageKey`: StorageKey)
         = 
@@ -4142,11 +4153,21 @@ public object FfiConverterTypeSession: FfiConverter<Session, Long> {
 /**
  * Where the app keeps exported sessions (a database table, files, `SharedPreferences`,
  * `UserDefaults`...). Export strings are sealed and safe to store in ordinary app storage.
+ *
+ * Contract for implementers: `save` may simply overwrite. For one `Session` object, `saveTo`
+ * calls never overlap and each exports the state only once the previous call's `save` has
+ * returned, so saves arrive in state order and the last one holds the newest state; no
+ * compare-and-set is needed. The library cannot order saves coming from two `Session`
+ * objects of the same session (loaded twice, or in two processes): keep one live object per
+ * session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+ * another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+ * detect; the same thread calling it gets `INVALID_ARGUMENT`).
  */
 public interface SessionStore {
     
     /**
-     * Store (or replace) the export string for `sessionId`.
+     * Store (or replace) the export string for `sessionId`. Calls for one session object are
+     * serialised and arrive oldest state first: overwriting is correct.
      */
     fun `save`(`sessionId`: kotlin.String, `exported`: kotlin.String)
     
@@ -4166,6 +4187,15 @@ public interface SessionStore {
 /**
  * Where the app keeps exported sessions (a database table, files, `SharedPreferences`,
  * `UserDefaults`...). Export strings are sealed and safe to store in ordinary app storage.
+ *
+ * Contract for implementers: `save` may simply overwrite. For one `Session` object, `saveTo`
+ * calls never overlap and each exports the state only once the previous call's `save` has
+ * returned, so saves arrive in state order and the last one holds the newest state; no
+ * compare-and-set is needed. The library cannot order saves coming from two `Session`
+ * objects of the same session (loaded twice, or in two processes): keep one live object per
+ * session. `save` runs while its session's other `saveTo` calls wait, so it must not wait for
+ * another thread that itself calls `saveTo` on that session (a deadlock the library cannot
+ * detect; the same thread calling it gets `INVALID_ARGUMENT`).
  */
 open class SessionStoreImpl: Disposable, AutoCloseable, SessionStore
 {
@@ -4265,7 +4295,8 @@ open class SessionStoreImpl: Disposable, AutoCloseable, SessionStore
 
     
     /**
-     * Store (or replace) the export string for `sessionId`.
+     * Store (or replace) the export string for `sessionId`. Calls for one session object are
+     * serialised and arrive oldest state first: overwriting is correct.
      */
     @Throws(HushwireException::class)override fun `save`(`sessionId`: kotlin.String, `exported`: kotlin.String)
         = 
@@ -5216,51 +5247,6 @@ public object FfiConverterTypeSessionConfig: FfiConverterRustBuffer<SessionConfi
 
 
 /**
- * One file of `docs/vectors/`, as computed by this build.
- */
-data class VectorFile (
-    /**
-     * The file name, e.g. `"handshake.json"`.
-     */
-    var `name`: kotlin.String
-    , 
-    /**
-     * The file's exact contents.
-     */
-    var `json`: kotlin.String
-    
-){
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeVectorFile: FfiConverterRustBuffer<VectorFile> {
-    override fun read(buf: ByteBuffer): VectorFile {
-        return VectorFile(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: VectorFile) = (
-            FfiConverterString.allocationSize(value.`name`) +
-            FfiConverterString.allocationSize(value.`json`)
-    )
-
-    override fun write(value: VectorFile, buf: ByteBuffer) {
-            FfiConverterString.write(value.`name`, buf)
-            FfiConverterString.write(value.`json`, buf)
-    }
-}
-
-
-
-/**
  * What `startVisitorHandshake` returns: the handshake to finish later and the hello bytes to
  * send to the agent.
  */
@@ -5688,8 +5674,8 @@ sealed class HushwireException: kotlin.Exception() {
     }
     
     /**
-     * A code from a newer core than these bindings know, or `INTERNAL` for a bug in the
-     * bindings. `code` says which.
+     * A code from a newer core than these bindings know (`code` is the core's code), or an
+     * app's own code thrown from one of its callbacks.
      */
     class Other(
         
@@ -6161,34 +6147,6 @@ public object FfiConverterOptionalTypeSession: FfiConverterRustBuffer<Session?> 
         }
     }
 }
-
-
-
-
-/**
- * @suppress
- */
-public object FfiConverterSequenceTypeVectorFile: FfiConverterRustBuffer<List<VectorFile>> {
-    override fun read(buf: ByteBuffer): List<VectorFile> {
-        val len = buf.getInt()
-        return List<VectorFile>(len) {
-            FfiConverterTypeVectorFile.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<VectorFile>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeVectorFile.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<VectorFile>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypeVectorFile.write(it, buf)
-        }
-    }
-}
         /**
          * An envelope's base64url text form to its bytes. `MALFORMED` for garbage.
          */
@@ -6268,21 +6226,6 @@ public object FfiConverterSequenceTypeVectorFile: FfiConverterRustBuffer<List<Ve
             return FfiConverterUByte.lift(
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_hushwire_ffi_fn_func_protocol_version(
-    
-        _status)
-}
-    )
-    }
-    
-
-        /**
-         * Recompute the protocol's test vectors (the JSON files in `docs/vectors`) with this build, so
-         * conformance tests in each language can compare them byte for byte with the committed
-         * files. Deterministic; uses public randomness and is for tests only.
-         */ fun `regenerateVectors`(): List<VectorFile> {
-            return FfiConverterSequenceTypeVectorFile.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_hushwire_ffi_fn_func_regenerate_vectors(
     
         _status)
 }
