@@ -30,6 +30,7 @@ BINDING_ONLY = {
         "INSTANCE_POISONED": "the WebAssembly instance trapped earlier and fails closed",
         "OBJECT_FREED": "the object was used after free() / disposal",
         "INIT_FAILED": "init() could not fetch or instantiate the module",
+        "STORAGE_UNAVAILABLE": "the storage-key vault's IndexedDB or WebCrypto operation failed",
     },
     "uniffi": {
         "CALLBACK_FAILED": "an app callback threw something that is not a HushwireError",
