@@ -112,7 +112,7 @@ mod session;
 mod storage;
 pub mod test_vectors;
 
-pub use envelope::{Envelope, Role, MAX_ENVELOPE_LEN};
+pub use envelope::{Envelope, Role, MAX_ENVELOPE_LEN, MIN_ENVELOPE_LEN};
 pub use error::{DecodeError, Error, Result};
 pub use handshake::{Hello, Reply, VisitorHandshake};
 pub use org::{
