@@ -420,19 +420,28 @@ impl AgentIdentity {
 
     /// [`Self::export`] as bytes, for binary stores; `export` is their base64url.
     pub fn export_bytes(&self, storage_key: &crate::StorageKey) -> Result<Vec<u8>> {
+        self.export_bytes_with_rng(storage_key, &mut rand_core::OsRng)
+    }
+
+    pub(crate) fn export_bytes_with_rng(
+        &self,
+        storage_key: &crate::StorageKey,
+        rng: &mut dyn rand_core::RngCore,
+    ) -> Result<Vec<u8>> {
         let mut plain = Zeroizing::new(Vec::with_capacity(32 + 32 + CERT_MAX_LEN));
         plain.extend_from_slice(self.key.secret_bytes().as_ref());
         plain.extend_from_slice(&self.org.bytes);
         plain.extend_from_slice(&self.certificate.to_bytes());
-        crate::storage::seal(
-            storage_key,
-            crate::storage::Kind::AgentIdentity,
-            &plain,
-            &mut rand_core::OsRng,
-        )
+        crate::storage::seal(storage_key, crate::storage::Kind::AgentIdentity, &plain, rng)
     }
 
     /// Open an identity sealed by [`Self::export`].
+    ///
+    /// Checks, in this order (docs/PROTOCOL.md §8.3): the export (§8.1), the state's layout and
+    /// organisation key (`MALFORMED`), the certificate's structure (`MALFORMED`), then
+    /// [`AgentIdentity::new`]'s checks. The validity window is **not** checked: an expired
+    /// identity still imports, so the app can show it and have the device re-certified;
+    /// visitors refuse it.
     pub fn import(exported: &str, storage_key: &crate::StorageKey) -> Result<Self> {
         let plain = crate::storage::open_text(storage_key, crate::storage::Kind::AgentIdentity, exported)?;
         Self::from_export_plaintext(&plain)

@@ -354,7 +354,8 @@ impl Session {
         Self::from_state_bytes(&plain)
     }
 
-    fn from_state_bytes(bytes: &[u8]) -> Result<Session> {
+    /// Decode a state (docs/PROTOCOL.md §8.2), checking every field in wire order.
+    pub(crate) fn from_state_bytes(bytes: &[u8]) -> Result<Session> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
         if version != STATE_VERSION {
