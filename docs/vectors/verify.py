@@ -883,7 +883,29 @@ def verify_negative(v, hs):
           b"negative vectors: base message")
 
 
+def verify_wycheproof_ed25519():
+    """Section 1.1 as written agrees with Wycheproof's Ed25519 suite: every valid signature
+    verifies, every invalid one fails ("acceptable" cases may go either way)."""
+    path = os.path.join(HERE, "..", "..", "crates", "hushwire", "tests", "data", "wycheproof", "ed25519_test.json")
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    ran = 0
+    for g in doc["testGroups"]:
+        pk = x(g["publicKey"]["pk"])
+        for t in g["tests"]:
+            if t["result"] == "acceptable":
+                continue
+            try:
+                ok = len(x(t["sig"])) == 64 and ed25519_verify_strict(pk, x(t["msg"]), x(t["sig"]))
+            except Reject:
+                ok = False
+            check(f"wycheproof ed25519 tcId {t['tcId']}", ok, t["result"] == "valid")
+            ran += 1
+    check("wycheproof ed25519 cases", ran >= 145, True)
+
+
 def main():
+    verify_wycheproof_ed25519()
     hs = load("handshake.json")
     sid, chains = verify_handshake(hs)
     _, reply, h = vector_handshake(SEED, hs)

@@ -327,3 +327,26 @@ fn an_expired_identity_still_imports() {
     let (_, reply) = back.accept(&hello).unwrap();
     assert_eq!(hs.finish_at(&reply, 21).err(), Some(Error::CertificateExpired));
 }
+
+#[test]
+fn wycheproof_ed25519_keys_of_valid_signatures_are_accepted_org_keys() {
+    // The canonical/small-order checks on organisation keys (PROTOCOL.md §1.1) never refuse a
+    // key Wycheproof signs validly with; the signatures themselves are checked in the unit
+    // tests of the primitive.
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/wycheproof/ed25519_test.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut groups = 0;
+    for g in doc["testGroups"].as_array().unwrap() {
+        let valid = g["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["result"] == "valid");
+        if valid {
+            OrgPublicKey::from_bytes(&h(&g["publicKey"]["pk"])).unwrap();
+            groups += 1;
+        }
+    }
+    assert!(groups > 0);
+}
