@@ -811,6 +811,23 @@ def verify_safety(sv, hs):
     check("safety code leading zeros", code.startswith("00"), True)
 
 
+def verify_draw_order(hs, m, e, pv):
+    """Section 13.1: every random value of the scenario, in the documented order."""
+    rng = VectorRng(SEED)
+    for want in (hs["org_signing_seed"], hs["agent_static_secret"]):
+        check("draw: key", rng.draw(32).hex(), want)
+    check("draw: session id", rng.draw(16).hex(), hs["session_id"])
+    check("draw: visitor ephemeral", rng.draw(32).hex(), hs["visitor_ephemeral_secret"])
+    check("draw: agent ephemeral", rng.draw(32).hex(), hs["agent_ephemeral_secret"])
+    for msg in m["messages"]:
+        check(f"draw: nonce of {msg['label']}", rng.draw(12).hex(), msg["nonce"])
+    check("draw: storage key", rng.draw(32).hex(), e["storage_key"])
+    check("draw: export nonce", rng.draw(12).hex(), e["nonce"])
+    check("draw: identity export nonce", rng.draw(12).hex(), e["identity_nonce"])
+    for msg in pv["messages"]:
+        check(f"draw: padding nonce {msg['plaintext_length']}", rng.draw(12).hex(), msg["nonce"])
+
+
 def run_negative(v, c, hs):
     key = x(c.get("storage_key", v["storage_key"]))
     now = v["now"]
@@ -916,6 +933,7 @@ def main():
     st = verify_export(load("export.json"), hs, m)
     verify_padding(load("padding.json"), st, hs, m)
     verify_safety(load("safety_code.json"), hs)
+    verify_draw_order(hs, m, load("export.json"), load("padding.json"))
     verify_negative(load("negative.json"), hs)
     print(f"vectors: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
     return 1 if CHECKS["failed"] else 0
