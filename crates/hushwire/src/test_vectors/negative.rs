@@ -322,6 +322,15 @@ pub(super) fn generate(
         m,
         Some("TooShort"),
     );
+    let mut too_long = base_bytes.clone();
+    too_long.resize(crate::MAX_ENVELOPE_LEN + 1, 0);
+    g.case(
+        "envelope: 67 636 bytes, one above the maximum",
+        "open",
+        open_text(&encoding::to_base64(&too_long)),
+        m,
+        Some("TooLong"),
+    );
     g.case(
         "envelope: role 0",
         "open",
