@@ -517,7 +517,8 @@ pub fn relay(data: &[u8]) -> RelayStats {
     let v = vectors();
     let mut input = Input { data };
     let config = SessionConfig {
-        max_skip: u32::from(input.u8() % 24),
+        // max_skip 0 is refused (docs/PROTOCOL.md §10); 1 stands in for it.
+        max_skip: u32::from(input.u8() % 24).max(1),
         max_stored_skipped: u32::from(input.u8() % 24),
     };
     let mut sessions = [true, false].map(|visitor| {

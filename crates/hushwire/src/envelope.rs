@@ -6,7 +6,7 @@
 //!   1     1   message type   0x03 (chat message)
 //!   2    16   session id
 //!  18     1   sender role    0x01 visitor, 0x02 agent
-//!  19     4   counter        big-endian, 0 ..= 2^32 - 2
+//!  19     4   counter        big-endian, 0 ..= 2^32 - 2 (0xffffffff is never valid)
 //!  23    12   nonce          fresh random per message
 //!  35   n+16  AES-256-GCM ciphertext of the padded plaintext, then the tag
 //! ```
@@ -26,6 +26,8 @@ pub(crate) const HEADER_LEN: usize = 1 + 1 + 16 + 1 + 4;
 pub(crate) const OVERHEAD: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
 /// Largest envelope a v1 peer can produce: a [`MAX_PLAINTEXT_LEN`] message, padded.
 pub const MAX_ENVELOPE_LEN: usize = OVERHEAD + padding::padded_len(MAX_PLAINTEXT_LEN);
+/// Smallest envelope: an empty message, padded to the 256-byte floor.
+pub const MIN_ENVELOPE_LEN: usize = OVERHEAD + padding::padded_len(0);
 
 /// Which side of a session sent a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,21 +114,30 @@ impl Envelope {
 
     /// Decode and structurally validate an envelope. Authenticity is checked by
     /// [`crate::Session::open`].
+    ///
+    /// Checks, in this order (docs/PROTOCOL.md §6.1): at most [`MAX_ENVELOPE_LEN`] bytes
+    /// (`TooLong`), version (`UnsupportedVersion`), type (`UnexpectedType`), at least
+    /// [`MIN_ENVELOPE_LEN`] bytes (`TooShort`), sender role and counter `!= 0xffffffff`
+    /// (`InvalidField`), and a padded length that is one of the padding sizes (`InvalidField`).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_ENVELOPE_LEN {
             return Err(DecodeError::TooLong.into());
         }
         let mut r = Reader::new(bytes);
         r.header(TYPE_MESSAGE)?;
+        if bytes.len() < MIN_ENVELOPE_LEN {
+            return Err(DecodeError::TooShort.into());
+        }
         r.take(16)?;
         Role::from_byte(r.u8()?)?;
         if r.u32()? == u32::MAX {
             return Err(DecodeError::InvalidField("counter").into());
         }
         r.take(NONCE_LEN)?;
-        // At least the tag and one byte of padding.
-        if r.remaining() < TAG_LEN + 1 {
-            return Err(DecodeError::TooShort.into());
+        // The padded length is public; refusing sizes no conforming sender produces costs
+        // nothing and keeps odd lengths away from the AEAD.
+        if !padding::is_padded_len(r.remaining().saturating_sub(TAG_LEN)) {
+            return Err(DecodeError::InvalidField("padded length").into());
         }
         Ok(Envelope {
             bytes: bytes.to_vec(),

@@ -18,7 +18,7 @@ use crate::encoding::{wire_text_and_serde, Reader};
 use crate::envelope::Role;
 use crate::error::{DecodeError, Error, Result};
 use crate::noise::{self, Initiator, DHLEN};
-use crate::org::{AgentCertificate, AgentIdentity, OrgPublicKey, CERT_MAX_LEN, ORG_KEY_ID_LEN};
+use crate::org::{AgentCertificate, AgentIdentity, OrgPublicKey, CERT_MAX_LEN, CERT_MIN_LEN, ORG_KEY_ID_LEN};
 use crate::session::{self, Session};
 use crate::{cipher, SessionId, PROTOCOL_VERSION};
 
@@ -27,7 +27,9 @@ pub(crate) const TYPE_HELLO: u8 = 0x01;
 pub(crate) const TYPE_REPLY: u8 = 0x02;
 const PROLOGUE_LABEL: &[u8] = b"hushwire/v1/handshake";
 const HELLO_LEN: usize = 2 + 16 + ORG_KEY_ID_LEN + DHLEN;
-const REPLY_MIN_LEN: usize = 2 + 16 + DHLEN + DHLEN + 16 + 16;
+/// A reply carries Noise message 2: `e`, `ENC(s)` and `ENC(certificate)`, so its length follows
+/// from the certificate's: 239..=365 bytes.
+const REPLY_MIN_LEN: usize = 2 + 16 + DHLEN + DHLEN + 16 + CERT_MIN_LEN + 16;
 const REPLY_MAX_LEN: usize = 2 + 16 + DHLEN + DHLEN + 16 + CERT_MAX_LEN + 16;
 
 /// Noise prologue: binds the protocol version, the session id and the organisation.
@@ -77,13 +79,14 @@ impl Hello {
         out
     }
 
-    /// Decode a hello.
+    /// Decode a hello: exactly 58 bytes. Checks, in this order: longer (`TooLong`, which is
+    /// also how a hello carrying a payload is refused), version, type, shorter (`TooShort`).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = Reader::new(bytes);
-        r.header(TYPE_HELLO)?;
         if bytes.len() > HELLO_LEN {
             return Err(DecodeError::TooLong.into());
         }
+        let mut r = Reader::new(bytes);
+        r.header(TYPE_HELLO)?;
         let hello = Hello {
             session_id: SessionId(r.array()?),
             org_key_id: r.array()?,
@@ -127,15 +130,17 @@ impl Reply {
         out
     }
 
-    /// Decode a reply (structure only; the handshake authenticates it).
+    /// Decode a reply (structure only; the handshake authenticates it): 239..=365 bytes.
+    /// Checks, in this order: longer (`TooLong`), version, type, shorter (`TooShort`), all
+    /// before any cryptography.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() > REPLY_MAX_LEN {
+            return Err(DecodeError::TooLong.into());
+        }
         let mut r = Reader::new(bytes);
         r.header(TYPE_REPLY)?;
         if bytes.len() < REPLY_MIN_LEN {
             return Err(DecodeError::TooShort.into());
-        }
-        if bytes.len() > REPLY_MAX_LEN {
-            return Err(DecodeError::TooLong.into());
         }
         Ok(Reply {
             session_id: SessionId(r.array()?),
@@ -339,7 +344,8 @@ mod tests {
         let key = AgentKey::generate().unwrap();
         let other_org = OrgSigningKey::generate().unwrap();
         let cases = [
-            (b"not a certificate".to_vec(), Error::BadCertificate),
+            // Long enough for a reply, but not a certificate (version 0).
+            (alloc::vec![0u8; 125], Error::BadCertificate),
             (
                 org.certify_agent(&key.public_key(), "a", "d", NOW + 1, NOW + 10)
                     .unwrap()

@@ -67,10 +67,10 @@
 //! |---|---|---|
 //! | plaintext per message | [`MAX_PLAINTEXT_LEN`] = 64 KiB | chat text; files go in attachments, which stream |
 //! | envelope size | [`MAX_ENVELOPE_LEN`] | padded maximum; decoders refuse more before allocating |
-//! | out-of-order window | [`SessionConfig::max_skip`], default 1000, at most 20 000 | bounds the work one unauthenticated message can cause |
+//! | out-of-order window | [`SessionConfig::max_skip`], default 1000, 1 to 20 000 | bounds the work one unauthenticated message can cause |
 //! | stored skipped keys | [`SessionConfig::max_stored_skipped`], default 1000, at most 20 000 | bounds memory per session (about 40 bytes a key in memory, 36 in an export) |
 //! | agent / device id | 64 bytes UTF-8 | fits an email address or UUID; keeps certificates small |
-//! | messages per direction | 2^32 - 2 | counters are 32 bits; start a new session long before |
+//! | messages per direction | 2^32 - 1 (counters 0 ..= 2^32 - 2) | counters are 32 bits; start a new session long before |
 //!
 //! ## Errors
 //!
@@ -114,7 +114,7 @@ mod storage;
 #[cfg(feature = "testing")]
 pub mod test_vectors;
 
-pub use envelope::{Envelope, Role, MAX_ENVELOPE_LEN};
+pub use envelope::{Envelope, Role, MAX_ENVELOPE_LEN, MIN_ENVELOPE_LEN};
 pub use error::{DecodeError, Error, Result, ERROR_CODES};
 pub use handshake::{Hello, Reply, VisitorHandshake};
 pub use org::{

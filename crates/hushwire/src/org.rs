@@ -25,7 +25,7 @@ const KEY_ID_LABEL: &[u8] = b"hushwire/v1/org-key-id";
 /// Domain separation for certificate signatures (the signed bytes start with it).
 const CERT_SIG_LABEL: &[u8] = b"hushwire/v1/agent-certificate\0";
 /// Smallest and largest certificate encodings.
-const CERT_MIN_LEN: usize = 1 + 8 + 32 + 8 + 8 + 2 + 2 + 64;
+pub(crate) const CERT_MIN_LEN: usize = 1 + 8 + 32 + 8 + 8 + 2 + 2 + 64;
 pub(crate) const CERT_MAX_LEN: usize = 1 + 8 + 32 + 8 + 8 + 2 + 2 * MAX_ID_LEN + 64;
 
 /// The organisation's long-term Ed25519 signing key. Keep it offline or in an HSM-like store;
@@ -90,6 +90,11 @@ impl OrgSigningKey {
         if not_before > not_after {
             return Err(Error::InvalidArgument("not_before is after not_after"));
         }
+        if !acceptable_agent_key(agent_public_key) {
+            return Err(Error::InvalidArgument(
+                "agent public key is of small order or non-canonical",
+            ));
+        }
         let mut cert = AgentCertificate {
             org_key_id: self.public_key().key_id(),
             public_key: *agent_public_key,
@@ -119,7 +124,10 @@ impl core::fmt::Debug for OrgPublicKey {
 }
 
 impl OrgPublicKey {
-    /// Parse a 32-byte Ed25519 public key; rejects encodings that are not a curve point.
+    /// Parse a 32-byte Ed25519 public key (docs/PROTOCOL.md §1.1): the bytes must be the
+    /// canonical encoding of a curve point that is not of small order, else
+    /// `MALFORMED` (`InvalidField("org public key")`). A small-order key would let anyone forge
+    /// signatures that permissive verifiers accept, so it is refused before any use.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
             Error::Malformed(if bytes.len() < 32 {
@@ -128,8 +136,13 @@ impl OrgPublicKey {
                 DecodeError::TooLong
             })
         })?;
-        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| Error::Malformed(DecodeError::InvalidField("org public key")))?;
+        let invalid = Error::Malformed(DecodeError::InvalidField("org public key"));
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| invalid.clone())?;
+        // Decompression reduces y modulo p and accepts a sign bit on x = 0: re-encoding
+        // reveals every non-canonical input.
+        if key.is_weak() || key.to_edwards().compress().to_bytes() != bytes {
+            return Err(invalid);
+        }
         Ok(OrgPublicKey { bytes })
     }
 
@@ -148,6 +161,27 @@ impl OrgPublicKey {
 }
 
 wire_text_and_serde!(OrgPublicKey, 32);
+
+/// Whether an X25519 public key may be certified: canonical (`u < 2^255 - 19`, so the top bit
+/// is clear) and not of small order. With a clamped scalar (a multiple of 8) X25519 outputs all
+/// zeros exactly for the points of order dividing 8 on the curve and its twist, so one
+/// multiplication by a fixed scalar decides it (docs/PROTOCOL.md §4).
+pub(crate) fn acceptable_agent_key(u: &[u8; 32]) -> bool {
+    // p = 2^255 - 19, little-endian.
+    const P: [u8; 32] = {
+        let mut p = [0xffu8; 32];
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        p
+    };
+    // Little-endian comparison u < p, most significant byte first.
+    let canonical = u.iter().rev().cmp(P.iter().rev()) == core::cmp::Ordering::Less;
+    let probe = x25519_dalek::StaticSecret::from([0x55u8; 32]);
+    canonical
+        && probe
+            .diffie_hellman(&x25519_dalek::PublicKey::from(*u))
+            .was_contributory()
+}
 
 /// An agent device's long-term X25519 key. Generate it on the device; only its public key
 /// leaves the device (to be certified).
@@ -240,10 +274,10 @@ impl AgentCertificate {
 
     /// Decode a certificate. This checks the structure only; the signature is checked
     /// against a pinned key by [`Self::verify`] (done for you by the handshake).
+    ///
+    /// Checks, in this order: longer than 251 bytes (`TooLong`), version, shorter than 125
+    /// bytes (`TooShort`), then the fields in wire order, then trailing bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() < CERT_MIN_LEN {
-            return Err(DecodeError::TooShort.into());
-        }
         if bytes.len() > CERT_MAX_LEN {
             return Err(DecodeError::TooLong.into());
         }
@@ -251,6 +285,9 @@ impl AgentCertificate {
         let version = r.u8()?;
         if version != PROTOCOL_VERSION {
             return Err(DecodeError::UnsupportedVersion(version).into());
+        }
+        if bytes.len() < CERT_MIN_LEN {
+            return Err(DecodeError::TooShort.into());
         }
         let cert = AgentCertificate {
             org_key_id: r.array()?,
@@ -265,7 +302,11 @@ impl AgentCertificate {
         Ok(cert)
     }
 
-    /// Check the signature under `org`, and the validity window at `now` (Unix seconds).
+    /// Check the certificate under `org` at `now` (Unix seconds), in this order
+    /// (docs/PROTOCOL.md §4): the organisation key id (`WRONG_ORGANIZATION`), the strict
+    /// Ed25519 signature (`BAD_CERTIFICATE`), `not_before <= not_after` and an acceptable agent
+    /// key (`BAD_CERTIFICATE`), then the validity window (`CERTIFICATE_NOT_YET_VALID`,
+    /// `CERTIFICATE_EXPIRED`).
     pub fn verify(&self, org: &OrgPublicKey, now: u64) -> Result<()> {
         self.verify_signature(org)?;
         if now < self.not_before {
@@ -283,11 +324,15 @@ impl AgentCertificate {
         }
         let mut signed = CERT_SIG_LABEL.to_vec();
         signed.extend_from_slice(&self.body());
-        if cipher::ed25519_verify(&org.bytes, &signed, &self.signature) {
-            Ok(())
-        } else {
-            Err(Error::BadCertificate)
+        if !cipher::ed25519_verify(&org.bytes, &signed, &self.signature) {
+            return Err(Error::BadCertificate);
         }
+        // Checked after the signature: these describe what the organisation signed, and a
+        // certificate that `certify_agent` would refuse to produce is never accepted either.
+        if self.not_before > self.not_after || !acceptable_agent_key(&self.public_key) {
+            return Err(Error::BadCertificate);
+        }
+        Ok(())
     }
 
     /// Whether this certificate certifies `key` (constant-time comparison).
@@ -375,19 +420,28 @@ impl AgentIdentity {
 
     /// [`Self::export`] as bytes, for binary stores; `export` is their base64url.
     pub fn export_bytes(&self, storage_key: &crate::StorageKey) -> Result<Vec<u8>> {
+        self.export_bytes_with_rng(storage_key, &mut rand_core::OsRng)
+    }
+
+    pub(crate) fn export_bytes_with_rng(
+        &self,
+        storage_key: &crate::StorageKey,
+        rng: &mut dyn rand_core::RngCore,
+    ) -> Result<Vec<u8>> {
         let mut plain = Zeroizing::new(Vec::with_capacity(32 + 32 + CERT_MAX_LEN));
         plain.extend_from_slice(self.key.secret_bytes().as_ref());
         plain.extend_from_slice(&self.org.bytes);
         plain.extend_from_slice(&self.certificate.to_bytes());
-        crate::storage::seal(
-            storage_key,
-            crate::storage::Kind::AgentIdentity,
-            &plain,
-            &mut rand_core::OsRng,
-        )
+        crate::storage::seal(storage_key, crate::storage::Kind::AgentIdentity, &plain, rng)
     }
 
     /// Open an identity sealed by [`Self::export`].
+    ///
+    /// Checks, in this order (docs/PROTOCOL.md §8.3): the export (§8.1), the state's layout and
+    /// organisation key (`MALFORMED`), the certificate's structure (`MALFORMED`), then
+    /// [`AgentIdentity::new`]'s checks. The validity window is **not** checked: an expired
+    /// identity still imports, so the app can show it and have the device re-certified;
+    /// visitors refuse it.
     pub fn import(exported: &str, storage_key: &crate::StorageKey) -> Result<Self> {
         let plain = crate::storage::open_text(storage_key, crate::storage::Kind::AgentIdentity, exported)?;
         Self::from_export_plaintext(&plain)

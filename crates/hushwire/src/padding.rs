@@ -38,6 +38,12 @@ const fn padme(n: usize) -> usize {
     (n + mask) & !mask
 }
 
+/// Whether `n` is a padded length a conforming sender can produce: a fixed point of `P`
+/// (`P(n) = n`) no larger than the padding of a [`crate::MAX_PLAINTEXT_LEN`] message.
+pub(crate) const fn is_padded_len(n: usize) -> bool {
+    n >= PAD_FLOOR && n <= padded_len(crate::MAX_PLAINTEXT_LEN) && padded_len(n - 1) == n
+}
+
 /// Append `plaintext`, the marker and zero padding to `out`.
 pub(crate) fn pad_into(out: &mut Vec<u8>, plaintext: &[u8]) {
     let end = out.len() + padded_len(plaintext.len());
@@ -55,9 +61,13 @@ pub(crate) fn pad(plaintext: &[u8]) -> Vec<u8> {
 }
 
 /// Strip the padding in place. Only ever applied to authenticated plaintext.
+///
+/// Refuses (`TAMPERED`) anything a conforming sender cannot produce: no `0x80` marker before
+/// the zero bytes, a message longer than [`crate::MAX_PLAINTEXT_LEN`], or a padded length
+/// other than exactly `P(len(m) + 1)` (docs/PROTOCOL.md §6.4).
 pub(crate) fn unpad(padded: &mut Vec<u8>) -> Result<()> {
     let end = padded.iter().rposition(|&b| b != 0).ok_or(Error::Tampered)?;
-    if padded[end] != 0x80 {
+    if padded.get(end) != Some(&0x80) || end > crate::MAX_PLAINTEXT_LEN || padded_len(end) != padded.len() {
         return Err(Error::Tampered);
     }
     padded.truncate(end);
@@ -97,5 +107,30 @@ mod tests {
         }
         assert!(unpad(&mut vec![0u8; 16]).is_err());
         assert!(unpad(&mut vec![1u8, 0, 0]).is_err());
+        // A valid marker in the wrong bucket: 10 bytes padded to 512 instead of 256.
+        let mut wrong_bucket = vec![0u8; 512];
+        wrong_bucket[10] = 0x80;
+        assert_eq!(unpad(&mut wrong_bucket), Err(Error::Tampered));
+        // Longer than the plaintext limit, in the largest bucket.
+        let mut oversize = vec![b'a'; padded_len(crate::MAX_PLAINTEXT_LEN)];
+        oversize[crate::MAX_PLAINTEXT_LEN + 1] = 0x80;
+        for b in &mut oversize[crate::MAX_PLAINTEXT_LEN + 2..] {
+            *b = 0;
+        }
+        assert_eq!(unpad(&mut oversize), Err(Error::Tampered));
+        // Empty plaintext is allowed.
+        let mut empty = pad(b"");
+        unpad(&mut empty).unwrap();
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn padded_lengths_are_the_fixed_points_of_p() {
+        let valid: Vec<usize> = (0..70_000).filter(|&n| is_padded_len(n)).collect();
+        let produced: std::collections::BTreeSet<usize> =
+            (0..=crate::MAX_PLAINTEXT_LEN).map(padded_len).collect();
+        assert_eq!(valid, produced.into_iter().collect::<Vec<_>>());
+        assert!(is_padded_len(256) && is_padded_len(4352) && is_padded_len(67_584));
+        assert!(!is_padded_len(255) && !is_padded_len(300) && !is_padded_len(68_608));
     }
 }

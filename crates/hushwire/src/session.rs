@@ -28,7 +28,8 @@ pub const DEFAULT_MAX_STORED_SKIPPED: u32 = 1000;
 /// many HMAC pairs (about 10 ms on a phone) before it is authenticated.
 pub const MAX_SKIP_LIMIT: u32 = 20_000;
 /// Upper bound for [`SessionConfig::max_stored_skipped`]: about 0.8 MB of keys per session in
-/// memory (about 40 bytes a key), 720 KB in an export.
+/// memory (about 40 bytes a key), 36 bytes a key in an export (at most 960 392 characters of
+/// export text, docs/PROTOCOL.md §10).
 pub const MAX_STORED_SKIPPED_LIMIT: u32 = 20_000;
 
 /// Per-session tolerance for lost and reordered messages.
@@ -52,8 +53,11 @@ impl Default for SessionConfig {
 }
 
 impl SessionConfig {
+    /// `max_skip` in `1..=MAX_SKIP_LIMIT`: zero would let one lost message stop the session
+    /// for good (every later message would be too far ahead). `max_stored_skipped` in
+    /// `0..=MAX_STORED_SKIPPED_LIMIT` (zero: late messages are refused, the session goes on).
     fn validate(&self) -> Result<()> {
-        if self.max_skip > MAX_SKIP_LIMIT {
+        if self.max_skip == 0 || self.max_skip > MAX_SKIP_LIMIT {
             return Err(Error::InvalidArgument("max_skip"));
         }
         if self.max_stored_skipped > MAX_STORED_SKIPPED_LIMIT {
@@ -149,8 +153,9 @@ impl Session {
             return Err(Error::MessageTooLarge);
         }
         let counter = self.send.next;
-        // u32::MAX is never used, so `counter + 1` below cannot overflow anywhere.
-        if counter == u32::MAX - 1 {
+        // The highest counter sealed is 0xfffffffe; `send_next = 0xffffffff` means "no more"
+        // (docs/PROTOCOL.md §6.2). So `counter + 1` below never overflows.
+        if counter == u32::MAX {
             return Err(Error::SessionExhausted);
         }
         let mut nonce = [0u8; NONCE_LEN];
@@ -281,7 +286,8 @@ impl Session {
     }
 
     /// Change the out-of-order tolerance. Lowering `max_stored_skipped` erases the oldest
-    /// stored keys at once.
+    /// stored keys at once. [`Error::InvalidArgument`] if `max_skip` is 0 or above
+    /// [`MAX_SKIP_LIMIT`], or `max_stored_skipped` is above [`MAX_STORED_SKIPPED_LIMIT`].
     pub fn set_config(&mut self, config: SessionConfig) -> Result<()> {
         config.validate()?;
         self.config = config;
@@ -348,7 +354,8 @@ impl Session {
         Self::from_state_bytes(&plain)
     }
 
-    fn from_state_bytes(bytes: &[u8]) -> Result<Session> {
+    /// Decode a state (docs/PROTOCOL.md §8.2), checking every field in wire order.
+    pub(crate) fn from_state_bytes(bytes: &[u8]) -> Result<Session> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
         if version != STATE_VERSION {
@@ -375,9 +382,11 @@ impl Session {
         config
             .validate()
             .map_err(|_| DecodeError::InvalidField("config"))?;
+        // `send_next` and `recv_next` may take every u32 value: 0xffffffff is the state after
+        // counter 0xfffffffe was sealed or received.
         let count = r.u32()?;
-        if count > config.max_stored_skipped || send.next == u32::MAX || recv.next == u32::MAX {
-            return Err(DecodeError::InvalidField("counters").into());
+        if count > config.max_stored_skipped {
+            return Err(DecodeError::InvalidField("skipped key count").into());
         }
         for _ in 0..count {
             let n = r.u32()?;

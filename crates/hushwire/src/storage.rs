@@ -14,8 +14,11 @@ use crate::error::{DecodeError, Error, Result};
 /// Version of the export format.
 const FORMAT_VERSION: u8 = 1;
 const AAD_LABEL: &[u8] = b"hushwire/v1/export";
-/// Largest state an export holds: a session with the maximum number of stored skipped keys.
-pub(crate) const MAX_EXPORT_PLAINTEXT: usize = 512 + 36 * crate::session::MAX_STORED_SKIPPED_LIMIT as usize;
+/// Largest session state (docs/PROTOCOL.md §8.2): 264 bytes with two 64-byte ids, plus 36 per
+/// stored skipped key.
+pub(crate) const MAX_SESSION_STATE: usize = 264 + 36 * crate::session::MAX_STORED_SKIPPED_LIMIT as usize;
+/// Largest agent identity state (§8.3): secret key, organisation key, longest certificate.
+const MAX_IDENTITY_STATE: usize = 32 + 32 + crate::org::CERT_MAX_LEN;
 
 /// What an export holds; part of the AAD so one kind cannot be imported as another.
 #[derive(Clone, Copy)]
@@ -65,8 +68,20 @@ fn aad(kind: Kind) -> Vec<u8> {
     aad
 }
 
-/// Longest sealed export in bytes; longer inputs are refused before any work.
-const MAX_SEALED_LEN: usize = 2 + NONCE_LEN + MAX_EXPORT_PLAINTEXT + TAG_LEN;
+/// Shortest sealed export: header, nonce and tag (an empty state would still fail later).
+const MIN_SEALED_LEN: usize = 2 + NONCE_LEN + TAG_LEN;
+
+impl Kind {
+    /// Longest sealed export of this kind in bytes (session: 720 294, identity: 345); longer
+    /// inputs are refused before any work. As text: `ceil(4n / 3)` characters (960 392, 460).
+    fn max_sealed_len(self) -> usize {
+        let state = match self {
+            Kind::Session => MAX_SESSION_STATE,
+            Kind::AgentIdentity => MAX_IDENTITY_STATE,
+        };
+        2 + NONCE_LEN + state + TAG_LEN
+    }
+}
 
 /// Seal `plaintext` as an export of `kind`: `version || kind || nonce || AES-GCM(...)`.
 pub(crate) fn seal(key: &StorageKey, kind: Kind, plaintext: &[u8], rng: &mut dyn RngCore) -> Result<Vec<u8>> {
@@ -89,11 +104,19 @@ pub(crate) fn seal_text(
 }
 
 pub(crate) fn open_text(key: &StorageKey, kind: Kind, text: &str) -> Result<Zeroizing<Vec<u8>>> {
-    open(key, kind, &encoding::from_base64(text.trim(), MAX_SEALED_LEN)?)
+    open(
+        key,
+        kind,
+        &encoding::from_base64(text.trim(), kind.max_sealed_len())?,
+    )
 }
 
+/// Open an export, checking in this order (docs/PROTOCOL.md §8.1): longer than the kind's
+/// maximum (`TooLong`), format version (`UnsupportedVersion`), kind (`UnexpectedType`), shorter
+/// than 30 bytes (`TooShort`), then the AEAD (`EXPORT_AUTHENTICATION`). The version and kind are
+/// in clear but also in the AAD, so relabelling them never authenticates either.
 pub(crate) fn open(key: &StorageKey, kind: Kind, bytes: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
-    if bytes.len() > MAX_SEALED_LEN {
+    if bytes.len() > kind.max_sealed_len() {
         return Err(DecodeError::TooLong.into());
     }
     let mut r = encoding::Reader::new(bytes);
@@ -105,11 +128,11 @@ pub(crate) fn open(key: &StorageKey, kind: Kind, bytes: &[u8]) -> Result<Zeroizi
     if found != kind as u8 {
         return Err(DecodeError::UnexpectedType(found).into());
     }
-    let nonce: [u8; NONCE_LEN] = r.array()?;
-    let ct = r.rest();
-    if ct.len() < TAG_LEN {
+    if bytes.len() < MIN_SEALED_LEN {
         return Err(DecodeError::TooShort.into());
     }
+    let nonce: [u8; NONCE_LEN] = r.array()?;
+    let ct = r.rest();
     cipher::aead_open(&key.0, &nonce, &aad(kind), ct)
         .map(Zeroizing::new)
         .map_err(|_| Error::ExportAuthentication)

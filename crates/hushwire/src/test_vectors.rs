@@ -15,10 +15,13 @@ use rand_core::{CryptoRng, RngCore};
 use sha2::Sha256;
 
 use crate::cipher::Secret32;
+
+mod negative;
 use crate::{
     encoding, ratchet, AgentIdentity, AgentKey, Envelope, OrgSigningKey, Session, StorageKey,
     VisitorHandshake,
 };
+pub use negative::vector_visitor_handshake;
 
 pub use crate::error::every_error;
 
@@ -325,6 +328,24 @@ pub fn generate() -> Vec<(&'static str, String)> {
         &mut agent_session,
         &mut rng,
     );
+    // Two more agent messages: the first stays undelivered until after the export (its key
+    // is the skipped key in export.json), the second is delivered before it.
+    let m6 = send(
+        false,
+        "agent 3 (delivered after the export, see export.json)",
+        b"(delivered after the export)",
+        &mut visitor_session,
+        &mut agent_session,
+        &mut rng,
+    );
+    let m7 = send(
+        false,
+        "agent 4 (delivered before the export)",
+        b"(delivered before the export)",
+        &mut visitor_session,
+        &mut agent_session,
+        &mut rng,
+    );
 
     // Deliver and check, recording the order.
     let mut order = |env: &Envelope, receiver: &mut Session, expect: &[u8]| -> u64 {
@@ -339,6 +360,9 @@ pub fn generate() -> Vec<(&'static str, String)> {
     let d2 = order(&m2.0, &mut agent_session, &m2.1);
     let d3 = order(&m3.0, &mut agent_session, &m3.1);
     let d5 = order(&m5.0, &mut visitor_session, &m5.1);
+    let d7 = order(&m7.0, &mut visitor_session, &m7.1);
+    // m6 is opened last, by the session restored from export.json.
+    let d6 = delivery + 1;
     for (m, d, from_visitor) in [
         (&m0, d0, true),
         (&m1, d1, false),
@@ -346,56 +370,131 @@ pub fn generate() -> Vec<(&'static str, String)> {
         (&m3, d3, true),
         (&m4, d4, true),
         (&m5, d5, false),
+        (&m6, d6, false),
+        (&m7, d7, false),
     ] {
         let chain = if from_visitor { &mut v2a } else { &mut a2v };
         messages.push(message_vector(&m.2, chain, &m.1, &m.0, d));
     }
     let messages_json = J::O(vec![
-        ("description", s("hushwire protocol v1 chat messages (docs/PROTOCOL.md section 6), continuing the session of handshake.json. Listed in sending order; delivery_order gives the order the receiver opened them in (the visitor's counters 1-3 arrive as 3, 1, 2).")),
+        ("description", s("hushwire protocol v1 chat messages (docs/PROTOCOL.md section 6), continuing the session of handshake.json. Listed in sending order; delivery_order gives the order the receiver opened them in (the visitor's counters 1-3 arrive as 3, 1, 2; the agent's counter 2 is opened last, after the export of export.json).")),
         ("session_id", hex(&session_id)),
         ("messages", J::A(messages)),
     ]);
 
-    // Export of the agent's session, which holds no skipped keys, and of the visitor's.
+    // The visitor's session after every delivery above: one skipped key (agent counter 2).
     let storage_key_bytes: [u8; 32] = draw(&mut rng);
     let storage_key = StorageKey::from_bytes(&storage_key_bytes);
-    // Leave one skipped key pending in the visitor's session: the agent seals two messages and
-    // only the second is delivered.
-    let late = agent_session
-        .seal_with_rng(b"(delivered after the export)", &mut rng)
-        .expect("seal");
-    let early = agent_session
-        .seal_with_rng(b"(delivered before the export)", &mut rng)
-        .expect("seal");
-    visitor_session.open(&early).expect("open");
     let state = visitor_session.state_bytes();
     let nonce: [u8; 12] = peek(&rng);
     let exported = visitor_session
         .export_with_rng(&storage_key, &mut rng)
         .expect("export");
+    drop(visitor_session);
     let mut restored = Session::import(&exported, &storage_key).expect("import");
     assert_eq!(
-        restored.open(&late).expect("late message"),
+        restored.open(&m6.0).expect("late message"),
         b"(delivered after the export)"
     );
 
+    // The agent's identity, sealed under the same storage key.
+    let identity_nonce: [u8; 12] = peek(&rng);
+    let identity_export = encoding::to_base64(
+        &agent
+            .export_bytes_with_rng(&storage_key, &mut rng)
+            .expect("identity export"),
+    );
+    let mut identity_state = agent_secret.to_vec();
+    identity_state.extend_from_slice(&org.public_key().to_bytes());
+    identity_state.extend_from_slice(&cert.to_bytes());
+    AgentIdentity::import(&identity_export, &storage_key).expect("identity import");
+
     let export_json = J::O(vec![
-        ("description", s("hushwire session export (docs/PROTOCOL.md section 8): the visitor's session after messages.json, with one skipped message key pending. late_envelope opens after import.")),
+        ("description", s("hushwire exports (docs/PROTOCOL.md section 8). The session export is the visitor's session after every delivery of messages.json, with the key of the agent's counter 2 pending; that message (late_envelope, the seventh of messages.json) opens after import. The identity export holds the agent of handshake.json.")),
         ("storage_key", hex(&storage_key_bytes)),
         ("state", hex(&state)),
         ("nonce", hex(&nonce)),
         ("aad", hex(b"hushwire/v1/export\x01S")),
         ("export", s(&exported)),
         ("export_bytes", hex(&encoding::from_base64(&exported, 1 << 20).expect("own base64"))),
-        ("late_envelope", hex(late.as_bytes())),
+        ("late_envelope", hex(m6.0.as_bytes())),
         ("late_plaintext_utf8", s("(delivered after the export)")),
+        ("identity_state", hex(&identity_state)),
+        ("identity_nonce", hex(&identity_nonce)),
+        ("identity_aad", hex(b"hushwire/v1/export\x01A")),
+        ("identity_export", s(&identity_export)),
     ]);
+
+    // Padding buckets: the agent continues (counters 4..), the restored visitor opens.
+    let mut padding_items = Vec::new();
+    for len in [600usize, 1500, 3000, 4096, 5000, crate::MAX_PLAINTEXT_LEN] {
+        let text = pattern(len);
+        let env = agent_session.seal_with_rng(&text, &mut rng).expect("seal");
+        assert_eq!(restored.open(&env).expect("open"), text);
+        let message_key = ratchet::step(&mut a2v);
+        let mut item = vec![
+            ("plaintext_length", J::N(len as u64)),
+            ("counter", J::N(env.counter().into())),
+            ("message_key", hex(&message_key.0)),
+            ("nonce", hex(&env.nonce())),
+            ("padded_length", J::N((env.ciphertext().len() - 16) as u64)),
+            ("envelope_sha256", hex(&crate::cipher::sha256(&[env.as_bytes()]))),
+        ];
+        if len <= 5000 {
+            item.push(("envelope", hex(env.as_bytes())));
+        }
+        padding_items.push(J::O(item));
+    }
+    let padding_json = J::O(vec![
+        ("description", s("hushwire padding (docs/PROTOCOL.md section 6.4): agent messages continuing messages.json (agent counters 4-9), one per bucket 1024, 2048, 4096, two Padme sizes and the 64 KiB maximum. Plaintext byte i is i mod 251. Full envelopes up to 5000-byte plaintexts; SHA-256 of every envelope.")),
+        ("session_id", hex(&session_id)),
+        ("messages", J::A(padding_items)),
+    ]);
+
+    let safety_json = safety_code_vector(&org, &agent, now);
+    let negative_json = negative::generate(&org, &agent, &agent_session, &restored, &storage_key, now);
 
     vec![
         ("handshake.json", handshake_json.render()),
         ("messages.json", messages_json.render()),
         ("export.json", export_json.render()),
+        ("padding.json", padding_json.render()),
+        ("safety_code.json", safety_json.render()),
+        ("negative.json", negative_json.render()),
     ]
+}
+
+/// Plaintext of the padding vectors: byte `i` is `i mod 251`.
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// The first scenario `n = 0, 1, ...` whose safety code starts with two zeros: the visitor
+/// and agent of handshake.json run a new handshake with randomness from the generator seeded
+/// with `SEED || "/safety-code/" || decimal(n)` (session id, visitor ephemeral, agent
+/// ephemeral, as in handshake.json).
+fn safety_code_vector(org: &OrgSigningKey, agent: &AgentIdentity, now: u64) -> J {
+    for n in 0u32.. {
+        let mut seed = SEED.to_vec();
+        seed.extend_from_slice(format!("/safety-code/{n}").as_bytes());
+        let mut rng = VectorRng::new(&seed);
+        let (mut hs, hello) = VisitorHandshake::start_with_rng(&org.public_key(), &mut rng).expect("start");
+        let (_agent_session, reply) = agent.accept_with_rng(&hello, &mut rng).expect("accept");
+        let visitor = hs.finish_at(&reply, now).expect("finish");
+        let code = visitor.safety_code();
+        if code.starts_with("00") {
+            return J::O(vec![
+                ("description", s("A safety code with leading zeros (docs/PROTOCOL.md section 9): the first n for which the handshake of handshake.json's visitor and agent, with the generator seeded by seed || \"/safety-code/\" || decimal(n), gives a code starting with \"00\".")),
+                ("seed_suffix", s(&format!("/safety-code/{n}"))),
+                ("n", J::N(n.into())),
+                ("hello", hex(&hello.to_bytes())),
+                ("reply", hex(&reply.to_bytes())),
+                ("handshake_hash", hex(&visitor.handshake_hash())),
+                ("safety_code", s(&code)),
+            ]);
+        }
+    }
+    J::S(String::new())
 }
 
 /// Seal arbitrary bytes as a session export under `key`, so that fuzzers and property tests

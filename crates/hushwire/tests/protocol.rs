@@ -488,7 +488,8 @@ fn decoders_reject_wrong_types_and_versions() {
         Err(Error::Malformed(DecodeError::UnexpectedType(1)))
     ));
     assert!(matches!(
-        Hello::from_bytes(&reply.to_bytes()),
+        // Cut to a hello's length: longer input is refused as too long before its type is read.
+        Hello::from_bytes(&reply.to_bytes()[..58]),
         Err(Error::Malformed(DecodeError::UnexpectedType(2)))
     ));
     assert!(matches!(

@@ -76,4 +76,40 @@ fn export_vector_imports_and_late_message_opens() {
         let env: Envelope = msg["envelope_base64url"].as_str().unwrap().parse().unwrap();
         assert_eq!(env.to_bytes(), h(&msg["envelope"]));
     }
+    // The late envelope is a message of messages.json: the export follows from that file.
+    assert!(m["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|msg| msg["envelope"] == v["late_envelope"]));
+    // The padding vectors continue the same conversation.
+    let p = load("padding.json");
+    for msg in p["messages"].as_array().unwrap() {
+        let Some(bytes) = msg.get("envelope") else {
+            continue;
+        };
+        let env = Envelope::from_bytes(&h(bytes)).unwrap();
+        let plain = session.open(&env).unwrap();
+        let len = msg["plaintext_length"].as_u64().unwrap() as usize;
+        assert_eq!(plain, (0..len).map(|i| (i % 251) as u8).collect::<Vec<u8>>());
+        assert_eq!(
+            env.as_bytes().len() - 51,
+            msg["padded_length"].as_u64().unwrap() as usize
+        );
+    }
+    // The identity export imports and holds the certificate of handshake.json.
+    let identity = hushwire::AgentIdentity::import(v["identity_export"].as_str().unwrap(), &key).unwrap();
+    let hs = load("handshake.json");
+    assert_eq!(identity.certificate().to_bytes(), h(&hs["certificate"]));
+}
+
+#[test]
+fn safety_code_vector_has_leading_zeros() {
+    let v = load("safety_code.json");
+    assert!(v["safety_code"].as_str().unwrap().starts_with("00"));
+    let reply = Reply::from_bytes(&h(&v["reply"])).unwrap();
+    assert_eq!(
+        reply.session_id(),
+        Hello::from_bytes(&h(&v["hello"])).unwrap().session_id()
+    );
 }
