@@ -84,20 +84,27 @@ impl core::fmt::Debug for Envelope {
 }
 
 impl Envelope {
-    /// Seal `plaintext` as the envelope `header || nonce || AES-256-GCM(padded plaintext)`,
-    /// built in one buffer and encrypted in place.
-    pub(crate) fn seal(
+    /// Build the envelope `header || nonce || AES-256-GCM(body)`, where `body` is the
+    /// `body_len` bytes that `write` appends (the padded plaintext; unpadded bytes for the
+    /// `testing` hook), encrypted in place. The buffer is allocated at its final size, so it
+    /// never reallocates and leaves no copy of the plaintext behind.
+    pub(crate) fn seal_body(
         header: &[u8; HEADER_LEN],
         nonce: &[u8; NONCE_LEN],
         message_key: &[u8; 32],
-        plaintext: &[u8],
+        body_len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
     ) -> Result<Self> {
         let body = HEADER_LEN + NONCE_LEN;
-        let mut bytes = Vec::with_capacity(OVERHEAD + crate::padding::padded_len(plaintext.len()));
+        let mut bytes = Vec::with_capacity(OVERHEAD + body_len);
         bytes.extend_from_slice(header);
         bytes.extend_from_slice(nonce);
-        crate::padding::pad_into(&mut bytes, plaintext);
-        match crate::cipher::aead_seal_in_place(message_key, nonce, header, &mut bytes[body..]) {
+        write(&mut bytes);
+        let sealed = match bytes.get_mut(body..) {
+            Some(plaintext) => crate::cipher::aead_seal_in_place(message_key, nonce, header, plaintext),
+            None => Err(crate::error::Error::MessageTooLarge),
+        };
+        match sealed {
             Ok(tag) => {
                 bytes.extend_from_slice(&tag);
                 Ok(Envelope { bytes })

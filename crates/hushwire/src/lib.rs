@@ -110,7 +110,10 @@ mod padding;
 mod ratchet;
 mod session;
 mod storage;
+#[cfg(feature = "testing")]
 pub mod test_vectors;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use envelope::{Envelope, Role, MAX_ENVELOPE_LEN};
 pub use error::{DecodeError, Error, Result};

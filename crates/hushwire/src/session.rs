@@ -148,6 +148,20 @@ impl Session {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(Error::MessageTooLarge);
         }
+        self.seal_body(
+            padding::padded_len(plaintext.len()),
+            |bytes| padding::pad_into(bytes, plaintext),
+            rng,
+        )
+    }
+
+    /// Seal the next message with the `body_len` bytes `write` appends as its plaintext.
+    fn seal_body(
+        &mut self,
+        body_len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+        rng: &mut dyn RngCore,
+    ) -> Result<Envelope> {
         let counter = self.send.next;
         // u32::MAX is never used, so `counter + 1` below cannot overflow anywhere.
         if counter == u32::MAX - 1 {
@@ -158,7 +172,7 @@ impl Session {
         let header = envelope::header(&self.session_id, self.role, counter);
         let mut chain_key = self.send.chain_key.clone();
         let message_key = ratchet::step(&mut chain_key);
-        let envelope = Envelope::seal(&header, &nonce, &message_key.0, plaintext)?;
+        let envelope = Envelope::seal_body(&header, &nonce, &message_key.0, body_len, write)?;
         self.send.chain_key = chain_key;
         self.send.next = counter + 1;
         Ok(envelope)
@@ -406,10 +420,33 @@ const STATE_VERSION: u8 = 1;
 impl Session {
     /// The initial chain keys `(visitor-to-agent, agent-to-visitor)`; for the test vectors,
     /// called before any message.
+    #[cfg(feature = "testing")]
     pub(crate) fn chain_keys_for_vectors(&self) -> (Secret32, Secret32) {
         match self.role {
             Role::Visitor => (self.send.chain_key.clone(), self.recv.chain_key.clone()),
             Role::Agent => (self.recv.chain_key.clone(), self.send.chain_key.clone()),
         }
+    }
+
+    /// `(sending, receiving)` chain keys, for [`crate::testing::chain_keys`].
+    #[cfg(feature = "testing")]
+    pub(crate) fn chain_keys_for_testing(&self) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
+        (
+            Zeroizing::new(self.send.chain_key.0),
+            Zeroizing::new(self.recv.chain_key.0),
+        )
+    }
+
+    /// For [`crate::testing::seal_unpadded`].
+    #[cfg(feature = "testing")]
+    pub(crate) fn seal_unpadded_for_testing(&mut self, body: &[u8]) -> Result<Envelope> {
+        if body.len() > padding::padded_len(MAX_PLAINTEXT_LEN) {
+            return Err(Error::MessageTooLarge);
+        }
+        self.seal_body(
+            body.len(),
+            |bytes| bytes.extend_from_slice(body),
+            &mut rand_core::OsRng,
+        )
     }
 }

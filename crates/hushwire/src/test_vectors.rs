@@ -6,8 +6,8 @@
 //! for byte, and the language bindings call this same function to prove that their build
 //! (wasm, mobile) computes identical bytes.
 //!
-//! This is for testing only: the sessions it creates use publicly known randomness. Nothing
-//! here is reachable from the normal API.
+//! **Not for production**: the sessions it creates use publicly known randomness. Compiled
+//! only with the `testing` feature, so no shipped artifact contains it.
 
 use alloc::{borrow::ToOwned, format, string::String, string::ToString, vec, vec::Vec};
 use hmac::{Hmac, Mac};
