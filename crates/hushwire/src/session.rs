@@ -11,7 +11,7 @@ use crate::envelope::{self, Envelope, Role};
 use crate::error::{DecodeError, Error, Result};
 use crate::noise::Completed;
 use crate::org::MAX_ID_LEN;
-use crate::ratchet::{self, RecvChain, SendChain, SkippedKeys};
+use crate::ratchet::{self, ChainKey, RecvChain, SendChain, SkippedKeys};
 use crate::storage::{self, Kind, StorageKey};
 use crate::{padding, SessionId, MAX_PLAINTEXT_LEN};
 
@@ -106,11 +106,8 @@ pub(crate) fn from_handshake(
     agent_id: String,
     device_id: String,
 ) -> Session {
-    let chain = |k: &Secret32, label: &[u8]| {
-        let mut ck = Secret32([0u8; 32]);
-        let _ = cipher::hkdf_sha256(&done.handshake_hash, &k.0, label, &mut ck.0);
-        ck
-    };
+    let chain =
+        |k: &Secret32, label: &[u8]| ChainKey(cipher::hkdf_sha256_32(&done.handshake_hash, &k.0, label).0);
     let v2a = chain(&done.k1, LABEL_V2A);
     let a2v = chain(&done.k2, LABEL_A2V);
     let (send_ck, recv_ck) = match role {
@@ -173,7 +170,8 @@ impl Session {
         let mut chain_key = self.send.chain_key.clone();
         let message_key = ratchet::step(&mut chain_key);
         let envelope = Envelope::seal_body(&header, &nonce, &message_key.0, body_len, write)?;
-        self.send.chain_key = chain_key;
+        // Overwrite in place: the old chain key leaves no copy behind.
+        self.send.chain_key.0 = chain_key.0;
         self.send.next = counter + 1;
         Ok(envelope)
     }
@@ -225,7 +223,7 @@ impl Session {
         let nonce = envelope.nonce();
         if counter < self.recv.next {
             let key = self.recv.skipped.get(counter).ok_or(Error::Replay)?;
-            let mut pt = cipher::aead_open(&key.0, &nonce, header, envelope.ciphertext())?;
+            let mut pt = cipher::aead_open(key, &nonce, header, envelope.ciphertext())?;
             if let Err(e) = padding::unpad(&mut pt).and_then(|()| check(&pt)) {
                 pt.zeroize();
                 return Err(e);
@@ -251,9 +249,10 @@ impl Session {
     /// proves no one sits in the middle, which the anonymous visitor cannot otherwise prove
     /// to the agent.
     pub fn safety_code(&self) -> String {
-        let mut out = [0u8; 8];
-        let _ = cipher::hkdf_sha256(&[], &self.handshake_hash, LABEL_SAFETY, &mut out);
-        let mut n = u64::from_be_bytes(out) % 1_000_000_000_000;
+        // The first 8 bytes of the 32-byte output are HKDF's 8-byte output.
+        let okm = cipher::hkdf_sha256_32(&[], &self.handshake_hash, LABEL_SAFETY);
+        let [a, b, c, d, e, f, g, h, ..] = okm.0;
+        let mut n = u64::from_be_bytes([a, b, c, d, e, f, g, h]) % 1_000_000_000_000;
         // Twelve digits, most significant first, in groups of four (no `core::fmt`: keeps
         // the wasm build small).
         let mut text = *b"0000 0000 0000";
@@ -328,7 +327,12 @@ impl Session {
 
     /// The state serialised for export (docs/PROTOCOL.md §8).
     pub(crate) fn state_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::with_capacity(256 + 36 * self.recv.skipped.len()));
+        // Exactly the final size: a reallocation would free an unwiped copy of the keys.
+        let len = STATE_FIXED_LEN
+            + self.agent_id.len()
+            + self.device_id.len()
+            + STATE_SKIPPED_LEN * self.recv.skipped.len();
+        let mut out = Zeroizing::new(Vec::with_capacity(len));
         out.push(STATE_VERSION);
         out.push(self.role.to_byte());
         out.extend_from_slice(&self.session_id.0);
@@ -344,8 +348,9 @@ impl Session {
         out.extend_from_slice(&(self.recv.skipped.len() as u32).to_be_bytes());
         for (n, key) in self.recv.skipped.iter() {
             out.extend_from_slice(&n.to_be_bytes());
-            out.extend_from_slice(&key.0);
+            out.extend_from_slice(key);
         }
+        debug_assert_eq!(out.len(), len);
         out
     }
 
@@ -374,11 +379,11 @@ impl Session {
         let agent_id = r.short_str(MAX_ID_LEN, "agent_id")?;
         let device_id = r.short_str(MAX_ID_LEN, "device_id")?;
         let send = SendChain {
-            chain_key: Secret32(r.array()?),
+            chain_key: ChainKey(r.array()?),
             next: r.u32()?,
         };
         let mut recv = RecvChain {
-            chain_key: Secret32(r.array()?),
+            chain_key: ChainKey(r.array()?),
             next: r.u32()?,
             skipped: SkippedKeys::default(),
         };
@@ -396,7 +401,8 @@ impl Session {
         for _ in 0..count {
             let n = r.u32()?;
             // Ascending and below `next`, as `state_bytes` writes them.
-            if n >= recv.next || !recv.skipped.push(n, Secret32(r.array()?)) {
+            let key = Zeroizing::new(r.array()?);
+            if n >= recv.next || !recv.skipped.push(n, &key) {
                 return Err(DecodeError::InvalidField("skipped key").into());
             }
         }
@@ -416,12 +422,17 @@ impl Session {
 
 /// Version of the serialised session state inside an export.
 const STATE_VERSION: u8 = 1;
+/// Bytes of the state besides the two ids and the skipped keys: version, role, session id,
+/// handshake hash, two id lengths, two chains (key and counter), config, key count.
+const STATE_FIXED_LEN: usize = 1 + 1 + 16 + 32 + 1 + 1 + (32 + 4) * 2 + 4 + 4 + 4;
+/// Bytes per stored skipped key: counter and key.
+const STATE_SKIPPED_LEN: usize = 4 + 32;
 
 impl Session {
     /// The initial chain keys `(visitor-to-agent, agent-to-visitor)`; for the test vectors,
     /// called before any message.
     #[cfg(feature = "testing")]
-    pub(crate) fn chain_keys_for_vectors(&self) -> (Secret32, Secret32) {
+    pub(crate) fn chain_keys_for_vectors(&self) -> (ChainKey, ChainKey) {
         match self.role {
             Role::Visitor => (self.send.chain_key.clone(), self.recv.chain_key.clone()),
             Role::Agent => (self.recv.chain_key.clone(), self.send.chain_key.clone()),

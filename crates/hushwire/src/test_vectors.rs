@@ -10,11 +10,9 @@
 //! only with the `testing` feature, so no shipped artifact contains it.
 
 use alloc::{borrow::ToOwned, format, string::String, string::ToString, vec, vec::Vec};
-use hmac::{Hmac, Mac};
 use rand_core::{CryptoRng, RngCore};
-use sha2::Sha256;
 
-use crate::cipher::Secret32;
+use crate::ratchet::ChainKey;
 use crate::{
     encoding, ratchet, AgentIdentity, AgentKey, Envelope, OrgSigningKey, Session, StorageKey,
     VisitorHandshake,
@@ -57,9 +55,7 @@ impl RngCore for VectorRng {
     fn fill_bytes(&mut self, dest: &mut [u8]) {
         for d in dest {
             if self.used == 32 {
-                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("any key length");
-                mac.update(&self.counter.to_be_bytes());
-                self.buf = mac.finalize().into_bytes().into();
+                self.buf = crate::cipher::hmac_sha256(&self.key, &[&self.counter.to_be_bytes()]);
                 self.counter += 1;
                 self.used = 0;
             }
@@ -158,7 +154,7 @@ fn peek<const N: usize>(rng: &VectorRng) -> [u8; N] {
 
 fn message_vector(
     label: &str,
-    sender_chain: &mut Secret32,
+    sender_chain: &mut ChainKey,
     plaintext: &[u8],
     envelope: &Envelope,
     delivered_as: u64,
