@@ -61,7 +61,8 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
+        let [byte] = self.array()?;
+        Ok(byte)
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {

@@ -155,36 +155,44 @@ impl Envelope {
         &self.bytes
     }
 
+    /// The `N` bytes at offset `at`. Every envelope holds more than [`OVERHEAD`] bytes
+    /// (`from_bytes` checks it, `seal_body` builds it), so the zero fallback is never taken;
+    /// it only keeps the accessors panic-free.
+    fn array_at<const N: usize>(&self, at: usize) -> [u8; N] {
+        self.bytes
+            .get(at..)
+            .and_then(|rest| rest.get(..N))
+            .and_then(|field| field.try_into().ok())
+            .unwrap_or([0; N])
+    }
+
     /// The session this envelope belongs to.
     pub fn session_id(&self) -> SessionId {
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&self.bytes[2..18]);
-        SessionId(id)
+        SessionId(self.array_at(2))
     }
 
     /// Who sent it.
     pub fn sender(&self) -> Role {
         // Validated in `from_bytes`/construction.
-        Role::from_byte(self.bytes[18]).unwrap_or(Role::Visitor)
+        let [role] = self.array_at(18);
+        Role::from_byte(role).unwrap_or(Role::Visitor)
     }
 
     /// The sender's message counter (0 for its first message).
     pub fn counter(&self) -> u32 {
-        u32::from_be_bytes([self.bytes[19], self.bytes[20], self.bytes[21], self.bytes[22]])
+        u32::from_be_bytes(self.array_at(19))
     }
 
     pub(crate) fn header(&self) -> &[u8] {
-        &self.bytes[..HEADER_LEN]
+        self.bytes.get(..HEADER_LEN).unwrap_or_default()
     }
 
     pub(crate) fn nonce(&self) -> [u8; NONCE_LEN] {
-        let mut n = [0u8; NONCE_LEN];
-        n.copy_from_slice(&self.bytes[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
-        n
+        self.array_at(HEADER_LEN)
     }
 
     pub(crate) fn ciphertext(&self) -> &[u8] {
-        &self.bytes[HEADER_LEN + NONCE_LEN..]
+        self.bytes.get(HEADER_LEN + NONCE_LEN..).unwrap_or_default()
     }
 }
 
@@ -193,10 +201,14 @@ wire_text_and_serde!(Envelope, MAX_ENVELOPE_LEN);
 /// Build the 23-byte authenticated header.
 pub(crate) fn header(session_id: &SessionId, sender: Role, counter: u32) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
-    h[0] = PROTOCOL_VERSION;
-    h[1] = TYPE_MESSAGE;
-    h[2..18].copy_from_slice(&session_id.0);
-    h[18] = sender.to_byte();
-    h[19..23].copy_from_slice(&counter.to_be_bytes());
+    let fields = [
+        &[PROTOCOL_VERSION, TYPE_MESSAGE][..],
+        &session_id.0,
+        &[sender.to_byte()],
+        &counter.to_be_bytes(),
+    ];
+    for (d, s) in h.iter_mut().zip(fields.into_iter().flatten()) {
+        *d = *s;
+    }
     h
 }

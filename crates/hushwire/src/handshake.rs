@@ -181,8 +181,11 @@ impl VisitorHandshake {
         let org_key_id = org.key_id();
         // v1's first payload is empty: it travels in clear (docs/PROTOCOL.md §3.3).
         let (initiator, msg) = Initiator::start(&prologue(&session_id, &org_key_id), e, &[])?;
-        let mut ephemeral = [0u8; 32];
-        ephemeral.copy_from_slice(&msg[..DHLEN]);
+        // Message 1 starts with the ephemeral public key (`-> e`).
+        let ephemeral: [u8; DHLEN] = msg
+            .get(..DHLEN)
+            .and_then(|e| e.try_into().ok())
+            .ok_or(Error::HandshakeFailed)?;
         Ok((
             VisitorHandshake {
                 org: *org,

@@ -153,11 +153,19 @@ impl SessionId {
 impl core::fmt::Display for SessionId {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         // Hex by hand rather than `{:02x}`, which would pull integer formatting into wasm.
-        const HEX: &[u8; 16] = b"0123456789abcdef";
+        fn digit(n: u8) -> u8 {
+            if n < 10 {
+                b'0' + n
+            } else {
+                b'a' + n - 10
+            }
+        }
         let mut out = [0u8; 32];
-        for (i, b) in self.0.iter().enumerate() {
-            out[2 * i] = HEX[usize::from(b >> 4)];
-            out[2 * i + 1] = HEX[usize::from(b & 15)];
+        for (pair, b) in out.chunks_exact_mut(2).zip(self.0) {
+            if let [hi, lo] = pair {
+                *hi = digit(b >> 4);
+                *lo = digit(b & 15);
+            }
         }
         f.write_str(core::str::from_utf8(&out).map_err(|_| core::fmt::Error)?)
     }

@@ -83,7 +83,9 @@ struct SymmetricState {
 impl SymmetricState {
     fn initialize(prologue: &[u8]) -> Self {
         let mut h = [0u8; 32];
-        h[..PROTOCOL_NAME.len()].copy_from_slice(PROTOCOL_NAME);
+        for (d, s) in h.iter_mut().zip(PROTOCOL_NAME) {
+            *d = *s;
+        }
         let mut s = SymmetricState {
             ck: Secret32(h),
             h,

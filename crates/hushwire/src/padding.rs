@@ -57,7 +57,7 @@ pub(crate) fn pad(plaintext: &[u8]) -> Vec<u8> {
 /// Strip the padding in place. Only ever applied to authenticated plaintext.
 pub(crate) fn unpad(padded: &mut Vec<u8>) -> Result<()> {
     let end = padded.iter().rposition(|&b| b != 0).ok_or(Error::Tampered)?;
-    if padded[end] != 0x80 {
+    if padded.get(end) != Some(&0x80) {
         return Err(Error::Tampered);
     }
     padded.truncate(end);

@@ -256,8 +256,8 @@ impl Session {
         // Twelve digits, most significant first, in groups of four (no `core::fmt`: keeps
         // the wasm build small).
         let mut text = *b"0000 0000 0000";
-        for i in (0..14).rev().filter(|i| i % 5 != 4) {
-            text[i] = b'0' + (n % 10) as u8;
+        for digit in text.iter_mut().rev().filter(|c| **c != b' ') {
+            *digit = b'0' + (n % 10) as u8;
             n /= 10;
         }
         text.iter().map(|&b| char::from(b)).collect()
