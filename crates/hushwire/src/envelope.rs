@@ -1,16 +1,5 @@
-//! The sealed chat message on the wire.
-//!
-//! ```text
-//! offset size field
-//!   0     1   version        0x01
-//!   1     1   message type   0x03 (chat message)
-//!   2    16   session id
-//!  18     1   sender role    0x01 visitor, 0x02 agent
-//!  19     4   counter        big-endian, 0 ..= 2^32 - 2
-//!  23    12   nonce          fresh random per message
-//!  35   n+16  AES-256-GCM ciphertext of the padded plaintext, then the tag
-//! ```
-//! Bytes 0..23 are the AAD. Details in `docs/PROTOCOL.md` §6.
+//! The sealed chat message on the wire; its layout is documented on [`Envelope`] (public,
+//! so it reaches docs.rs).
 
 use crate::cipher::{NONCE_LEN, TAG_LEN};
 use crate::encoding::{wire_text_and_serde, Reader};
@@ -28,8 +17,9 @@ pub(crate) const OVERHEAD: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
 pub const MAX_ENVELOPE_LEN: usize = OVERHEAD + padding::padded_len(MAX_PLAINTEXT_LEN);
 
 /// Which side of a session sent a message.
+///
+/// Exhaustive: a session has exactly two sides, so `match` needs no catch-all arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Role {
     /// The visitor (the handshake initiator).
     Visitor,
@@ -67,6 +57,21 @@ impl Role {
 /// Its header (session id, sender, counter) is readable by anyone, for routing and ordering;
 /// everything else is ciphertext. Binary form: [`Envelope::to_bytes`]; text form (base64url,
 /// for JSON transports): `to_string()` / `parse()`.
+///
+/// ```text
+/// offset size field
+///   0     1   version        0x01
+///   1     1   message type   0x03 (chat message)
+///   2    16   session id
+///  18     1   sender role    0x01 visitor, 0x02 agent
+///  19     4   counter        big-endian, 0 ..= 2^32 - 2
+///  23    12   nonce          fresh random per message
+///  35   n+16  AES-256-GCM ciphertext of the padded plaintext, then the tag
+/// ```
+///
+/// Bytes 0..23 are the AAD. The plaintext is padded to a bucket (256, 512, ... 4096 bytes,
+/// then Padmé) before encryption, so `n` reveals only the bucket. Details in
+/// `docs/PROTOCOL.md` §6.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Envelope {
     bytes: Vec<u8>,
@@ -119,6 +124,12 @@ impl Envelope {
 
     /// Decode and structurally validate an envelope. Authenticity is checked by
     /// [`crate::Session::open`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`](crate::Error::Malformed) if `bytes` is not a structurally valid v1 envelope: longer than
+    /// [`MAX_ENVELOPE_LEN`], another version or message type, an invalid sender role or counter,
+    /// or too short to hold a nonce, a tag and padding.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_ENVELOPE_LEN {
             return Err(DecodeError::TooLong.into());

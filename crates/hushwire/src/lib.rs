@@ -84,6 +84,7 @@
 //! | `std` | yes | `VisitorHandshake::finish` (reads the system clock), `std::error::Error` |
 //! | `serde` | yes | serde for the wire types (base64url text in human-readable formats) |
 //! | `fast` | yes | curve25519-dalek's precomputed tables: faster key generation and certificate checks, about 50 KB more code |
+//! | `testing` | no | **not for production**: `hushwire::test_vectors` (sessions from publicly known randomness) and `hushwire::testing` (hooks that expose chain keys and seal malformed messages), for conformance suites, fuzzers and the crate's own tests |
 //!
 //! Without default features the crate is `no_std` + `alloc`; pass the time to
 //! `VisitorHandshake::finish_at`. Randomness comes from the `getrandom` crate: on

@@ -52,6 +52,21 @@ impl Default for SessionConfig {
 }
 
 impl SessionConfig {
+    /// A validated configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if `max_skip` exceeds [`MAX_SKIP_LIMIT`] or
+    /// `max_stored_skipped` exceeds [`MAX_STORED_SKIPPED_LIMIT`].
+    pub fn new(max_skip: u32, max_stored_skipped: u32) -> Result<SessionConfig> {
+        let config = SessionConfig {
+            max_skip,
+            max_stored_skipped,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
     fn validate(&self) -> Result<()> {
         if self.max_skip > MAX_SKIP_LIMIT {
             return Err(Error::InvalidArgument("max_skip"));
@@ -137,6 +152,14 @@ impl Session {
     /// Encrypt a chat message. Each call uses a new message key (the chain advances) and a
     /// fresh random nonce, so even a session restored from an old export never reuses a
     /// (key, nonce) pair.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::MessageTooLarge`]: `plaintext` exceeds [`crate::MAX_PLAINTEXT_LEN`].
+    /// * [`Error::SessionExhausted`]: this side has sent 2^32 - 2 messages.
+    /// * [`Error::Randomness`]: the operating system's random number generator failed.
+    ///
+    /// A failed call leaves the session unchanged.
     pub fn seal(&mut self, plaintext: &[u8]) -> Result<Envelope> {
         self.seal_with_rng(plaintext, &mut rand_core::OsRng)
     }
@@ -181,6 +204,13 @@ impl Session {
     /// Accepts messages out of order within [`SessionConfig::max_skip`]; rejects replays,
     /// reflected messages, messages of other sessions and anything altered. A failed call
     /// leaves the session unchanged.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::WrongSession`], [`Error::Reflected`]: another session's message, or this side's.
+    /// * [`Error::Replay`]: already opened, or so old that its key was evicted.
+    /// * [`Error::TooFarAhead`]: beyond [`SessionConfig::max_skip`].
+    /// * [`Error::Tampered`]: altered, forged, or (after authenticating) badly padded.
     pub fn open(&mut self, envelope: &Envelope) -> Result<Vec<u8>> {
         self.open_checked(envelope, |_| Ok(()))
     }
@@ -191,6 +221,10 @@ impl Session {
     /// refused with [`DecodeError::InvalidField`]`("utf-8")` (`MALFORMED`) **without being
     /// consumed**: the session is unchanged, so the same envelope can still be read with
     /// [`Session::open`] as bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::open`], and [`Error::Malformed`] for a plaintext that is not UTF-8.
     pub fn open_text(&mut self, envelope: &Envelope) -> Result<String> {
         let plain = self.open_checked(envelope, |pt| {
             core::str::from_utf8(pt)
@@ -295,6 +329,11 @@ impl Session {
 
     /// Change the out-of-order tolerance. Lowering `max_stored_skipped` erases the oldest
     /// stored keys at once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if a limit exceeds [`MAX_SKIP_LIMIT`] or
+    /// [`MAX_STORED_SKIPPED_LIMIT`]; the session is then unchanged.
     pub fn set_config(&mut self, config: SessionConfig) -> Result<()> {
         config.validate()?;
         self.config = config;
@@ -307,11 +346,19 @@ impl Session {
     /// Seal the whole session state under `storage_key` into an opaque string for storage
     /// (IndexedDB, a file, a database row). Export again after every `seal`/`open`: restoring
     /// an older export re-opens messages received since (they would be accepted once more).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn export(&self, storage_key: &StorageKey) -> Result<String> {
         self.export_with_rng(storage_key, &mut rand_core::OsRng)
     }
 
     /// [`Session::export`] as bytes, for binary stores; `export` is their base64url.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn export_bytes(&self, storage_key: &StorageKey) -> Result<Vec<u8>> {
         storage::seal(
             storage_key,
@@ -356,12 +403,21 @@ impl Session {
 
     /// Restore a session sealed by [`Session::export`]. A wrong key or an altered export is
     /// [`Error::ExportAuthentication`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ExportAuthentication`] for a wrong key or an altered export; [`Error::Malformed`]
+    /// for text that is not a session export or holds an invalid state.
     pub fn import(exported: &str, storage_key: &StorageKey) -> Result<Session> {
         let plain = storage::open_text(storage_key, Kind::Session, exported)?;
         Self::from_state_bytes(&plain)
     }
 
     /// Restore a session from [`Session::export_bytes`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::import`].
     pub fn import_bytes(exported: &[u8], storage_key: &StorageKey) -> Result<Session> {
         let plain = storage::open(storage_key, Kind::Session, exported)?;
         Self::from_state_bytes(&plain)
