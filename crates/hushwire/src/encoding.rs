@@ -50,7 +50,7 @@ impl<'a> Reader<'a> {
     /// The `version ‖ type` prefix every wire message starts with.
     pub(crate) fn header(&mut self, expected_type: u8) -> Result<(), DecodeError> {
         let version = self.u8()?;
-        if version != crate::PROTOCOL_VERSION {
+        if version != crate::types::PROTOCOL_VERSION {
             return Err(DecodeError::UnsupportedVersion(version));
         }
         let ty = self.u8()?;

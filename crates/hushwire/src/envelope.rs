@@ -4,7 +4,8 @@
 use crate::cipher::{NONCE_LEN, TAG_LEN};
 use crate::encoding::{wire_text_and_serde, Reader};
 use crate::error::{DecodeError, Result};
-use crate::{padding, SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION};
+use crate::padding;
+use crate::types::{SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION};
 use alloc::vec::Vec;
 
 /// Message-type byte of a chat message envelope.

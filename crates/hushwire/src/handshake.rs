@@ -4,13 +4,14 @@
 use alloc::{borrow::ToOwned, vec::Vec};
 use rand_core::RngCore;
 
+use crate::cipher;
 use crate::encoding::{wire_text_and_serde, Reader};
 use crate::envelope::Role;
 use crate::error::{DecodeError, Error, Result};
 use crate::noise::{self, Initiator, DHLEN};
 use crate::org::{AgentCertificate, AgentIdentity, OrgPublicKey, CERT_MAX_LEN, ORG_KEY_ID_LEN};
 use crate::session::{self, Session};
-use crate::{cipher, SessionId, PROTOCOL_VERSION};
+use crate::types::{SessionId, PROTOCOL_VERSION};
 
 /// Message-type bytes.
 pub(crate) const TYPE_HELLO: u8 = 0x01;

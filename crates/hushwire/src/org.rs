@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use crate::cipher;
 use crate::encoding::{put_short_str, wire_text_and_serde, Reader};
 use crate::error::{DecodeError, Error, Result};
-use crate::PROTOCOL_VERSION;
+use crate::types::PROTOCOL_VERSION;
 
 /// Length of an organisation key id.
 pub const ORG_KEY_ID_LEN: usize = 8;

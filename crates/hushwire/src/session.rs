@@ -11,9 +11,10 @@ use crate::envelope::{self, Envelope, Role};
 use crate::error::{DecodeError, Error, Result};
 use crate::noise::Completed;
 use crate::org::MAX_ID_LEN;
+use crate::padding;
 use crate::ratchet::{self, ChainKey, RecvChain, SendChain, SkippedKeys};
 use crate::storage::{self, Kind, StorageKey};
-use crate::{padding, SessionId, MAX_PLAINTEXT_LEN};
+use crate::types::{SessionId, MAX_PLAINTEXT_LEN};
 
 /// HKDF `info` labels (docs/PROTOCOL.md §5).
 const LABEL_V2A: &[u8] = b"hushwire/v1/chain/visitor-to-agent";
