@@ -130,7 +130,7 @@ pub use session::{
 pub use storage::StorageKey;
 pub use types::{SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION};
 
-/// The README's Rust example, compiled and run as a doctest.
-#[cfg(doctest)]
+/// The README's Rust example, compiled and run as a doctest (it reads the system clock).
+#[cfg(all(doctest, feature = "std"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;

@@ -464,6 +464,7 @@ fn org_key_round_trips() {
 }
 
 #[test]
+#[cfg(feature = "serde")]
 fn text_forms_and_serde_round_trip() {
     let o = org();
     let (mut hs, hello) = VisitorHandshake::start(&o.key.public_key()).unwrap();
