@@ -54,7 +54,8 @@ pub(crate) fn aead_seal_in_place(
     aad: &[u8],
     buffer: &mut [u8],
 ) -> Result<[u8; TAG_LEN]> {
-    let cipher = Aes256Gcm::new(&(*key).into());
+    // By reference: a converted copy of the key would stay behind on the stack.
+    let cipher = Aes256Gcm::new(key.into());
     cipher
         .encrypt_inout_detached(&Nonce::from(*nonce), aad, buffer.into())
         .map(Into::into)
@@ -72,7 +73,8 @@ pub(crate) fn aead_open(
     if ciphertext.len() < TAG_LEN {
         return Err(Error::Tampered);
     }
-    let cipher = Aes256Gcm::new(&(*key).into());
+    // By reference: a converted copy of the key would stay behind on the stack.
+    let cipher = Aes256Gcm::new(key.into());
     cipher
         .decrypt(&Nonce::from(*nonce), Payload { msg: ciphertext, aad })
         .map_err(|_| Error::Tampered)

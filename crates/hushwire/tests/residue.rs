@@ -213,11 +213,16 @@ impl Found {
     }
 }
 
-/// Scan `blocks` for the patterns `which` selects. The index of 8-byte prefixes lives on the
-/// stack, and nothing allocated holds key bytes.
+/// The scan's index of 8-byte pattern prefixes: static, so that neither the heap nor the
+/// stack being measured holds it.
+static INDEX: Shared<[(u64, usize, usize); 2 * MAX_PATTERNS]> =
+    Shared(UnsafeCell::new([(0, 0, 0); 2 * MAX_PATTERNS]));
+
+/// Scan `blocks` for the patterns `which` selects. Nothing allocated holds key bytes.
 fn scan<'a>(blocks: impl Iterator<Item = &'a [u8]>, which: impl Fn(usize) -> bool) -> Found {
     let p = patterns();
-    let mut index = [(0u64, 0usize, 0usize); 2 * MAX_PATTERNS];
+    // Safety: only the single test of this binary uses it.
+    let index = unsafe { &mut *INDEX.0.get() };
     let mut n = 0;
     for i in (0..p.len).filter(|&i| which(i)) {
         for half in 0..2 {
@@ -252,6 +257,26 @@ fn scan<'a>(blocks: impl Iterator<Item = &'a [u8]>, which: impl Fn(usize) -> boo
 }
 
 /// The blocks the test thread freed so far.
+/// How far below the current frame the stack is measured. The scan's own frames land in the
+/// top of the window; they hold no key bytes (the index is static), they only overwrite
+/// some dead ones.
+const STACK_WINDOW: usize = 512 << 10;
+const STACK_SKIP: usize = 0;
+
+/// Key material left in the test thread's stack below the caller's frame, where the frames
+/// of returned calls (the library's included) left their locals. Measured and printed, not
+/// asserted: safe Rust cannot wipe copies the compiler makes when moving values.
+#[inline(never)]
+fn scan_stack_below() -> Found {
+    let marker = 0u8;
+    let here = std::hint::black_box(&marker) as *const u8 as usize;
+    // Safety: test threads have 2 MiB stacks and this runs a few frames below the test's, so
+    // the window is mapped stack memory (bytes of dead frames; read, never written).
+    let window =
+        unsafe { std::slice::from_raw_parts((here - STACK_WINDOW) as *const u8, STACK_WINDOW - STACK_SKIP) };
+    scan(std::iter::once(window), |_| true)
+}
+
 fn freed_blocks() -> impl Iterator<Item = &'static [u8]> {
     // Safety: recording is off while scanning, so the arena does not change.
     let arena: &'static [u8] = unsafe { &*ARENA.0.get() };
@@ -289,6 +314,16 @@ const REFUSED_BODY: [u8; 64] = {
     let mut i = 0;
     while i < 64 {
         b[i] = (i as u8).wrapping_mul(37).wrapping_add(11) | 1;
+        i += 1;
+    }
+    b
+};
+/// Padded correctly but not UTF-8: `open_text` refuses it after decryption.
+const NOT_UTF8: [u8; 32] = {
+    let mut b = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        b[i] = (i as u8).wrapping_mul(53) | 0x80;
         i += 1;
     }
     b
@@ -343,23 +378,30 @@ fn no_key_material_survives_in_freed_or_live_memory() {
     let mut agent = Box::new(agent);
     let mut visitor = Box::new(handshake.finish_at(&reply, NOW).unwrap());
 
-    // Derive every key the conversation will use into static storage.
-    {
-        let (v2a, a2v) = testing::chain_keys(&visitor);
-        add_chain(V2A, &v2a);
-        add_chain(A2V, &a2v);
-        add_pattern(Kind::StorageKey, (0, 0), &STORAGE_KEY);
-        add_pattern(
-            Kind::RefusedPlaintext,
-            (0, 0),
-            &REFUSED_BODY[..32].try_into().unwrap(),
-        );
-        add_pattern(
-            Kind::RefusedPlaintext,
-            (0, 1),
-            &REFUSED_BODY[32..].try_into().unwrap(),
-        );
-    }
+    // Derive every key the conversation will use into static storage, on another thread so
+    // that the derivation's stack copies do not count as the library's stack residue.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let (v2a, a2v) = testing::chain_keys(&visitor);
+                add_chain(V2A, &v2a);
+                add_chain(A2V, &a2v);
+                add_pattern(Kind::StorageKey, (0, 0), &STORAGE_KEY);
+                add_pattern(
+                    Kind::RefusedPlaintext,
+                    (0, 0),
+                    &REFUSED_BODY[..32].try_into().unwrap(),
+                );
+                add_pattern(
+                    Kind::RefusedPlaintext,
+                    (0, 1),
+                    &REFUSED_BODY[32..].try_into().unwrap(),
+                );
+                add_pattern(Kind::RefusedPlaintext, (0, 2), &NOT_UTF8);
+            })
+            .join()
+            .unwrap();
+    });
     let mut retired = Retired {
         opened: [[false; CHAIN_DEPTH]; 2],
         chain_below: [0; 2],
@@ -377,8 +419,9 @@ fn no_key_material_survives_in_freed_or_live_memory() {
         .map(|i| visitor.seal(format!("visitor {i}").as_bytes()).unwrap())
         .collect();
     open_ok(&mut agent, &v_msgs[99], &mut retired, V2A);
-    assert_eq!(agent.open(&v_msgs[3]), Err(Error::Replay)); // evicted
-                                                            // Late arrivals out of order: enough holes in the middle to trigger a compaction.
+    // Evicted at once.
+    assert_eq!(agent.open(&v_msgs[3]), Err(Error::Replay));
+    // Late arrivals out of order: enough holes in the middle to trigger a compaction.
     for i in (40..99).rev().step_by(2).chain((41..90).step_by(3)) {
         if !retired.opened[0][i] {
             open_ok(&mut agent, &v_msgs[i], &mut retired, V2A);
@@ -402,6 +445,10 @@ fn no_key_material_survives_in_freed_or_live_memory() {
     assert_eq!(visitor.open_text(&refused), Err(Error::Tampered));
     open_ok(&mut visitor, &a3, &mut retired, A2V);
     open_ok(&mut visitor, &a2, &mut retired, A2V);
+    // Authenticated, padded, not text: refused by `open_text` and left unconsumed (never
+    // opened as bytes here, which would hand the plaintext to this test).
+    let binary = agent.seal(&NOT_UTF8).unwrap();
+    assert!(matches!(visitor.open_text(&binary), Err(Error::Malformed(_))));
 
     // Export and restore both sides, in text and binary form.
     let storage_key = StorageKey::from_bytes(&STORAGE_KEY);
@@ -424,12 +471,14 @@ fn no_key_material_survives_in_freed_or_live_memory() {
     // Checkpoint: live memory (the boxed sessions included) holds no used key and no chain
     // key both sides have moved past.
     set_recording(false);
-    retired.chain_below = [100, 5];
+    retired.chain_below = [100, 6];
     let live = scan(live_blocks(), |i| retired.covers(i));
     set_recording(true);
 
+    let stack = scan_stack_below();
+
     // Drop everything.
-    drop((v_msgs, a0, refused, a2, a3, a4, saved, storage_key));
+    drop((v_msgs, a0, refused, a2, a3, binary, a4, saved, storage_key));
     drop((agent, visitor, handshake, hello, reply, identity, org));
 
     set_recording(false);
@@ -441,10 +490,13 @@ fn no_key_material_survives_in_freed_or_live_memory() {
     println!(
         "scanned {freed_bytes} bytes freed; key material found: in live memory at the \
          checkpoint {live:?} ({} bytes), in freed blocks {freed:?} ({} bytes), live after \
-         dropping everything {left:?} ({} bytes)",
+         dropping everything {left:?} ({} bytes); not asserted: in {} KiB of dead stack \
+         {stack:?} ({} bytes)",
         live.bytes(),
         freed.bytes(),
-        left.bytes()
+        left.bytes(),
+        (STACK_WINDOW - STACK_SKIP) >> 10,
+        stack.bytes()
     );
     assert!(
         live.none() && freed.none() && left.none(),
