@@ -19,7 +19,7 @@ fn session_config_new_validates() {
         Err(Error::InvalidArgument("max_skip"))
     );
     assert_eq!(
-        SessionConfig::new(0, MAX_STORED_SKIPPED_LIMIT + 1),
+        SessionConfig::new(1, MAX_STORED_SKIPPED_LIMIT + 1),
         Err(Error::InvalidArgument("max_stored_skipped"))
     );
 }
