@@ -4,7 +4,6 @@
 use aes_gcm::aead::{Aead, AeadInOut, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use alloc::vec::Vec;
-use hmac::{Hmac, Mac};
 use rand_core::RngCore;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, Zeroizing};
@@ -55,7 +54,8 @@ pub(crate) fn aead_seal_in_place(
     aad: &[u8],
     buffer: &mut [u8],
 ) -> Result<[u8; TAG_LEN]> {
-    let cipher = Aes256Gcm::new(&(*key).into());
+    // By reference: a converted copy of the key would stay behind on the stack.
+    let cipher = Aes256Gcm::new(key.into());
     cipher
         .encrypt_inout_detached(&Nonce::from(*nonce), aad, buffer.into())
         .map(Into::into)
@@ -73,7 +73,8 @@ pub(crate) fn aead_open(
     if ciphertext.len() < TAG_LEN {
         return Err(Error::Tampered);
     }
-    let cipher = Aes256Gcm::new(&(*key).into());
+    // By reference: a converted copy of the key would stay behind on the stack.
+    let cipher = Aes256Gcm::new(key.into());
     cipher
         .decrypt(&Nonce::from(*nonce), Payload { msg: ciphertext, aad })
         .map_err(|_| Error::Tampered)
@@ -88,63 +89,146 @@ pub(crate) fn x25519(secret: &x25519_dalek::StaticSecret, public: &[u8; 32]) -> 
     Ok(Secret32(*shared.as_bytes()))
 }
 
-type HmacSha256 = Hmac<Sha256>;
+/// SHA-256's block length, the HMAC key block.
+const BLOCK_LEN: usize = 64;
 
-/// HMAC-SHA256 keyed with `key` (its padded inner and outer states).
-fn hmac_key(key: &[u8]) -> HmacSha256 {
-    // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
-    <HmacSha256 as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!())
-}
-
-fn hmac_finish(mac: HmacSha256) -> [u8; 32] {
-    mac.finalize().into_bytes().into()
-}
-
-/// HKDF-SHA256 (RFC 5869) filling `out`; fails only if `out` exceeds 255 * 32 bytes.
+/// HMAC-SHA256 (RFC 2104) keyed once: the inner and outer SHA-256 states after absorbing the
+/// padded key. Both are key-equivalent, so they are scrubbed on drop and after every use.
 ///
-/// Written out over [`hmac_sha256`] rather than taken from the `hkdf` crate so that the wasm
-/// build carries one HMAC-SHA256 instead of two; it is checked against RFC 5869 and
-/// Wycheproof's HKDF-SHA256 vectors (`cipher/tests.rs`).
-pub(crate) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<()> {
+/// Written over `sha2` rather than taken from the `hmac` crate because `hmac` 0.12 neither
+/// wipes its states nor lets a caller do so, and `hmac` 0.13 / `sha2` 0.11 (which can) need
+/// Rust 1.85 / 1.88, above this crate's MSRV; a second SHA-256 would also grow the wasm
+/// build. Checked against Wycheproof's HMAC-SHA256 and RFC 5869 vectors (`cipher/tests.rs`).
+struct HmacKey {
+    inner: Sha256,
+    outer: Sha256,
+}
+
+impl HmacKey {
+    fn new(key: &[u8]) -> Self {
+        // Keys longer than a block are hashed first (RFC 2104 §2); shorter ones zero-padded.
+        let mut block = Zeroizing::new([0u8; BLOCK_LEN]);
+        if key.len() > BLOCK_LEN {
+            let mut h = Sha256::new();
+            h.update(key);
+            let digest = Zeroizing::new(<[u8; 32]>::from(h.finalize_reset()));
+            scrub(&mut h);
+            for (b, k) in block.iter_mut().zip(digest.iter()) {
+                *b = *k;
+            }
+        } else {
+            for (b, k) in block.iter_mut().zip(key) {
+                *b = *k;
+            }
+        }
+        let mut pad = Zeroizing::new([0u8; BLOCK_LEN]);
+        let mut keyed = |byte: u8| {
+            for (p, b) in pad.iter_mut().zip(block.iter()) {
+                *p = b ^ byte;
+            }
+            let mut h = Sha256::new();
+            // A whole block is compressed straight from `pad`, never copied into the buffer.
+            h.update(pad.as_ref());
+            h
+        };
+        let inner = keyed(0x36);
+        let outer = keyed(0x5c);
+        HmacKey { inner, outer }
+    }
+
+    /// HMAC over the concatenation of `parts`.
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut inner = self.inner.clone();
+        for p in parts {
+            inner.update(p);
+        }
+        let inner_digest = Zeroizing::new(<[u8; 32]>::from(inner.finalize_reset()));
+        scrub(&mut inner);
+        let mut outer = self.outer.clone();
+        outer.update(inner_digest.as_ref());
+        let tag = outer.finalize_reset().into();
+        scrub(&mut outer);
+        tag
+    }
+}
+
+impl Drop for HmacKey {
+    fn drop(&mut self) {
+        scrub(&mut self.inner);
+        scrub(&mut self.outer);
+    }
+}
+
+/// Best-effort wipe of a SHA-256 state with safe code (`sha2` 0.10 has no `zeroize`): reset
+/// the chaining value to the IV, overwrite the partial-block buffer (where message bytes sit)
+/// with zeros, reset again. `black_box` keeps the optimiser from dropping these dead stores.
+/// Copies the compiler made while moving the value are out of reach.
+fn scrub(h: &mut Sha256) {
+    Digest::reset(h);
+    h.update([0u8; BLOCK_LEN - 1]);
+    Digest::reset(h);
+    core::hint::black_box(h);
+}
+
+/// HKDF-SHA256 (RFC 5869) with one hash length (32 bytes) of output. Shorter outputs are its
+/// prefix (HKDF-Expand's first block, truncated).
+///
+/// Fixed-size outputs make the RFC's length limit (255 blocks) hold by type, so callers have
+/// no error to ignore. Written out over [`HmacKey`] rather than taken from the `hkdf` crate so
+/// that the build carries one HMAC-SHA256; checked against RFC 5869 and Wycheproof's
+/// HKDF-SHA256 vectors through [`hkdf_sha256_into`] (`cipher/tests.rs`).
+pub(crate) fn hkdf_sha256_32(salt: &[u8], ikm: &[u8], info: &[u8]) -> Secret32 {
+    let expand = hkdf_extract(salt, ikm);
+    Secret32(expand.mac(&[info, &[1]]))
+}
+
+/// HKDF-SHA256 with two hash lengths (64 bytes) of output, as two keys (Noise's
+/// `HKDF(ck, ikm, 2)`).
+pub(crate) fn hkdf_sha256_64(salt: &[u8], ikm: &[u8], info: &[u8]) -> (Secret32, Secret32) {
+    let expand = hkdf_extract(salt, ikm);
+    let first = Secret32(expand.mac(&[info, &[1]]));
+    let second = Secret32(expand.mac(&[&first.0, info, &[2]]));
+    (first, second)
+}
+
+/// HKDF-Extract (§2.2): the expand key, HMAC keyed with `PRK = HMAC(salt, ikm)`. An empty
+/// salt keys HMAC with a zero block, exactly like the HashLen zeros that stand for "no salt".
+fn hkdf_extract(salt: &[u8], ikm: &[u8]) -> HmacKey {
+    let prk = Zeroizing::new(HmacKey::new(salt).mac(&[ikm]));
+    HmacKey::new(prk.as_ref())
+}
+
+/// HKDF-SHA256 of any length into `out`, for the RFC and Wycheproof tests (which also cover
+/// lengths the protocol never uses); fails only if `out` exceeds 255 * 32 bytes.
+#[cfg(test)]
+pub(crate) fn hkdf_sha256_into(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<()> {
     if out.len() > 255 * 32 {
         return Err(Error::InvalidArgument("hkdf output length"));
     }
-    // Extract (§2.2). An empty salt keys HMAC with a zero block, exactly like the HashLen
-    // zeros that stand for "no salt".
-    let prk = Zeroizing::new(hmac_sha256(salt, &[ikm]));
-    let expand = hmac_key(prk.as_ref());
+    let expand = hkdf_extract(salt, ikm);
     // Expand (§2.3): T(i) = HMAC(PRK, T(i-1) || info || i).
     let mut t = Zeroizing::new([0u8; 32]);
     for (i, chunk) in out.chunks_mut(32).enumerate() {
-        let mut mac = expand.clone();
-        if i > 0 {
-            mac.update(t.as_ref());
+        let prev: &[u8] = if i == 0 { &[] } else { t.as_ref() };
+        let next = expand.mac(&[prev, info, &[(i + 1) as u8]]);
+        *t = next;
+        for (o, b) in chunk.iter_mut().zip(t.iter()) {
+            *o = *b;
         }
-        mac.update(info);
-        mac.update(&[(i + 1) as u8]);
-        *t = hmac_finish(mac);
-        chunk.copy_from_slice(&t[..chunk.len()]);
     }
     Ok(())
 }
 
-/// HMAC-SHA256 over the concatenation of `parts`.
+/// HMAC-SHA256 over the concatenation of `parts` (the vectors' generator and the tests).
+#[cfg(any(test, feature = "testing"))]
 pub(crate) fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
-    let mut mac = hmac_key(key);
-    for p in parts {
-        mac.update(p);
-    }
-    hmac_finish(mac)
+    HmacKey::new(key).mac(parts)
 }
 
 /// `(HMAC-SHA256(key, a), HMAC-SHA256(key, b))`, keying HMAC once for both.
 pub(crate) fn hmac_sha256_pair(key: &[u8], a: &[u8], b: &[u8]) -> ([u8; 32], [u8; 32]) {
-    let mac = hmac_key(key);
-    let mut first = mac.clone();
-    first.update(a);
-    let mut second = mac;
-    second.update(b);
-    (hmac_finish(first), hmac_finish(second))
+    let mac = HmacKey::new(key);
+    (mac.mac(&[a]), mac.mac(&[b]))
 }
 
 /// SHA-256 over the concatenation of `parts`.

@@ -50,7 +50,7 @@ impl<'a> Reader<'a> {
     /// The `version ‖ type` prefix every wire message starts with.
     pub(crate) fn header(&mut self, expected_type: u8) -> Result<(), DecodeError> {
         let version = self.u8()?;
-        if version != crate::PROTOCOL_VERSION {
+        if version != crate::types::PROTOCOL_VERSION {
             return Err(DecodeError::UnsupportedVersion(version));
         }
         let ty = self.u8()?;
@@ -61,7 +61,8 @@ impl<'a> Reader<'a> {
     }
 
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
+        let [byte] = self.array()?;
+        Ok(byte)
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
@@ -105,13 +106,21 @@ pub(crate) fn put_short_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-/// Implements `Display`/`FromStr` (base64url) and, with the `serde` feature, serde as a
+/// Implements `TryFrom<&[u8]>` (`from_bytes`), `Display`/`FromStr` (base64url) and, with the `serde` feature, serde as a
 /// base64url string for human-readable formats and as bytes otherwise.
 macro_rules! wire_text_and_serde {
     ($ty:ty, $max:expr) => {
         impl core::fmt::Display for $ty {
             fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
                 f.write_str(&crate::encoding::to_base64(&self.to_bytes()))
+            }
+        }
+
+        impl TryFrom<&[u8]> for $ty {
+            type Error = crate::error::Error;
+            /// Same as `from_bytes`.
+            fn try_from(bytes: &[u8]) -> Result<Self, Self::Error> {
+                Self::from_bytes(bytes)
             }
         }
 

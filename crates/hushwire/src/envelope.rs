@@ -1,21 +1,11 @@
-//! The sealed chat message on the wire.
-//!
-//! ```text
-//! offset size field
-//!   0     1   version        0x01
-//!   1     1   message type   0x03 (chat message)
-//!   2    16   session id
-//!  18     1   sender role    0x01 visitor, 0x02 agent
-//!  19     4   counter        big-endian, 0 ..= 2^32 - 2 (0xffffffff is never valid)
-//!  23    12   nonce          fresh random per message
-//!  35   n+16  AES-256-GCM ciphertext of the padded plaintext, then the tag
-//! ```
-//! Bytes 0..23 are the AAD. Details in `docs/PROTOCOL.md` §6.
+//! The sealed chat message on the wire; its layout is documented on [`Envelope`] (public,
+//! so it reaches docs.rs).
 
 use crate::cipher::{NONCE_LEN, TAG_LEN};
 use crate::encoding::{wire_text_and_serde, Reader};
 use crate::error::{DecodeError, Result};
-use crate::{padding, SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION};
+use crate::padding;
+use crate::types::{SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION};
 use alloc::vec::Vec;
 
 /// Message-type byte of a chat message envelope.
@@ -30,8 +20,9 @@ pub const MAX_ENVELOPE_LEN: usize = OVERHEAD + padding::padded_len(MAX_PLAINTEXT
 pub const MIN_ENVELOPE_LEN: usize = OVERHEAD + padding::padded_len(0);
 
 /// Which side of a session sent a message.
+///
+/// Exhaustive: a session has exactly two sides, so `match` needs no catch-all arm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
 pub enum Role {
     /// The visitor (the handshake initiator).
     Visitor,
@@ -69,6 +60,21 @@ impl Role {
 /// Its header (session id, sender, counter) is readable by anyone, for routing and ordering;
 /// everything else is ciphertext. Binary form: [`Envelope::to_bytes`]; text form (base64url,
 /// for JSON transports): `to_string()` / `parse()`.
+///
+/// ```text
+/// offset size field
+///   0     1   version        0x01
+///   1     1   message type   0x03 (chat message)
+///   2    16   session id
+///  18     1   sender role    0x01 visitor, 0x02 agent
+///  19     4   counter        big-endian, 0 ..= 2^32 - 2
+///  23    12   nonce          fresh random per message
+///  35   n+16  AES-256-GCM ciphertext of the padded plaintext, then the tag
+/// ```
+///
+/// Bytes 0..23 are the AAD. The plaintext is padded to a bucket (256, 512, ... 4096 bytes,
+/// then Padmé) before encryption, so `n` reveals only the bucket. Details in
+/// `docs/PROTOCOL.md` §6.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Envelope {
     bytes: Vec<u8>,
@@ -86,20 +92,27 @@ impl core::fmt::Debug for Envelope {
 }
 
 impl Envelope {
-    /// Seal `plaintext` as the envelope `header || nonce || AES-256-GCM(padded plaintext)`,
-    /// built in one buffer and encrypted in place.
-    pub(crate) fn seal(
+    /// Build the envelope `header || nonce || AES-256-GCM(body)`, where `body` is the
+    /// `body_len` bytes that `write` appends (the padded plaintext; unpadded bytes for the
+    /// `testing` hook), encrypted in place. The buffer is allocated at its final size, so it
+    /// never reallocates and leaves no copy of the plaintext behind.
+    pub(crate) fn seal_body(
         header: &[u8; HEADER_LEN],
         nonce: &[u8; NONCE_LEN],
         message_key: &[u8; 32],
-        plaintext: &[u8],
+        body_len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
     ) -> Result<Self> {
         let body = HEADER_LEN + NONCE_LEN;
-        let mut bytes = Vec::with_capacity(OVERHEAD + crate::padding::padded_len(plaintext.len()));
+        let mut bytes = Vec::with_capacity(OVERHEAD + body_len);
         bytes.extend_from_slice(header);
         bytes.extend_from_slice(nonce);
-        crate::padding::pad_into(&mut bytes, plaintext);
-        match crate::cipher::aead_seal_in_place(message_key, nonce, header, &mut bytes[body..]) {
+        write(&mut bytes);
+        let sealed = match bytes.get_mut(body..) {
+            Some(plaintext) => crate::cipher::aead_seal_in_place(message_key, nonce, header, plaintext),
+            None => Err(crate::error::Error::MessageTooLarge),
+        };
+        match sealed {
             Ok(tag) => {
                 bytes.extend_from_slice(&tag);
                 Ok(Envelope { bytes })
@@ -119,6 +132,12 @@ impl Envelope {
     /// (`TooLong`), version (`UnsupportedVersion`), type (`UnexpectedType`), at least
     /// [`MIN_ENVELOPE_LEN`] bytes (`TooShort`), sender role and counter `!= 0xffffffff`
     /// (`InvalidField`), and a padded length that is one of the padding sizes (`InvalidField`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`](crate::Error::Malformed) if `bytes` is not a structurally valid v1 envelope: longer than
+    /// [`MAX_ENVELOPE_LEN`], another version or message type, an invalid sender role or counter,
+    /// or too short to hold a nonce, a tag and padding.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > MAX_ENVELOPE_LEN {
             return Err(DecodeError::TooLong.into());
@@ -159,36 +178,44 @@ impl Envelope {
         &self.bytes
     }
 
+    /// The `N` bytes at offset `at`. Every envelope holds more than [`OVERHEAD`] bytes
+    /// (`from_bytes` checks it, `seal_body` builds it), so the zero fallback is never taken;
+    /// it only keeps the accessors panic-free.
+    fn array_at<const N: usize>(&self, at: usize) -> [u8; N] {
+        self.bytes
+            .get(at..)
+            .and_then(|rest| rest.get(..N))
+            .and_then(|field| field.try_into().ok())
+            .unwrap_or([0; N])
+    }
+
     /// The session this envelope belongs to.
     pub fn session_id(&self) -> SessionId {
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&self.bytes[2..18]);
-        SessionId(id)
+        SessionId(self.array_at(2))
     }
 
     /// Who sent it.
     pub fn sender(&self) -> Role {
         // Validated in `from_bytes`/construction.
-        Role::from_byte(self.bytes[18]).unwrap_or(Role::Visitor)
+        let [role] = self.array_at(18);
+        Role::from_byte(role).unwrap_or(Role::Visitor)
     }
 
     /// The sender's message counter (0 for its first message).
     pub fn counter(&self) -> u32 {
-        u32::from_be_bytes([self.bytes[19], self.bytes[20], self.bytes[21], self.bytes[22]])
+        u32::from_be_bytes(self.array_at(19))
     }
 
     pub(crate) fn header(&self) -> &[u8] {
-        &self.bytes[..HEADER_LEN]
+        self.bytes.get(..HEADER_LEN).unwrap_or_default()
     }
 
     pub(crate) fn nonce(&self) -> [u8; NONCE_LEN] {
-        let mut n = [0u8; NONCE_LEN];
-        n.copy_from_slice(&self.bytes[HEADER_LEN..HEADER_LEN + NONCE_LEN]);
-        n
+        self.array_at(HEADER_LEN)
     }
 
     pub(crate) fn ciphertext(&self) -> &[u8] {
-        &self.bytes[HEADER_LEN + NONCE_LEN..]
+        self.bytes.get(HEADER_LEN + NONCE_LEN..).unwrap_or_default()
     }
 }
 
@@ -197,10 +224,14 @@ wire_text_and_serde!(Envelope, MAX_ENVELOPE_LEN);
 /// Build the 23-byte authenticated header.
 pub(crate) fn header(session_id: &SessionId, sender: Role, counter: u32) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
-    h[0] = PROTOCOL_VERSION;
-    h[1] = TYPE_MESSAGE;
-    h[2..18].copy_from_slice(&session_id.0);
-    h[18] = sender.to_byte();
-    h[19..23].copy_from_slice(&counter.to_be_bytes());
+    let fields = [
+        &[PROTOCOL_VERSION, TYPE_MESSAGE][..],
+        &session_id.0,
+        &[sender.to_byte()],
+        &counter.to_be_bytes(),
+    ];
+    for (d, s) in h.iter_mut().zip(fields.into_iter().flatten()) {
+        *d = *s;
+    }
     h
 }

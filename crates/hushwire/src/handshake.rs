@@ -1,26 +1,17 @@
-//! Starting a session: the visitor's [`Hello`], the agent's [`Reply`].
-//!
-//! ```text
-//! visitor                                   agent
-//! VisitorHandshake::start(org) ── Hello ──▶ AgentIdentity::accept(hello)
-//!                              ◀── Reply ── (Session ready)
-//! handshake.finish(reply)
-//! (Session ready)
-//! ```
-//!
-//! The messages are Noise `NX` (see `docs/PROTOCOL.md` §3): the agent proves its
-//! organisation-certified key; the visitor stays anonymous.
+//! Starting a session: the visitor's [`Hello`], the agent's [`Reply`]. The flow is
+//! documented on [`VisitorHandshake`] (public, so it reaches docs.rs).
 
 use alloc::{borrow::ToOwned, vec::Vec};
 use rand_core::RngCore;
 
+use crate::cipher;
 use crate::encoding::{wire_text_and_serde, Reader};
 use crate::envelope::Role;
 use crate::error::{DecodeError, Error, Result};
 use crate::noise::{self, Initiator, DHLEN};
 use crate::org::{AgentCertificate, AgentIdentity, OrgPublicKey, CERT_MAX_LEN, CERT_MIN_LEN, ORG_KEY_ID_LEN};
 use crate::session::{self, Session};
-use crate::{cipher, SessionId, PROTOCOL_VERSION};
+use crate::types::{SessionId, PROTOCOL_VERSION};
 
 /// Message-type bytes.
 pub(crate) const TYPE_HELLO: u8 = 0x01;
@@ -81,6 +72,10 @@ impl Hello {
 
     /// Decode a hello: exactly 58 bytes. Checks, in this order: longer (`TooLong`, which is
     /// also how a hello carrying a payload is refused), version, type, shorter (`TooShort`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] unless `bytes` is a v1 hello of exactly 58 bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > HELLO_LEN {
             return Err(DecodeError::TooLong.into());
@@ -133,6 +128,10 @@ impl Reply {
     /// Decode a reply (structure only; the handshake authenticates it): 239..=365 bytes.
     /// Checks, in this order: longer (`TooLong`), version, type, shorter (`TooShort`), all
     /// before any cryptography.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] unless `bytes` is a v1 reply within the size bounds.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > REPLY_MAX_LEN {
             return Err(DecodeError::TooLong.into());
@@ -153,6 +152,27 @@ wire_text_and_serde!(Reply, REPLY_MAX_LEN);
 
 /// A visitor's handshake in progress: created with the [`Hello`] to send, finished with the
 /// agent's [`Reply`].
+///
+/// ```text
+/// visitor                                   agent
+/// VisitorHandshake::start(org) ── Hello ──▶ AgentIdentity::accept(hello)
+///                              ◀── Reply ── (Session ready)
+/// handshake.finish(reply)
+/// (Session ready)
+/// ```
+///
+/// The two messages are Noise `Noise_NX_25519_AESGCM_SHA256` (see `docs/PROTOCOL.md` §3):
+///
+/// ```text
+/// NX:
+///   -> e                    (Hello: the visitor's ephemeral key, in clear)
+///   <- e, ee, s, es         (Reply: the agent's ephemeral and static keys, then its
+///                            certificate, encrypted)
+/// ```
+///
+/// The agent proves a key certified by the organisation whose public key the visitor pins;
+/// the visitor stays anonymous. The prologue binds the protocol version, the session id and
+/// the organisation's key id, so a hello cannot be replayed into another session or org.
 pub struct VisitorHandshake {
     org: OrgPublicKey,
     session_id: SessionId,
@@ -171,6 +191,10 @@ impl core::fmt::Debug for VisitorHandshake {
 impl VisitorHandshake {
     /// Start a new session with an agent of the organisation whose key the widget pins.
     /// A fresh session id and ephemeral key are drawn for every call.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn start(org: &OrgPublicKey) -> Result<(VisitorHandshake, Hello)> {
         Self::start_with_rng(org, &mut rand_core::OsRng)
     }
@@ -186,8 +210,11 @@ impl VisitorHandshake {
         let org_key_id = org.key_id();
         // v1's first payload is empty: it travels in clear (docs/PROTOCOL.md §3.3).
         let (initiator, msg) = Initiator::start(&prologue(&session_id, &org_key_id), e, &[])?;
-        let mut ephemeral = [0u8; 32];
-        ephemeral.copy_from_slice(&msg[..DHLEN]);
+        // Message 1 starts with the ephemeral public key (`-> e`).
+        let ephemeral: [u8; DHLEN] = msg
+            .get(..DHLEN)
+            .and_then(|e| e.try_into().ok())
+            .ok_or(Error::HandshakeFailed)?;
         Ok((
             VisitorHandshake {
                 org: *org,
@@ -212,6 +239,11 @@ impl VisitorHandshake {
     ///
     /// A reply that fails leaves the handshake usable, so a forged reply injected by the relay
     /// cannot stop the real one from completing it. After success, further calls fail.
+    ///
+    /// # Errors
+    ///
+    /// As [`VisitorHandshake::finish_at`]; also [`Error::InvalidArgument`] if the system clock
+    /// reads before 1970.
     #[cfg(feature = "std")]
     pub fn finish(&mut self, reply: &Reply) -> Result<Session> {
         let now = std::time::SystemTime::now()
@@ -223,6 +255,16 @@ impl VisitorHandshake {
 
     /// `finish` with the current time given explicitly (Unix seconds), for builds without
     /// `std` (the wasm package passes `Date.now()`), platforms without a system clock, and tests.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::WrongSession`]: the reply answers another hello.
+    /// * [`Error::InvalidArgument`]: the handshake already finished.
+    /// * [`Error::HandshakeFailed`], [`Error::WeakKey`]: the reply was altered or its keys
+    ///   substituted.
+    /// * [`Error::BadCertificate`], [`Error::WrongOrganization`], [`Error::CertificateExpired`],
+    ///   [`Error::CertificateNotYetValid`], [`Error::CertificateKeyMismatch`]: the agent's
+    ///   certificate does not check out against the pinned organisation key at `now`.
     pub fn finish_at(&mut self, reply: &Reply, now: u64) -> Result<Session> {
         if reply.session_id != self.session_id {
             return Err(Error::WrongSession);
@@ -251,6 +293,12 @@ impl VisitorHandshake {
 impl AgentIdentity {
     /// Accept a visitor's hello: returns the agent's session (ready to seal at once) and the
     /// reply to send back. Every call uses a fresh ephemeral key.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::WrongOrganization`]: the visitor pinned another organisation.
+    /// * [`Error::WeakKey`]: the hello's ephemeral key has low order.
+    /// * [`Error::Randomness`]: the operating system's random number generator failed.
     pub fn accept(&self, hello: &Hello) -> Result<(Session, Reply)> {
         self.accept_with_rng(hello, &mut rand_core::OsRng)
     }

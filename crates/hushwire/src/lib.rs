@@ -84,6 +84,7 @@
 //! | `std` | yes | `VisitorHandshake::finish` (reads the system clock), `std::error::Error` |
 //! | `serde` | yes | serde for the wire types (base64url text in human-readable formats) |
 //! | `fast` | yes | curve25519-dalek's precomputed tables: faster key generation and certificate checks, about 50 KB more code |
+//! | `testing` | no | **not for production**: `hushwire::test_vectors` (sessions from publicly known randomness) and `hushwire::testing` (hooks that expose chain keys and seal malformed messages), for conformance suites, fuzzers and the crate's own tests |
 //!
 //! Without default features the crate is `no_std` + `alloc`; pass the time to
 //! `VisitorHandshake::finish_at`. Randomness comes from the `getrandom` crate: on
@@ -113,6 +114,9 @@ mod storage;
 // Test-only (publicly known randomness): never compiled into release artifacts.
 #[cfg(feature = "testing")]
 pub mod test_vectors;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod types;
 
 pub use envelope::{Envelope, Role, MAX_ENVELOPE_LEN, MIN_ENVELOPE_LEN};
 pub use error::{DecodeError, Error, Result, ERROR_CODES};
@@ -125,45 +129,9 @@ pub use session::{
     MAX_STORED_SKIPPED_LIMIT,
 };
 pub use storage::StorageKey;
+pub use types::{SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION};
 
-/// The README's Rust example, compiled and run as a doctest.
-#[cfg(doctest)]
+/// The README's Rust example, compiled and run as a doctest (it reads the system clock).
+#[cfg(all(doctest, feature = "std"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
-
-/// The protocol version this library speaks; the first byte of every wire message.
-pub const PROTOCOL_VERSION: u8 = 1;
-
-/// Largest plaintext one message may carry (64 KiB).
-pub const MAX_PLAINTEXT_LEN: usize = 64 * 1024;
-
-/// A session's 16-byte random identifier, chosen by the visitor. Public (it is in every
-/// header); the relay can use it for routing. Displays as 32 lowercase hex digits.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SessionId(pub(crate) [u8; 16]);
-
-impl SessionId {
-    /// The 16 bytes.
-    pub fn to_bytes(&self) -> [u8; 16] {
-        self.0
-    }
-}
-
-impl core::fmt::Display for SessionId {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        // Hex by hand rather than `{:02x}`, which would pull integer formatting into wasm.
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = [0u8; 32];
-        for (i, b) in self.0.iter().enumerate() {
-            out[2 * i] = HEX[usize::from(b >> 4)];
-            out[2 * i + 1] = HEX[usize::from(b & 15)];
-        }
-        f.write_str(core::str::from_utf8(&out).map_err(|_| core::fmt::Error)?)
-    }
-}
-
-impl core::fmt::Debug for SessionId {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "SessionId({self})")
-    }
-}

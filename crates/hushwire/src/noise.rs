@@ -13,9 +13,9 @@
 
 use alloc::vec::Vec;
 use x25519_dalek::{PublicKey, StaticSecret};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroize;
 
-use crate::cipher::{self, Secret32, KEY_LEN, NONCE_LEN, TAG_LEN};
+use crate::cipher::{self, Secret32, NONCE_LEN, TAG_LEN};
 use crate::error::{Error, Result};
 
 /// The Noise protocol name; 28 bytes, so `h` starts as the name zero-padded to 32 bytes.
@@ -83,7 +83,9 @@ struct SymmetricState {
 impl SymmetricState {
     fn initialize(prologue: &[u8]) -> Self {
         let mut h = [0u8; 32];
-        h[..PROTOCOL_NAME.len()].copy_from_slice(PROTOCOL_NAME);
+        for (d, s) in h.iter_mut().zip(PROTOCOL_NAME) {
+            *d = *s;
+        }
         let mut s = SymmetricState {
             ck: Secret32(h),
             h,
@@ -99,14 +101,9 @@ impl SymmetricState {
 
     /// Noise `HKDF(ck, ikm, 2)` is HKDF-SHA256 with salt = ck and empty info (RFC 5869).
     fn mix_key(&mut self, ikm: &[u8]) {
-        let mut out = Zeroizing::new([0u8; 64]);
-        // 64 bytes is within HKDF's limit, so this cannot fail.
-        let _ = cipher::hkdf_sha256(&self.ck.0, ikm, &[], out.as_mut());
-        self.ck.0.copy_from_slice(&out[..32]);
-        let mut k = [0u8; KEY_LEN];
-        k.copy_from_slice(&out[32..]);
-        self.cs = CipherState::new(Some(Secret32(k)));
-        k.zeroize();
+        let (ck, k) = cipher::hkdf_sha256_64(&self.ck.0, ikm, &[]);
+        self.ck = ck;
+        self.cs = CipherState::new(Some(k));
     }
 
     fn encrypt_and_hash(&mut self, plaintext: &[u8]) -> Result<Vec<u8>> {
@@ -124,13 +121,7 @@ impl SymmetricState {
     }
 
     fn split(&self) -> (Secret32, Secret32) {
-        let mut out = Zeroizing::new([0u8; 64]);
-        let _ = cipher::hkdf_sha256(&self.ck.0, &[], &[], out.as_mut());
-        let mut k1 = Secret32([0u8; 32]);
-        let mut k2 = Secret32([0u8; 32]);
-        k1.0.copy_from_slice(&out[..32]);
-        k2.0.copy_from_slice(&out[32..]);
-        (k1, k2)
+        cipher::hkdf_sha256_64(&self.ck.0, &[], &[])
     }
 }
 

@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use crate::cipher;
 use crate::encoding::{put_short_str, wire_text_and_serde, Reader};
 use crate::error::{DecodeError, Error, Result};
-use crate::PROTOCOL_VERSION;
+use crate::types::PROTOCOL_VERSION;
 
 /// Length of an organisation key id.
 pub const ORG_KEY_ID_LEN: usize = 8;
@@ -44,6 +44,10 @@ impl core::fmt::Debug for OrgSigningKey {
 
 impl OrgSigningKey {
     /// Generate a new organisation key from the operating system's CSPRNG.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn generate() -> Result<Self> {
         let mut seed = Zeroizing::new([0u8; 32]);
         cipher::fill_random(&mut rand_core::OsRng, seed.as_mut())?;
@@ -74,6 +78,10 @@ impl OrgSigningKey {
     ///
     /// `agent_id` and `device_id` are 1 to [`MAX_ID_LEN`] bytes of UTF-8; the certificate is
     /// valid from `not_before` to `not_after` inclusive (Unix seconds).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty or too long id, or `not_before > not_after`.
     pub fn certify_agent(
         &self,
         agent_public_key: &[u8; 32],
@@ -128,6 +136,10 @@ impl OrgPublicKey {
     /// canonical encoding of a curve point that is not of small order, else
     /// `MALFORMED` (`InvalidField("org public key")`). A small-order key would let anyone forge
     /// signatures that permissive verifiers accept, so it is refused before any use.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] for another length or bytes that do not encode a curve point.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| {
             Error::Malformed(if bytes.len() < 32 {
@@ -199,6 +211,10 @@ impl core::fmt::Debug for AgentKey {
 
 impl AgentKey {
     /// Generate a new device key from the operating system's CSPRNG.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn generate() -> Result<Self> {
         Ok(AgentKey {
             secret: cipher::random_x25519(&mut rand_core::OsRng)?,
@@ -277,6 +293,10 @@ impl AgentCertificate {
     ///
     /// Checks, in this order: longer than 251 bytes (`TooLong`), version, shorter than 125
     /// bytes (`TooShort`), then the fields in wire order, then trailing bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] unless `bytes` is a well-formed v1 certificate.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > CERT_MAX_LEN {
             return Err(DecodeError::TooLong.into());
@@ -307,6 +327,13 @@ impl AgentCertificate {
     /// Ed25519 signature (`BAD_CERTIFICATE`), `not_before <= not_after` and an acceptable agent
     /// key (`BAD_CERTIFICATE`), then the validity window (`CERTIFICATE_NOT_YET_VALID`,
     /// `CERTIFICATE_EXPIRED`).
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::WrongOrganization`]: the certificate names another organisation's key id.
+    /// * [`Error::BadCertificate`]: the signature does not verify under `org`.
+    /// * [`Error::CertificateNotYetValid`] / [`Error::CertificateExpired`]: `now` lies outside
+    ///   the validity window.
     pub fn verify(&self, org: &OrgPublicKey, now: u64) -> Result<()> {
         self.verify_signature(org)?;
         if now < self.not_before {
@@ -390,6 +417,11 @@ impl AgentIdentity {
     /// Combine a device key with its certificate. Fails if the certificate was not signed by
     /// `org` or certifies another key, so a misconfigured agent fails here rather than in
     /// every visitor's handshake. The validity window is checked by visitors.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::WrongOrganization`] or [`Error::BadCertificate`] if `org` did not sign the
+    /// certificate; [`Error::CertificateKeyMismatch`] if it certifies another key.
     pub fn new(key: AgentKey, certificate: AgentCertificate, org: &OrgPublicKey) -> Result<Self> {
         certificate.verify_signature(org)?;
         if !certificate.certifies(&key.public_key()) {
@@ -413,12 +445,20 @@ impl AgentIdentity {
     }
 
     /// Seal the identity (key, certificate, organisation key) under `storage_key`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn export(&self, storage_key: &crate::StorageKey) -> Result<String> {
         self.export_bytes(storage_key)
             .map(|bytes| crate::encoding::to_base64(&bytes))
     }
 
     /// [`Self::export`] as bytes, for binary stores; `export` is their base64url.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn export_bytes(&self, storage_key: &crate::StorageKey) -> Result<Vec<u8>> {
         self.export_bytes_with_rng(storage_key, &mut rand_core::OsRng)
     }
@@ -442,12 +482,22 @@ impl AgentIdentity {
     /// [`AgentIdentity::new`]'s checks. The validity window is **not** checked: an expired
     /// identity still imports, so the app can show it and have the device re-certified;
     /// visitors refuse it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ExportAuthentication`] for a wrong key or an altered export; [`Error::Malformed`]
+    /// for text that is not an identity export; the errors of [`AgentIdentity::new`] if the
+    /// restored certificate no longer matches.
     pub fn import(exported: &str, storage_key: &crate::StorageKey) -> Result<Self> {
         let plain = crate::storage::open_text(storage_key, crate::storage::Kind::AgentIdentity, exported)?;
         Self::from_export_plaintext(&plain)
     }
 
     /// Open an identity from [`Self::export_bytes`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AgentIdentity::import`].
     pub fn import_bytes(exported: &[u8], storage_key: &crate::StorageKey) -> Result<Self> {
         let plain = crate::storage::open(storage_key, crate::storage::Kind::AgentIdentity, exported)?;
         Self::from_export_plaintext(&plain)

@@ -11,9 +11,10 @@ use crate::envelope::{self, Envelope, Role};
 use crate::error::{DecodeError, Error, Result};
 use crate::noise::Completed;
 use crate::org::MAX_ID_LEN;
-use crate::ratchet::{self, RecvChain, SendChain, SkippedKeys};
+use crate::padding;
+use crate::ratchet::{self, ChainKey, RecvChain, SendChain, SkippedKeys};
 use crate::storage::{self, Kind, StorageKey};
-use crate::{padding, SessionId, MAX_PLAINTEXT_LEN};
+use crate::types::{SessionId, MAX_PLAINTEXT_LEN};
 
 /// HKDF `info` labels (docs/PROTOCOL.md §5).
 const LABEL_V2A: &[u8] = b"hushwire/v1/chain/visitor-to-agent";
@@ -53,9 +54,23 @@ impl Default for SessionConfig {
 }
 
 impl SessionConfig {
-    /// `max_skip` in `1..=MAX_SKIP_LIMIT`: zero would let one lost message stop the session
+    /// A validated configuration: `max_skip` in `1..=MAX_SKIP_LIMIT`: zero would let one lost message stop the session
     /// for good (every later message would be too far ahead). `max_stored_skipped` in
     /// `0..=MAX_STORED_SKIPPED_LIMIT` (zero: late messages are refused, the session goes on).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] if `max_skip` exceeds [`MAX_SKIP_LIMIT`] or
+    /// `max_stored_skipped` exceeds [`MAX_STORED_SKIPPED_LIMIT`].
+    pub fn new(max_skip: u32, max_stored_skipped: u32) -> Result<SessionConfig> {
+        let config = SessionConfig {
+            max_skip,
+            max_stored_skipped,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
     fn validate(&self) -> Result<()> {
         if self.max_skip == 0 || self.max_skip > MAX_SKIP_LIMIT {
             return Err(Error::InvalidArgument("max_skip"));
@@ -110,11 +125,8 @@ pub(crate) fn from_handshake(
     agent_id: String,
     device_id: String,
 ) -> Session {
-    let chain = |k: &Secret32, label: &[u8]| {
-        let mut ck = Secret32([0u8; 32]);
-        let _ = cipher::hkdf_sha256(&done.handshake_hash, &k.0, label, &mut ck.0);
-        ck
-    };
+    let chain =
+        |k: &Secret32, label: &[u8]| ChainKey(cipher::hkdf_sha256_32(&done.handshake_hash, &k.0, label).0);
     let v2a = chain(&done.k1, LABEL_V2A);
     let a2v = chain(&done.k2, LABEL_A2V);
     let (send_ck, recv_ck) = match role {
@@ -144,6 +156,14 @@ impl Session {
     /// Encrypt a chat message. Each call uses a new message key (the chain advances) and a
     /// fresh random nonce, so even a session restored from an old export never reuses a
     /// (key, nonce) pair.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::MessageTooLarge`]: `plaintext` exceeds [`crate::MAX_PLAINTEXT_LEN`].
+    /// * [`Error::SessionExhausted`]: this side has sent 2^32 - 2 messages.
+    /// * [`Error::Randomness`]: the operating system's random number generator failed.
+    ///
+    /// A failed call leaves the session unchanged.
     pub fn seal(&mut self, plaintext: &[u8]) -> Result<Envelope> {
         self.seal_with_rng(plaintext, &mut rand_core::OsRng)
     }
@@ -152,6 +172,20 @@ impl Session {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(Error::MessageTooLarge);
         }
+        self.seal_body(
+            padding::padded_len(plaintext.len()),
+            |bytes| padding::pad_into(bytes, plaintext),
+            rng,
+        )
+    }
+
+    /// Seal the next message with the `body_len` bytes `write` appends as its plaintext.
+    fn seal_body(
+        &mut self,
+        body_len: usize,
+        write: impl FnOnce(&mut Vec<u8>),
+        rng: &mut dyn RngCore,
+    ) -> Result<Envelope> {
         let counter = self.send.next;
         // The highest counter sealed is 0xfffffffe; `send_next = 0xffffffff` means "no more"
         // (docs/PROTOCOL.md §6.2). So `counter + 1` below never overflows.
@@ -163,8 +197,9 @@ impl Session {
         let header = envelope::header(&self.session_id, self.role, counter);
         let mut chain_key = self.send.chain_key.clone();
         let message_key = ratchet::step(&mut chain_key);
-        let envelope = Envelope::seal(&header, &nonce, &message_key.0, plaintext)?;
-        self.send.chain_key = chain_key;
+        let envelope = Envelope::seal_body(&header, &nonce, &message_key.0, body_len, write)?;
+        // Overwrite in place: the old chain key leaves no copy behind.
+        self.send.chain_key.0 = chain_key.0;
         self.send.next = counter + 1;
         Ok(envelope)
     }
@@ -174,6 +209,13 @@ impl Session {
     /// Accepts messages out of order within [`SessionConfig::max_skip`]; rejects replays,
     /// reflected messages, messages of other sessions and anything altered. A failed call
     /// leaves the session unchanged.
+    ///
+    /// # Errors
+    ///
+    /// * [`Error::WrongSession`], [`Error::Reflected`]: another session's message, or this side's.
+    /// * [`Error::Replay`]: already opened, or so old that its key was evicted.
+    /// * [`Error::TooFarAhead`]: beyond [`SessionConfig::max_skip`].
+    /// * [`Error::Tampered`]: altered, forged, or (after authenticating) badly padded.
     pub fn open(&mut self, envelope: &Envelope) -> Result<Vec<u8>> {
         self.open_checked(envelope, |_| Ok(()))
     }
@@ -184,6 +226,10 @@ impl Session {
     /// refused with [`DecodeError::InvalidField`]`("utf-8")` (`MALFORMED`) **without being
     /// consumed**: the session is unchanged, so the same envelope can still be read with
     /// [`Session::open`] as bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::open`], and [`Error::Malformed`] for a plaintext that is not UTF-8.
     pub fn open_text(&mut self, envelope: &Envelope) -> Result<String> {
         let plain = self.open_checked(envelope, |pt| {
             core::str::from_utf8(pt)
@@ -216,7 +262,7 @@ impl Session {
         let nonce = envelope.nonce();
         if counter < self.recv.next {
             let key = self.recv.skipped.get(counter).ok_or(Error::Replay)?;
-            let mut pt = cipher::aead_open(&key.0, &nonce, header, envelope.ciphertext())?;
+            let mut pt = cipher::aead_open(key, &nonce, header, envelope.ciphertext())?;
             if let Err(e) = padding::unpad(&mut pt).and_then(|()| check(&pt)) {
                 pt.zeroize();
                 return Err(e);
@@ -242,14 +288,15 @@ impl Session {
     /// proves no one sits in the middle, which the anonymous visitor cannot otherwise prove
     /// to the agent.
     pub fn safety_code(&self) -> String {
-        let mut out = [0u8; 8];
-        let _ = cipher::hkdf_sha256(&[], &self.handshake_hash, LABEL_SAFETY, &mut out);
-        let mut n = u64::from_be_bytes(out) % 1_000_000_000_000;
+        // The first 8 bytes of the 32-byte output are HKDF's 8-byte output.
+        let okm = cipher::hkdf_sha256_32(&[], &self.handshake_hash, LABEL_SAFETY);
+        let [a, b, c, d, e, f, g, h, ..] = okm.0;
+        let mut n = u64::from_be_bytes([a, b, c, d, e, f, g, h]) % 1_000_000_000_000;
         // Twelve digits, most significant first, in groups of four (no `core::fmt`: keeps
         // the wasm build small).
         let mut text = *b"0000 0000 0000";
-        for i in (0..14).rev().filter(|i| i % 5 != 4) {
-            text[i] = b'0' + (n % 10) as u8;
+        for digit in text.iter_mut().rev().filter(|c| **c != b' ') {
+            *digit = b'0' + (n % 10) as u8;
             n /= 10;
         }
         text.iter().map(|&b| char::from(b)).collect()
@@ -300,11 +347,19 @@ impl Session {
     /// Seal the whole session state under `storage_key` into an opaque string for storage
     /// (IndexedDB, a file, a database row). Export again after every `seal`/`open`: restoring
     /// an older export re-opens messages received since (they would be accepted once more).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn export(&self, storage_key: &StorageKey) -> Result<String> {
         self.export_with_rng(storage_key, &mut rand_core::OsRng)
     }
 
     /// [`Session::export`] as bytes, for binary stores; `export` is their base64url.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn export_bytes(&self, storage_key: &StorageKey) -> Result<Vec<u8>> {
         storage::seal(
             storage_key,
@@ -320,7 +375,12 @@ impl Session {
 
     /// The state serialised for export (docs/PROTOCOL.md §8).
     pub(crate) fn state_bytes(&self) -> Zeroizing<Vec<u8>> {
-        let mut out = Zeroizing::new(Vec::with_capacity(256 + 36 * self.recv.skipped.len()));
+        // Exactly the final size: a reallocation would free an unwiped copy of the keys.
+        let len = STATE_FIXED_LEN
+            + self.agent_id.len()
+            + self.device_id.len()
+            + STATE_SKIPPED_LEN * self.recv.skipped.len();
+        let mut out = Zeroizing::new(Vec::with_capacity(len));
         out.push(STATE_VERSION);
         out.push(self.role.to_byte());
         out.extend_from_slice(&self.session_id.0);
@@ -336,19 +396,29 @@ impl Session {
         out.extend_from_slice(&(self.recv.skipped.len() as u32).to_be_bytes());
         for (n, key) in self.recv.skipped.iter() {
             out.extend_from_slice(&n.to_be_bytes());
-            out.extend_from_slice(&key.0);
+            out.extend_from_slice(key);
         }
+        debug_assert_eq!(out.len(), len);
         out
     }
 
     /// Restore a session sealed by [`Session::export`]. A wrong key or an altered export is
     /// [`Error::ExportAuthentication`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ExportAuthentication`] for a wrong key or an altered export; [`Error::Malformed`]
+    /// for text that is not a session export or holds an invalid state.
     pub fn import(exported: &str, storage_key: &StorageKey) -> Result<Session> {
         let plain = storage::open_text(storage_key, Kind::Session, exported)?;
         Self::from_state_bytes(&plain)
     }
 
     /// Restore a session from [`Session::export_bytes`].
+    ///
+    /// # Errors
+    ///
+    /// As [`Session::import`].
     pub fn import_bytes(exported: &[u8], storage_key: &StorageKey) -> Result<Session> {
         let plain = storage::open(storage_key, Kind::Session, exported)?;
         Self::from_state_bytes(&plain)
@@ -367,11 +437,11 @@ impl Session {
         let agent_id = r.short_str(MAX_ID_LEN, "agent_id")?;
         let device_id = r.short_str(MAX_ID_LEN, "device_id")?;
         let send = SendChain {
-            chain_key: Secret32(r.array()?),
+            chain_key: ChainKey(r.array()?),
             next: r.u32()?,
         };
         let mut recv = RecvChain {
-            chain_key: Secret32(r.array()?),
+            chain_key: ChainKey(r.array()?),
             next: r.u32()?,
             skipped: SkippedKeys::default(),
         };
@@ -391,7 +461,8 @@ impl Session {
         for _ in 0..count {
             let n = r.u32()?;
             // Ascending and below `next`, as `state_bytes` writes them.
-            if n >= recv.next || !recv.skipped.push(n, Secret32(r.array()?)) {
+            let key = Zeroizing::new(r.array()?);
+            if n >= recv.next || !recv.skipped.push(n, &key) {
                 return Err(DecodeError::InvalidField("skipped key").into());
             }
         }
@@ -411,15 +482,42 @@ impl Session {
 
 /// Version of the serialised session state inside an export.
 const STATE_VERSION: u8 = 1;
+/// Bytes of the state besides the two ids and the skipped keys: version, role, session id,
+/// handshake hash, two id lengths, two chains (key and counter), config, key count.
+const STATE_FIXED_LEN: usize = 1 + 1 + 16 + 32 + 1 + 1 + (32 + 4) * 2 + 4 + 4 + 4;
+/// Bytes per stored skipped key: counter and key.
+const STATE_SKIPPED_LEN: usize = 4 + 32;
 
 impl Session {
     /// The initial chain keys `(visitor-to-agent, agent-to-visitor)`; for the test vectors,
     /// called before any message.
     #[cfg(feature = "testing")]
-    pub(crate) fn chain_keys_for_vectors(&self) -> (Secret32, Secret32) {
+    pub(crate) fn chain_keys_for_vectors(&self) -> (ChainKey, ChainKey) {
         match self.role {
             Role::Visitor => (self.send.chain_key.clone(), self.recv.chain_key.clone()),
             Role::Agent => (self.recv.chain_key.clone(), self.send.chain_key.clone()),
         }
+    }
+
+    /// `(sending, receiving)` chain keys, for [`crate::testing::chain_keys`].
+    #[cfg(feature = "testing")]
+    pub(crate) fn chain_keys_for_testing(&self) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
+        (
+            Zeroizing::new(self.send.chain_key.0),
+            Zeroizing::new(self.recv.chain_key.0),
+        )
+    }
+
+    /// For [`crate::testing::seal_unpadded`].
+    #[cfg(feature = "testing")]
+    pub(crate) fn seal_unpadded_for_testing(&mut self, body: &[u8]) -> Result<Envelope> {
+        if body.len() > padding::padded_len(MAX_PLAINTEXT_LEN) {
+            return Err(Error::MessageTooLarge);
+        }
+        self.seal_body(
+            body.len(),
+            |bytes| bytes.extend_from_slice(body),
+            &mut rand_core::OsRng,
+        )
     }
 }

@@ -44,6 +44,10 @@ impl core::fmt::Debug for StorageKey {
 
 impl StorageKey {
     /// A fresh random key from the operating system's CSPRNG.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn generate() -> Result<Self> {
         let mut k = StorageKey([0u8; 32]);
         cipher::fill_random(&mut rand_core::OsRng, &mut k.0)?;
@@ -58,6 +62,32 @@ impl StorageKey {
     /// The key bytes, for handing to a platform keystore.
     pub fn to_bytes(&self) -> Zeroizing<[u8; 32]> {
         Zeroizing::new(self.0)
+    }
+}
+
+/// Any slice of exactly 32 bytes, for keys handed over as `Vec<u8>` or `&[u8]` (for example
+/// from a binding or a keystore API). The intermediate copy is wiped.
+impl TryFrom<&[u8]> for StorageKey {
+    type Error = Error;
+
+    /// # Errors
+    ///
+    /// [`Error::Malformed`] ([`DecodeError::TooShort`] / [`DecodeError::TooLong`]) unless
+    /// `bytes` holds exactly 32 bytes.
+    fn try_from(bytes: &[u8]) -> Result<Self> {
+        if bytes.len() != 32 {
+            let e = if bytes.len() < 32 {
+                DecodeError::TooShort
+            } else {
+                DecodeError::TooLong
+            };
+            return Err(e.into());
+        }
+        let mut key = StorageKey([0u8; 32]);
+        for (k, b) in key.0.iter_mut().zip(bytes) {
+            *k = *b;
+        }
+        Ok(key)
     }
 }
 

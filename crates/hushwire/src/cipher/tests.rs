@@ -129,7 +129,7 @@ fn wycheproof_hkdf_sha256() {
     for (_, t) in tests_of(&doc) {
         let size = t["size"].as_u64().unwrap() as usize;
         let mut out = vec![0u8; size];
-        let res = hkdf_sha256(&h(&t["salt"]), &h(&t["ikm"]), &h(&t["info"]), &mut out);
+        let res = hkdf_sha256_into(&h(&t["salt"]), &h(&t["ikm"]), &h(&t["info"]), &mut out);
         match t["result"].as_str().unwrap() {
             "valid" => {
                 res.unwrap();
@@ -151,7 +151,16 @@ fn rfc5869_hkdf_sha256() {
             continue;
         }
         let mut out = vec![0u8; t["L"].as_u64().unwrap() as usize];
-        hkdf_sha256(&h(&t["salt"]), &h(&t["ikm"]), &h(&t["info"]), &mut out).unwrap();
+        hkdf_sha256_into(&h(&t["salt"]), &h(&t["ikm"]), &h(&t["info"]), &mut out).unwrap();
+        // The fixed-size functions the protocol uses agree with the general one.
+        let mut long = [0u8; 64];
+        hkdf_sha256_into(&h(&t["salt"]), &h(&t["ikm"]), &h(&t["info"]), &mut long).unwrap();
+        let (a, b) = hkdf_sha256_64(&h(&t["salt"]), &h(&t["ikm"]), &h(&t["info"]));
+        assert_eq!([a.0, b.0].concat(), long);
+        assert_eq!(
+            hkdf_sha256_32(&h(&t["salt"]), &h(&t["ikm"]), &h(&t["info"])).0,
+            long[..32]
+        );
         assert_eq!(out, h(&t["okm"]), "tcId {}", t["tcId"]);
         // PRK = HMAC(salt, IKM): checks the extract step through our HMAC too.
         assert_eq!(

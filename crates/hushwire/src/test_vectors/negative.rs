@@ -19,7 +19,7 @@ use alloc::{
 use ed25519_dalek::Signer;
 
 use super::{hex, s, VectorRng, J, SEED};
-use crate::cipher::{self, Secret32};
+use crate::cipher;
 use crate::encoding::{self, Reader};
 use crate::storage::{self, Kind};
 use crate::{
@@ -264,7 +264,7 @@ pub(super) fn generate(
     let base_bytes = base.to_bytes();
     let base_text = base.to_string();
     let mk = {
-        let mut ck = Secret32(visitor_state.send_ck);
+        let mut ck = crate::ratchet::ChainKey(visitor_state.send_ck);
         ratchet::step(&mut ck)
     };
     let open = |input: Vec<u8>| vec![("session", s("agent")), ("input", hex(&input))];
