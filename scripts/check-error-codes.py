@@ -88,7 +88,8 @@ m = re.search(r"^## 11\. Error codes\n(.*?)^## ", protocol, re.S | re.M)
 if not m:
     problems.append("docs/PROTOCOL.md: section 11 (Error codes) not found")
 else:
-    sec = m.group(1)
+    # The lists come before the first subsection (11.1 maps rejections to codes).
+    sec = re.split(r"^### ", m.group(1), flags=re.M)[0]
     core_part, _, binding_part = sec.partition("Binding-level codes")
     expect("docs/PROTOCOL.md section 11, core codes", CORE, re.findall(r"`([A-Z][A-Z_]+)`", core_part))
     expect(
