@@ -89,7 +89,12 @@ if not m:
     problems.append("docs/PROTOCOL.md: section 11 (Error codes) not found")
 else:
     # The lists come before the first subsection (11.1 maps rejections to codes).
-    sec = re.split(r"^### ", m.group(1), flags=re.M)[0]
+    parts = re.split(r"^### ", m.group(1), flags=re.M)
+    sec = parts[0]
+    # Every code the rejection table names is a core code.
+    table_codes = set(re.findall(r"`([A-Z][A-Z_]{3,})`", "".join(parts[1:])))
+    for c in sorted(table_codes - set(CORE)):
+        problems.append(f"docs/PROTOCOL.md section 11.1 names {c}, which is not in ERROR_CODES")
     core_part, _, binding_part = sec.partition("Binding-level codes")
     expect("docs/PROTOCOL.md section 11, core codes", CORE, re.findall(r"`([A-Z][A-Z_]+)`", core_part))
     expect(
