@@ -25,17 +25,18 @@ before(async () => {
   await hw.init();
   v = await load('negative.json');
   hs = await load('handshake.json');
-  // The first random bytes the module draws (it refills its pool on this first draw) are the
-  // vector visitor's session id and ephemeral secret; the rest of the pool is real randomness.
+  // The first random bytes the module draws, over however many calls, are the vector
+  // visitor's session id and ephemeral secret; anything after them is real randomness.
   const feed = Buffer.concat([Buffer.from(hs.session_id, 'hex'), Buffer.from(hs.visitor_ephemeral_secret, 'hex')]);
   const real = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
-  let first = true;
+  let fed = 0;
   Object.defineProperty(globalThis, 'crypto', {
     value: {
       getRandomValues: (a) => {
         randomFillSync(a);
-        if (first) a.set(feed.subarray(0, Math.min(feed.length, a.length)));
-        first = false;
+        const n = Math.min(feed.length - fed, a.length);
+        a.set(feed.subarray(fed, fed + n));
+        fed += n;
         return a;
       },
     },
