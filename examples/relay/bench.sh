@@ -32,7 +32,9 @@ trap 'rm -f "$out"' EXIT
     echo "frames stored; 50 agents reconnecting at once after a restart all served in under 1 s."
     echo "Each login is timed from connect until its last \`assigned\`/\`waiting\` frame; $logins"
     echo "sequential logins per size (after one warm-up), then the relay is restarted on the same"
-    echo "database and 50 agents log in concurrently. \"relay start\" includes opening the database"
+    echo "database and 50 agents log in concurrently while one visitor posts 10 messages one"
+    echo "after another (time to each ack: posts share the store with logins). \"relay start\""
+    echo "includes opening the database"
     echo "(and, for a newer relay on this version-0 database, migrating it)."
     echo
     echo "Machine: $(nproc) cores, $(uname -sm), $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | xargs || echo unknown CPU); $(date -u +%Y-%m-%d)."

@@ -148,6 +148,31 @@ async fn login(url: &str, agent: usize) -> Duration {
     t0.elapsed()
 }
 
+/// A visitor posting `n` messages one after another while the herd logs in: each post's time
+/// until its ack (posts share the store with logins).
+async fn posts_during(url: &str, n: usize) -> Vec<Duration> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let next = async |ws: &mut tokio_tungstenite::WebSocketStream<_>| -> Value {
+        match tokio::time::timeout(Duration::from_secs(600), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => serde_json::from_str(t.as_str()).unwrap(),
+            other => panic!("visitor failed: {other:?}"),
+        }
+    };
+    ws.send(Message::text(json!({"type": "create"}).to_string()))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut ws).await["type"], "created");
+    let mut out = Vec::new();
+    for i in 0..n {
+        let t0 = Instant::now();
+        let frame = json!({"type": "post", "kind": "message", "data": "TUVTU0FHRQ", "ref": format!("p{i}")});
+        ws.send(Message::text(frame.to_string())).await.unwrap();
+        assert_eq!(next(&mut ws).await["type"], "ack");
+        out.push(t0.elapsed());
+    }
+    out
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1}", d.as_secs_f64() * 1e3)
 }
@@ -183,8 +208,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    println!("| frames stored | relay start (open, migrate) ms | login median ms | login p90 ms | login max ms | herd of {AGENTS}: median ms | herd: last ms |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| frames stored | relay start (open, migrate) ms | login median ms | login p90 ms | login max ms | herd of {AGENTS}: median ms | herd: last ms | post ack during herd: median ms | max ms |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for frames in sizes {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("bench.sqlite3");
@@ -205,7 +230,11 @@ fn main() {
         drop(relay);
         let (relay, _) = start(&relay_bin, &db, &port);
         let url = relay.url.clone();
-        let mut herd: Vec<Duration> = rt.block_on(async {
+        let (mut herd, mut posts): (Vec<Duration>, Vec<Duration>) = rt.block_on(async {
+            let poster = {
+                let url = url.clone();
+                tokio::spawn(async move { posts_during(&url, 10).await })
+            };
             let tasks: Vec<_> = (0..AGENTS)
                 .map(|a| {
                     let url = url.clone();
@@ -216,18 +245,21 @@ fn main() {
             for t in tasks {
                 out.push(t.await.unwrap());
             }
-            out
+            (out, poster.await.unwrap())
         });
         herd.sort();
+        posts.sort();
         drop(relay);
         println!(
-            "| {frames} | {} | {} | {} | {} | {} | {} |",
+            "| {frames} | {} | {} | {} | {} | {} | {} | {} | {} |",
             ms(started),
             ms(percentile(&times, 0.5)),
             ms(percentile(&times, 0.9)),
             ms(times[times.len() - 1]),
             ms(percentile(&herd, 0.5)),
             ms(herd[herd.len() - 1]),
+            ms(percentile(&posts, 0.5)),
+            ms(posts[posts.len() - 1]),
         );
     }
 }
