@@ -46,6 +46,6 @@ trap 'rm -f "$out"' EXIT
         rm -rf "$src"
         run "before: relay of $BEFORE_REV ($(git rev-parse --short "$BEFORE_REV"))" "$target_dir/before/release/hushwire-relay"
     fi
-    run "after: this relay ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- examples/relay || echo ', with uncommitted changes'))" "$target_dir/release/hushwire-relay"
+    run "after: this relay ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- examples/relay/src examples/relay/Cargo.toml || echo ', with uncommitted changes'))" "$target_dir/release/hushwire-relay"
 } | tee "$out"
 cp "$out" "$here/BENCH.md"
