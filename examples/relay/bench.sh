@@ -47,5 +47,16 @@ trap 'rm -f "$out"' EXIT
         run "before: relay of $BEFORE_REV ($(git rev-parse --short "$BEFORE_REV"))" "$target_dir/before/release/hushwire-relay"
     fi
     run "after: this relay ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- examples/relay/src examples/relay/Cargo.toml || echo ', with uncommitted changes'))" "$target_dir/release/hushwire-relay"
+    cat <<'NOTES'
+Reading the numbers: in relays without TCP_NODELAY (before), every login pays about 40 ms
+of Nagle's algorithm meeting the client's delayed ACK, whatever is stored. Beyond that their
+login cost grows with the stored frames: the waiting-list query scanned the frames table,
+under the one store mutex every post also takes, so a herd is served one login after
+another and a post waits behind it (the "max" post column). After: TCP_NODELAY, every login
+query on an index (plans checked by `store::tests::every_query_plan_uses_an_index`), reads on
+their own connections beside the writer. "relay start" of the after rows includes the
+one-time in-place migration of this version-0 database (prev links, per-sender and hello
+columns), which a relay upgraded in production pays once.
+NOTES
 } | tee "$out"
 cp "$out" "$here/BENCH.md"

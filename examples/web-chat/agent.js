@@ -201,6 +201,9 @@ async function main() {
       }
       c.seq = f.seq;
       await save();
+    } else if (f.type === 'synced') {
+      // A sync stops at the relay's limit: continue from where it ended.
+      if (f.more && sessions.has(id)) relay.send({ type: 'sync', conversation: id, after: state.convs[id].seq });
     } else if (f.type === 'ack') {
       if (pending.settle(state.unacked, f.ref)) await save();
     } else if (f.type === 'error') {

@@ -116,6 +116,8 @@ async function main() {
       await save();
       await flushQueue();
     } else if (f.type === 'ready' || f.type === 'synced') {
+      // A sync stops at the relay's limit: continue from where it ended.
+      if (f.more) relay.send({ type: 'sync', after: state.seq || 0 });
       await flushQueue();
     } else if (f.type === 'error') {
       $('status').textContent = `relay error ${f.code}`;

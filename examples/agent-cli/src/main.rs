@@ -606,7 +606,13 @@ fn on_frame(agent: &mut Agent, v: &Value) -> Res<Vec<Value>> {
             }
             println!("sent {} seq={}", short(&conv), num(v, "seq"));
         }
-        "synced" | "pong" => {}
+        "synced" => {
+            // A sync stops at the relay's limit: continue from where it ended.
+            if let Some(c) = agent.convs.get(&conv).filter(|_| v["more"] == true) {
+                out.push(json!({"type": "sync", "conversation": conv, "after": c.seq}));
+            }
+        }
+        "pong" => {}
         "error" => {
             println!("relay error {} ({})", shown(v, "code"), shown(v, "message"));
             // A refused post is never stored: stop resending it.
