@@ -3,11 +3,14 @@
 #   1. Rust integration tests, without and with the test-only `tamper` feature, and a check
 #      that the release relay binary has no tamper mode: the relay binary against a tokio-tungstenite client on a free
 #      loopback port (garbage/oversized frames, wrong tokens, foreign conversations, rate
-#      limits, ack-after-commit under SIGKILL, SIGTERM shutdown, restarts keep history), and
-#      the agent CLI chatting with a Rust visitor through the relay.
+#      limits, ack-after-commit under SIGKILL, SIGTERM shutdown, restarts keep history, ordered
+#      exactly-once delivery (M2/M3 sequence, a property test), idempotent resends, SIGKILL
+#      mid-load with resends; query plans), and the agent CLI chatting with a Rust visitor
+#      through the relay (including a resend after SIGKILL).
 #   2. Browser end-to-end: headless Debian Chromium via playwright-core drives visitor.html
 #      and agent.html against the relay (reload, relay restart, no plaintext at rest or in
-#      logs or frames, a tampering relay shows warnings). Screenshots: target/e2e-screenshots/.
+#      logs or frames, a tampering relay shows warnings, M2/M3 and kill -9 with lost acks staged
+#      through routeWebSocket). Screenshots: target/e2e-screenshots/.
 # Installs what it needs through scripts/install-deps.sh (browser; the npm package build
 # installs the wasm tools). Exits non-zero on any failure.
 set -euo pipefail

@@ -6,7 +6,10 @@
 // A key the relay reports is never certified automatically: a malicious relay would get its
 // own key certified. The package is imported by URL (the CSP allows no inline import map).
 import { init, AgentIdentity, AgentKey, Session, createStorageKeyVault } from '/pkg/index.js';
-import { RelayConnection, SealedStore, appendLine, appendWarning, codeOf, fromB64, pageConfig, toB64 } from './common.js';
+import {
+  RelayConnection, SealedStore, appendGap, appendLine, appendWarning, codeOf, deliveryOrder, fromB64, newRef, pageConfig,
+  pending, toB64,
+} from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const log = $('log');
@@ -85,8 +88,10 @@ async function main() {
   const vault = await createStorageKeyVault({ databaseName: 'hushwire-agent' });
   const storageKey = await vault.getOrCreate();
   const store = await SealedStore.open('hushwire.agent', storageKey);
-  // { convs: { id: { session, seq, transcript } }, current, identity, pendingKey, relayToken }
+  // { convs: { id: { session, seq, transcript } }, unacked, current, identity, pendingKey,
+  // relayToken }. `seq` is the last visitor frame accepted; `unacked` the posts not acked yet.
   const state = (await store.load()) || { convs: {}, current: null };
+  state.unacked ||= [];
   await takeFragmentToken(state, store);
   const { org_public_key: orgPublicKey } = await pageConfig();
   const identity = await enrol(state, store, storageKey, orgPublicKey);
@@ -113,7 +118,12 @@ async function main() {
     log.replaceChildren();
     $('conv').textContent = id ? id.slice(0, 8) : 'none';
     $('safety').textContent = id ? sessions.get(id).safetyCode : '—';
-    if (id) for (const l of state.convs[id].transcript) appendLine(log, l.from, l.text, l.from === 'you' ? 'agent' : 'visitor');
+    if (id) {
+      for (const l of state.convs[id].transcript) {
+        if (l.gap) appendGap(log);
+        else appendLine(log, l.from, l.text, l.from === 'you' ? 'agent' : 'visitor');
+      }
+    }
   }
   if (state.current && sessions.has(state.current)) show(state.current);
 
@@ -131,6 +141,17 @@ async function main() {
   }
   const removeWaiting = (id) => document.querySelector(`li[data-conv="${id}"]`)?.remove();
 
+  // A post is kept until acked (saved with the ratchet state that sealed it) and resent with
+  // the same ref after a reconnect: the relay stores it once.
+  const post = (conversation, kind, data) => {
+    const p = { ref: newRef(), conversation, kind, data };
+    state.unacked.push(p);
+    return p;
+  };
+  const sendPosts = (posts) => {
+    for (const f of pending.frames(posts)) relay.send(f);
+  };
+
   async function onFrame(f) {
     const id = f.conversation;
     // The relay's ids are 32 lowercase hex digits; anything else is a broken or hostile relay
@@ -139,7 +160,11 @@ async function main() {
     if (f.type === 'waiting') addWaiting(id);
     else if (f.type === 'taken') removeWaiting(id);
     else if (f.type === 'assigned') {
-      if (sessions.has(id)) relay.send({ type: 'sync', conversation: id, after: state.convs[id].seq });
+      if (sessions.has(id)) {
+        relay.send({ type: 'sync', conversation: id, after: state.convs[id].seq });
+        // Posts whose ack was lost with the connection: the same refs, so stored once.
+        sendPosts(state.unacked.filter((p) => p.conversation === id));
+      }
     } else if (f.type === 'accepted') {
       removeWaiting(id);
       if (sessions.has(id)) return;
@@ -147,8 +172,9 @@ async function main() {
         const { session, reply } = identity.accept(f.hello);
         sessions.set(id, session);
         state.convs[id] = { seq: f.seq, transcript: [] };
+        const p = post(id, 'reply', reply);
         await save();
-        relay.send({ type: 'post', conversation: id, kind: 'reply', data: reply });
+        sendPosts([p]);
         relay.send({ type: 'sync', conversation: id, after: f.seq });
         show(id);
       } catch (e) {
@@ -157,7 +183,13 @@ async function main() {
     } else if (f.type === 'deliver') {
       const s = sessions.get(id);
       const c = state.convs[id];
-      if (!s || f.seq <= c.seq) return;
+      if (!s) return;
+      const order = deliveryOrder(c.seq, f);
+      if (order === 'seen') return;
+      if (order === 'gap') {
+        c.transcript.push({ gap: true });
+        if (state.current === id) appendGap(log);
+      }
       if (f.kind === 'message') {
         try {
           const text = s.openText(f.data);
@@ -169,8 +201,15 @@ async function main() {
       }
       c.seq = f.seq;
       await save();
+    } else if (f.type === 'synced') {
+      // A sync stops at the relay's limit: continue from where it ended.
+      if (f.more && sessions.has(id)) relay.send({ type: 'sync', conversation: id, after: state.convs[id].seq });
+    } else if (f.type === 'ack') {
+      if (pending.settle(state.unacked, f.ref)) await save();
     } else if (f.type === 'error') {
       $('status').textContent = `relay error ${f.code}`;
+      // A refused post is never stored: stop resending it (the status says why).
+      if (f.ref && pending.settle(state.unacked, f.ref)) await save();
       if (f.code === 'UNAUTHORIZED') {
         // A wrong or revoked token: forget it, so the next load asks again.
         delete state.relayToken;
@@ -195,9 +234,10 @@ async function main() {
     relay.chain = relay.chain.then(async () => {
       const envelope = sessions.get(id).sealText(text);
       state.convs[id].transcript.push({ from: 'you', text });
+      const p = post(id, 'message', envelope);
       await save();
       appendLine(log, 'you', text, 'agent');
-      relay.send({ type: 'post', conversation: id, kind: 'message', data: envelope, ref: String(Date.now()) });
+      sendPosts([p]);
     });
   });
   window.hushwireDemo = { ready: true };

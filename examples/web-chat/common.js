@@ -135,6 +135,54 @@ export function appendLine(log, who, text, cls) {
   return div;
 }
 
+/**
+ * A fresh post id (`ref`): 128 random bits. The relay stores a post once per id, so a post
+ * resent after a reconnect with the same id is acknowledged with its original sequence
+ * number instead of being stored (and delivered) again.
+ */
+export function newRef() {
+  return toB64(crypto.getRandomValues(new Uint8Array(16)));
+}
+
+/**
+ * Where a delivered frame stands against `last`, the sequence number of the last peer frame
+ * accepted: 'seen' (ignore it), 'next', or 'gap' (its `prev` is not `last`: peer frames in
+ * between were never delivered). The relay delivers each conversation's frames in order on a
+ * connection (examples/relay/README.md, "Delivery guarantee"), so a gap cannot be filled by
+ * waiting: the caller shows it and goes on, never skipping silently.
+ */
+export function deliveryOrder(last, frame) {
+  if (frame.seq <= last) return 'seen';
+  return frame.prev === last ? 'next' : 'gap';
+}
+
+/** Shows that frames of the peer never arrived: a visible gap in the transcript. */
+export function appendGap(log) {
+  const div = document.createElement('div');
+  div.className = 'warning gap';
+  div.dataset.code = 'GAP';
+  div.textContent = '⚠ Some messages of this conversation never arrived: the relay did not deliver them.';
+  log.append(div);
+  log.scrollTop = log.scrollHeight;
+}
+
+/**
+ * Unacknowledged posts, kept in the sealed local state (`list` is that state's array of
+ * `{ ref, kind, data, conversation? }`) until the relay acknowledges them, and resent with the
+ * same `ref` after every reconnect.
+ */
+export const pending = {
+  /** Removes and returns the post `ref` (acked or refused). */
+  settle(list, ref) {
+    const i = list.findIndex((p) => p.ref === ref);
+    return i < 0 ? null : list.splice(i, 1)[0];
+  },
+  /** The post frames to send again, in their original order. */
+  frames(list) {
+    return list.map(({ ref, kind, data, conversation }) => ({ type: 'post', conversation, kind, data, ref }));
+  },
+};
+
 /** Shows that a message failed verification: a warning, never its content. */
 export function appendWarning(log, code) {
   const div = document.createElement('div');

@@ -104,9 +104,48 @@ async function newContext() {
   return ctx;
 }
 
+/**
+ * Routes a page's relay WebSocket through this test, to stage the races of issues #18 and
+ * #20 deterministically: `hold()` keeps every frame the page sends from the first `sync` on
+ * until `release()`; `dropAcks` drops the relay's `ack` frames (as if the connection had died
+ * between the commit and the ack). Counts the acks let through.
+ */
+async function routeRelay(page) {
+  const ctl = {
+    holding: false, queue: [], dropAcks: false, acks: 0, dropped: 0,
+    hold() { this.holding = true; },
+    release() { this.holding = false; for (const send of this.queue.splice(0)) send(); },
+    heldSync() { return this.queue.length > 0; },
+  };
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      if (ctl.holding && (ctl.queue.length > 0 || JSON.parse(m).type === 'sync')) ctl.queue.push(() => server.send(m));
+      else server.send(m);
+    });
+    server.onMessage((m) => {
+      if (JSON.parse(m).type === 'ack') {
+        if (ctl.dropAcks) { ctl.dropped++; return; }
+        ctl.acks++;
+      }
+      ws.send(m);
+    });
+  });
+  return ctl;
+}
+
+async function until(cond, what, ms = 20000) {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 const openPages = [];
-async function openPage(ctx, url, label) {
+async function openPage(ctx, url, label, beforeGoto) {
   const page = await ctx.newPage();
+  if (beforeGoto) await beforeGoto(page);
   openPages.push([label, page]);
   page.on('pageerror', (e) => console.log(`  [${label}] page error: ${e.message}`));
   page.on('console', (m) => {
@@ -128,8 +167,8 @@ async function openPage(ctx, url, label) {
  * reads the public key the console generated and shows, certifies it with the CLI as the
  * admin would, and pastes the certificate back.
  */
-async function openEnrolledAgent(ctx, base, label) {
-  const agent = await openPage(ctx, `${base}/agent.html#token=${consoleToken}`, label);
+async function openEnrolledAgent(ctx, base, label, beforeGoto) {
+  const agent = await openPage(ctx, `${base}/agent.html#token=${consoleToken}`, label, beforeGoto);
   await agent.locator('#enrol').waitFor();
   const publicKey = (await agent.locator('#pubkey').innerText()).trim();
   await agent.screenshot({ path: path.join(shots, `${label}-enrol.png`), fullPage: true });
@@ -288,6 +327,98 @@ async function mainRun() {
   check('database, relay log and frame log contain no plaintext marker', leaks.length === 0, leaks.join(', '));
 }
 
+/**
+ * Issue #18's sequence and issue #20's fault test in the browser. M2 is posted (and acked)
+ * while the console is closed; the console comes back and its `sync` is held until M3 is
+ * posted and acked: M2 must still be shown, before M3. Then acks are dropped, the relay is
+ * killed with SIGKILL and restarted on the same database and port; both pages resend their
+ * unacked posts with the same refs: each message is shown once and no warning (REPLAY) shows.
+ */
+async function deliveryRun() {
+  let relay = await startRelay('delivery', '127.0.0.1:0');
+  const base = relay.url;
+  const ctx = await newContext();
+  let agentCtl;
+  const routeAgent = async (page) => { agentCtl = await routeRelay(page); };
+  let agent = await openEnrolledAgent(ctx, base, 'agent-delivery', routeAgent);
+  let visitorCtl;
+  const visitor = await openPage(ctx, `${base}/visitor.html`, 'visitor-delivery', async (page) => { visitorCtl = await routeRelay(page); });
+  await visitor.click('#open');
+  await agent.locator('button.accept').first().click();
+  await visitor.waitForFunction(() => document.getElementById('safety').textContent !== '—');
+  await visitor.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  const [m1, m2, m3] = ['M1', 'M2', 'M3'].map(marker);
+  markers.push(m1, m2, m3);
+  await say(visitor, m1);
+  await waitForText(agent, m1);
+  await agent.close();
+  let acks = visitorCtl.acks;
+  await say(visitor, m2);
+  await until(() => visitorCtl.acks > acks, 'the ack of M2');
+  agent = await openPage(ctx, `${base}/agent.html`, 'agent-delivery', async (page) => {
+    await routeAgent(page);
+    agentCtl.hold();
+  });
+  await until(() => agentCtl.heldSync(), "the console's sync");
+  acks = visitorCtl.acks;
+  await say(visitor, m3);
+  await until(() => visitorCtl.acks > acks, 'the ack of M3');
+  agentCtl.release();
+  await waitForText(agent, m3);
+  await waitForText(agent, m2).catch(() => {});
+  const lines = await agent.locator('#log .msg.visitor .text').allInnerTexts();
+  check('#18: M2, acked while the console was offline, is shown after its reconnect, before M3 (posted before its sync)',
+    lines.join(' ') === [m1, m2, m3].join(' '), lines.join(' | '));
+  check('#18: no gap or other warning shown', (await agent.locator('.warning').count()) === 0);
+
+  // #20: acks lost, relay killed, clients resend.
+  const [vk, ak, vk2, ak2] = ['VK', 'AK', 'VK2', 'AK2'].map(marker);
+  markers.push(vk, ak, vk2, ak2);
+  visitorCtl.dropAcks = true;
+  agentCtl.dropAcks = true;
+  await say(visitor, vk);
+  await say(agent, ak);
+  await waitForText(agent, vk);
+  await waitForText(visitor, ak);
+  await until(() => visitorCtl.dropped > 0 && agentCtl.dropped > 0, 'both acks to be dropped');
+  relay.child.kill('SIGKILL');
+  await new Promise((r) => (relay.child.exitCode !== null || relay.child.signalCode ? r() : relay.child.once('exit', r)));
+  visitorCtl.dropAcks = false;
+  agentCtl.dropAcks = false;
+  const [vAcks, aAcks] = [visitorCtl.acks, agentCtl.acks];
+  relay = await startRelay('delivery', relay.bind);
+  await until(() => visitorCtl.acks > vAcks && agentCtl.acks > aAcks, 'the resent posts to be acked');
+  await visitor.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  await agent.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  await say(visitor, vk2);
+  await say(agent, ak2);
+  await waitForText(agent, vk2);
+  await waitForText(visitor, ak2);
+  const count = async (page, text) => page.locator('#log .msg .text', { hasText: text }).count();
+  const once = [];
+  for (const [page, text] of [[agent, vk], [visitor, ak], [agent, vk2], [visitor, ak2], [visitor, vk], [agent, ak]]) once.push(await count(page, text));
+  check('#20: after kill -9 and resends every message is shown exactly once on both sides', once.every((n) => n === 1), once.join(','));
+  const warnings = (await visitor.locator('.warning').count()) + (await agent.locator('.warning').count());
+  check('#20: no replay (or any) warning after the outage', warnings === 0, String(warnings));
+  // The frame log (kept across the restart): every resent ref was acked with one seq.
+  const posts = new Map();
+  const ackSeqs = new Map();
+  for (const line of fs.readFileSync(relay.frameLog, 'utf8').split('\n')) {
+    const m = /^\d+ (in|out) (\{.*\})$/.exec(line);
+    if (!m) continue;
+    const f = JSON.parse(m[2]);
+    if (m[1] === 'in' && f.type === 'post') posts.set(f.ref, (posts.get(f.ref) || 0) + 1);
+    if (m[1] === 'out' && f.type === 'ack') ackSeqs.set(f.ref, new Set([...(ackSeqs.get(f.ref) || []), f.seq]));
+  }
+  const resent = [...posts].filter(([, n]) => n > 1).map(([r]) => r);
+  check('#20: both pages resent their unacked post with the same ref, answered with the original seq',
+    resent.length >= 2 && resent.every((r) => ackSeqs.get(r) && ackSeqs.get(r).size === 1), `${resent.length} resent`);
+  await visitor.screenshot({ path: path.join(shots, 'visitor-delivery.png'), fullPage: true });
+  await agent.screenshot({ path: path.join(shots, 'agent-delivery.png'), fullPage: true });
+  await ctx.close();
+  await stopRelay(relay);
+}
+
 async function tamperRun(mode) {
   const relay = await startRelay(`tamper-${mode}`, '127.0.0.1:0', ['--tamper', mode]);
   const ctx = await newContext();
@@ -335,6 +466,8 @@ async function tamperRun(mode) {
   try {
     console.log('browser e2e: clean run');
     await mainRun();
+    console.log('browser e2e: delivery order and resends across kill -9');
+    await deliveryRun();
     for (const mode of ['flip-byte', 'replay', 'reorder']) {
       console.log(`browser e2e: relay with --tamper ${mode}`);
       await tamperRun(mode);

@@ -4,7 +4,9 @@
 // The package is imported by URL, not through an import map: the Content-Security-Policy
 // allows no inline script, and an import map can only be inline.
 import { init, VisitorHandshake, Session, createStorageKeyVault } from '/pkg/index.js';
-import { RelayConnection, SealedStore, appendLine, appendWarning, codeOf, pageConfig } from './common.js';
+import {
+  RelayConnection, SealedStore, appendGap, appendLine, appendWarning, codeOf, deliveryOrder, newRef, pageConfig, pending,
+} from './common.js';
 
 const $ = (id) => document.getElementById(id);
 const log = $('log');
@@ -16,7 +18,8 @@ async function main() {
   const storageKey = await vault.getOrCreate();
   const store = await SealedStore.open('hushwire.visitor', storageKey);
 
-  // Persistent state: { conversation, token, session (sealed export), seq, transcript, queue }.
+  // Persistent state: { conversation, token, session (sealed export), seq, transcript, queue,
+  // unacked }. `seq` is the last agent frame accepted; `unacked` the posts not acknowledged yet.
   let state = (await store.load()) || { transcript: [], queue: [] };
   let session = null;
   let handshake = null;
@@ -37,7 +40,10 @@ async function main() {
     return store.save(state);
   };
 
-  for (const line of state.transcript) appendLine(log, line.from, line.text, line.from === 'you' ? 'visitor' : 'agent');
+  for (const line of state.transcript) {
+    if (line.gap) appendGap(log);
+    else appendLine(log, line.from, line.text, line.from === 'you' ? 'visitor' : 'agent');
+  }
   for (const text of state.queue) appendLine(log, 'you', text, 'visitor queued');
   const showSession = () => {
     $('agent').textContent = session.agentId;
@@ -45,7 +51,16 @@ async function main() {
   };
   if (session) showSession();
 
-  const post = (kind, data) => relay.send({ type: 'post', kind, data, ref: String(Date.now()) });
+  // Kept until acked (saved by the caller together with the ratchet state that sealed it) and
+  // resent with the same ref after a reconnect: the relay stores it once.
+  const post = (kind, data) => {
+    const p = { ref: newRef(), kind, data };
+    (state.unacked ||= []).push(p);
+    return p;
+  };
+  const sendPosts = (posts) => {
+    for (const f of pending.frames(posts)) relay.send(f);
+  };
 
   async function flushQueue() {
     if (!session || !relay.connected) return;
@@ -54,8 +69,9 @@ async function main() {
     for (const text of queued) {
       const envelope = session.sealText(text);
       state.transcript.push({ from: 'you', text });
+      const p = post('message', envelope);
       await save(); // the ratchet moved: persist before sending
-      post('message', envelope);
+      sendPosts([p]);
     }
     for (const el of log.querySelectorAll('.queued')) el.classList.remove('queued');
   }
@@ -65,10 +81,18 @@ async function main() {
       state = { conversation: f.conversation, token: f.token, seq: 0, transcript: state.transcript, queue: state.queue };
       const started = VisitorHandshake.start(org);
       handshake = started.handshake;
+      const p = post('hello', started.hello);
       await save();
-      post('hello', started.hello);
+      sendPosts([p]);
+    } else if (f.type === 'ack') {
+      if (pending.settle(state.unacked || [], f.ref)) await save();
     } else if (f.type === 'deliver') {
-      if (f.seq <= (state.seq || 0)) return; // already seen
+      const order = deliveryOrder(state.seq || 0, f);
+      if (order === 'seen') return;
+      if (order === 'gap') {
+        state.transcript.push({ gap: true });
+        appendGap(log);
+      }
       if (f.kind === 'reply' && !session && handshake) {
         try {
           session = handshake.finish(f.data);
@@ -92,9 +116,13 @@ async function main() {
       await save();
       await flushQueue();
     } else if (f.type === 'ready' || f.type === 'synced') {
+      // A sync stops at the relay's limit: continue from where it ended.
+      if (f.more) relay.send({ type: 'sync', after: state.seq || 0 });
       await flushQueue();
     } else if (f.type === 'error') {
       $('status').textContent = `relay error ${f.code}`;
+      // A refused post is never stored: stop resending it (the status says why).
+      if (f.ref && pending.settle(state.unacked || [], f.ref)) await save();
       if (f.code === 'UNAUTHORIZED') {
         // The relay forgot us (new database): start over.
         state = { transcript: state.transcript, queue: state.queue };
@@ -110,6 +138,8 @@ async function main() {
       // Rejoin our conversation if we have a session or a handshake still open in this page.
       if (state.conversation && (session || handshake)) {
         relay.send({ type: 'resume', conversation: state.conversation, token: state.token, after: state.seq || 0 });
+        // Posts whose ack was lost with the connection: the same refs, so stored once.
+        sendPosts(state.unacked || []);
       } else {
         relay.send({ type: 'create' });
       }
@@ -126,9 +156,10 @@ async function main() {
       if (session && relay.connected) {
         const envelope = session.sealText(text);
         state.transcript.push({ from: 'you', text });
+        const p = post('message', envelope);
         await save();
         appendLine(log, 'you', text, 'visitor');
-        post('message', envelope);
+        sendPosts([p]);
       } else {
         // No agent yet (or offline): keep it, sent once the session exists.
         state.queue.push(text);

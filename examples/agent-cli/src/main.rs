@@ -363,7 +363,38 @@ fn certify(cert: &CertArgs, public_key: &str) -> Res<()> {
 /// One conversation the agent holds a session for.
 struct Conv {
     session: Session,
+    /// The last visitor frame accepted (the relay's delivery guarantee: each `deliver` must
+    /// name it as `prev`).
     seq: u64,
+    /// Posts not acknowledged yet, saved with the session that sealed them and resent with
+    /// the same `ref` after a reconnect (the relay stores a ref once).
+    unacked: Vec<Unacked>,
+}
+
+/// A post awaiting its ack.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Unacked {
+    #[serde(rename = "ref")]
+    reference: String,
+    kind: String,
+    data: String,
+}
+
+impl Unacked {
+    /// A new post with a fresh 128-bit random id.
+    fn new(kind: &str, data: String) -> Res<Unacked> {
+        let mut id = [0u8; 16];
+        getrandom::getrandom(&mut id).map_err(|_| "no randomness".to_string())?;
+        Ok(Unacked {
+            reference: b64(&id),
+            kind: kind.to_string(),
+            data,
+        })
+    }
+
+    fn frame(&self, conv: &str) -> Value {
+        json!({"type": "post", "conversation": conv, "kind": self.kind, "data": self.data, "ref": self.reference})
+    }
 }
 
 struct Agent {
@@ -395,11 +426,16 @@ impl Agent {
                 };
                 let v: Value = serde_json::from_str(&read(&e.path())?).map_err(|e| e.to_string())?;
                 let session = Session::import(field(&v, "session"), &agent.storage).map_err(hw)?;
+                let unacked = match v.get("unacked") {
+                    Some(u) => serde_json::from_value(u.clone()).map_err(|e| e.to_string())?,
+                    None => Vec::new(),
+                };
                 agent.convs.insert(
                     id.to_string(),
                     Conv {
                         session,
                         seq: num(&v, "seq"),
+                        unacked,
                     },
                 );
             }
@@ -423,7 +459,7 @@ impl Agent {
         let exported = c.session.export(&self.storage).map_err(hw)?;
         write_secret(
             &dir.join(format!("{id}.json")),
-            &json!({"session": exported, "seq": c.seq}).to_string(),
+            &json!({"session": exported, "seq": c.seq, "unacked": c.unacked}).to_string(),
         )
     }
 }
@@ -490,6 +526,8 @@ fn on_frame(agent: &mut Agent, v: &Value) -> Res<Vec<Value>> {
         "assigned" => {
             if let Some(c) = agent.convs.get(&conv) {
                 out.push(json!({"type": "sync", "conversation": conv, "after": c.seq}));
+                // Posts whose ack was lost with the connection: same refs, stored once.
+                out.extend(c.unacked.iter().map(|p| p.frame(&conv)));
             } else {
                 println!("{} no local session for assigned conversation", short(&conv));
             }
@@ -504,10 +542,19 @@ fn on_frame(agent: &mut Agent, v: &Value) -> Res<Vec<Value>> {
                 Ok((session, reply)) => {
                     println!("accepted {conv} safety={}", session.safety_code());
                     let seq = num(v, "seq");
-                    agent.convs.insert(conv.clone(), Conv { session, seq });
+                    let post = Unacked::new("reply", b64(&reply.to_bytes()))?;
+                    out.push(post.frame(&conv));
+                    let unacked = vec![post];
+                    agent.convs.insert(
+                        conv.clone(),
+                        Conv {
+                            session,
+                            seq,
+                            unacked,
+                        },
+                    );
                     agent.save(&conv)?;
                     agent.current = Some(conv.clone());
-                    out.push(json!({"type": "post", "conversation": conv, "kind": "reply", "data": b64(&reply.to_bytes())}));
                     out.push(json!({"type": "sync", "conversation": conv, "after": seq}));
                 }
                 Err(e) => println!("{} WARNING: cannot accept ({e})", short(&conv)),
@@ -519,7 +566,14 @@ fn on_frame(agent: &mut Agent, v: &Value) -> Res<Vec<Value>> {
                 return Ok(out);
             };
             if seq <= c.seq {
-                return Ok(out); // seen (live and sync can overlap)
+                return Ok(out); // seen already (cannot happen on one connection)
+            }
+            if num(v, "prev") != c.seq {
+                // The relay delivers in order, so this gap will not fill: say so, go on.
+                println!(
+                    "{} WARNING: some messages of this conversation never arrived (the relay did not deliver them)",
+                    short(&conv)
+                );
             }
             if field(v, "kind") == "message" {
                 let opened = unb64(field(v, "data"))
@@ -542,13 +596,38 @@ fn on_frame(agent: &mut Agent, v: &Value) -> Res<Vec<Value>> {
             agent.current = Some(conv);
         }
         "taken" => println!("{} taken by another agent", short(&conv)),
-        "ack" => println!(
-            "sent {} seq={}",
-            short(&conv),
-            v.get("seq").and_then(Value::as_u64).unwrap_or(0)
-        ),
-        "synced" | "pong" => {}
-        "error" => println!("relay error {} ({})", shown(v, "code"), shown(v, "message")),
+        "ack" => {
+            if let Some(c) = agent.convs.get_mut(&conv) {
+                let before = c.unacked.len();
+                c.unacked.retain(|p| p.reference != field(v, "ref"));
+                if c.unacked.len() != before {
+                    agent.save(&conv)?;
+                }
+            }
+            println!("sent {} seq={}", short(&conv), num(v, "seq"));
+        }
+        "synced" => {
+            // A sync stops at the relay's limit: continue from where it ended.
+            if let Some(c) = agent.convs.get(&conv).filter(|_| v["more"] == true) {
+                out.push(json!({"type": "sync", "conversation": conv, "after": c.seq}));
+            }
+        }
+        "pong" => {}
+        "error" => {
+            println!("relay error {} ({})", shown(v, "code"), shown(v, "message"));
+            // A refused post is never stored: stop resending it.
+            if let Some(r) = v.get("ref").and_then(Value::as_str) {
+                let owner = agent
+                    .convs
+                    .iter_mut()
+                    .find(|(_, c)| c.unacked.iter().any(|p| p.reference == r));
+                if let Some((id, c)) = owner {
+                    c.unacked.retain(|p| p.reference != r);
+                    let id = id.clone();
+                    agent.save(&id)?;
+                }
+            }
+        }
         _ => {}
     }
     Ok(out)
@@ -574,10 +653,12 @@ fn seal_line(agent: &mut Agent, line: &str) -> Res<Option<Value>> {
         return Ok(None);
     };
     let envelope = c.session.seal(line.as_bytes()).map_err(hw)?;
+    let post = Unacked::new("message", b64(&envelope.to_bytes()))?;
+    let frame = post.frame(&id);
+    c.unacked.push(post);
+    // The ratchet moved and the post awaits its ack: both on disk before sending.
     agent.save(&id)?;
-    Ok(Some(
-        json!({"type": "post", "conversation": id, "kind": "message", "data": b64(&envelope.to_bytes())}),
-    ))
+    Ok(Some(frame))
 }
 
 async fn chat(relay: &str, dir: &Path) -> Res<()> {

@@ -137,6 +137,20 @@ async fn next(ws: &mut Ws, ty: &str) -> Value {
     }
 }
 
+/// The next text frame, whatever its type.
+async fn next_any(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .expect("frame in time");
+        match msg {
+            Some(Ok(Message::Text(t))) => return serde_json::from_str(t.as_str()).unwrap(),
+            Some(Ok(_)) => {}
+            _ => panic!("closed while waiting for a frame"),
+        }
+    }
+}
+
 async fn send(ws: &mut Ws, v: Value) {
     ws.send(Message::text(v.to_string())).await.unwrap();
 }
@@ -294,8 +308,69 @@ async fn agent_cli_chats_with_a_visitor_across_relay_and_cli_restarts() {
     )
     .await;
     agent.wait_for("WARNING");
+
+    // Issue #20: a post the relay never acknowledged is resent after the reconnect with the
+    // same ref. The relay is frozen (SIGSTOP) so the line cannot be acked, the CLI saves it
+    // as unacked, the relay dies (SIGKILL) and comes back on the same database and port.
+    let relay_pid = relay.0.id().to_string();
+    let signal = |sig: &str| {
+        assert!(Command::new("kill")
+            .args(["-s", sig, &relay_pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    signal("STOP");
+    agent.say("AGENT-MARKER-three");
+    let session_file = agent_dir.join("sessions").join(format!("{conv}.json"));
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let saved: Value = serde_json::from_str(&std::fs::read_to_string(&session_file).unwrap()).unwrap();
+        if saved["unacked"].as_array().is_some_and(|u| !u.is_empty()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the CLI never saved its unacked post"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    signal("KILL");
     drop(relay);
-    let _ = last_seq;
+    drop(ws);
+    let (relay, _) = start_relay(&db, &port, &token, &log);
+    agent.wait_for("logged in as");
+    agent.wait_for("sent ");
+    let mut ws = connect(&url).await;
+    send(
+        &mut ws,
+        json!({"type": "resume", "conversation": conv, "token": vtoken, "after": last_seq}),
+    )
+    .await;
+    let mut delivered = Vec::new();
+    loop {
+        let v = next_any(&mut ws).await;
+        match v["type"].as_str() {
+            Some("deliver") => delivered.push(v),
+            Some("synced") => break,
+            _ => {}
+        }
+    }
+    assert_eq!(
+        delivered.len(),
+        1,
+        "the resent line is stored once: {delivered:?}"
+    );
+    let env: Envelope = delivered[0]["data"].as_str().unwrap().parse().unwrap();
+    assert_eq!(session.open(&env).unwrap(), b"AGENT-MARKER-three");
+    assert_eq!(
+        delivered[0]["prev"].as_u64(),
+        Some(last_seq),
+        "no gap in the agent's chain"
+    );
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&session_file).unwrap()).unwrap();
+    assert_eq!(saved["unacked"], json!([]), "acked posts are forgotten");
+    drop(relay);
 
     // Neither the database nor the relay's log holds any plaintext.
     let mut stored = std::fs::read(&db).unwrap();

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use crate::info;
 use crate::protocol::{self, conv_hex, parse_conv, ClientFrame, Code, FrameError};
-use crate::store::{ConvId, Kind, Sender, Store, StoredFrame};
+use crate::store::{Appended, ConvId, Kind, Sender, Store, StoredFrame};
 #[cfg(feature = "tamper")]
 use crate::tamper::Tamper;
 
@@ -63,7 +63,23 @@ impl AgentTokens {
     }
 }
 
-type Outbox = mpsc::Sender<String>;
+/// What the hub queues for a connection.
+enum Out {
+    /// A ready frame (waiting and taken notices).
+    Text(String),
+    /// A committed frame of a conversation, delivered in order by the connection's task.
+    Frame(ConvId, StoredFrame),
+}
+
+type Outbox = mpsc::Sender<Out>;
+
+/// Most frames one `sync` (or one catch-up) reads; beyond it `synced` says `"more": true`.
+const SYNC_LIMIT: usize = 10_000;
+
+/// Per connection: for each conversation synced on it, the sequence number of the last peer
+/// frame delivered (or the `after` it synced from). Frames of a conversation without a
+/// cursor are not delivered live: the client has not synced it yet, and its sync will.
+type Cursors = HashMap<ConvId, u64>;
 
 #[derive(Default)]
 struct Subscribers {
@@ -116,6 +132,15 @@ fn random<const N: usize>() -> Result<[u8; N], FrameError> {
     let mut b = [0u8; N];
     getrandom::getrandom(&mut b).map_err(|_| FrameError::fatal(Code::Internal, "randomness unavailable"))?;
     Ok(b)
+}
+
+/// The `ack` of a stored (or already stored) post.
+fn ack(id: &ConvId, seq: u64, reference: Option<String>) -> String {
+    let mut ack = json!({"type": "ack", "conversation": conv_hex(id), "seq": seq});
+    if let (Some(r), Some(obj)) = (reference, ack.as_object_mut()) {
+        obj.insert("ref".into(), serde_json::Value::String(r));
+    }
+    ack.to_string()
 }
 
 /// The `/ws` endpoint.
@@ -187,7 +212,8 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
     let _guard = ActiveGuard(hub.clone());
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
     info!("conn {conn}: open");
-    let (tx, mut rx) = mpsc::channel::<String>(1024);
+    let (tx, mut rx) = mpsc::channel::<Out>(1024);
+    let mut cursors = Cursors::new();
     let mut tx = Some(tx);
     let mut auth: Option<Auth> = None;
     let mut bucket = TokenBucket::new(hub.limits.rate_per_sec);
@@ -202,8 +228,22 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
                 break "shutdown";
             }
             out = rx.recv(), if auth.is_some() => match out {
-                Some(text) => {
+                Some(Out::Text(text)) => {
                     if !send_text(&hub, conn, &mut socket, text).await { break "send failed"; }
+                }
+                Some(Out::Frame(id, frame)) => {
+                    let texts = match hub.live(&mut cursors, id, frame).await {
+                        Ok(texts) => texts,
+                        Err(e) => {
+                            close(&hub, conn, &mut socket, &e).await;
+                            break e.code.as_str();
+                        }
+                    };
+                    let mut ok = true;
+                    for t in texts {
+                        if !send_text(&hub, conn, &mut socket, t).await { ok = false; break; }
+                    }
+                    if !ok { break "send failed"; }
                 }
                 None => {
                     close(&hub, conn, &mut socket, &FrameError::fatal(Code::SlowConsumer, "too many undelivered frames; reconnect and sync")).await;
@@ -254,7 +294,7 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
                     ClientFrame::Post { reference, .. } => reference.clone(),
                     _ => None,
                 };
-                match hub.handle(conn, &mut auth, &mut tx, frame).await {
+                match hub.handle(conn, &mut auth, &mut tx, &mut cursors, frame).await {
                     Ok(replies) => {
                         let mut ok = true;
                         for r in replies {
@@ -359,20 +399,20 @@ impl Hub {
 
     /// Queues `text` for a subscriber; a full queue drops the subscriber, whose connection
     /// then closes with SLOW_CONSUMER (the client reconnects and syncs from the store).
-    fn push(outbox: &Outbox, text: String) -> bool {
-        outbox.try_send(text).is_ok()
+    fn push(outbox: &Outbox, out: Out) -> bool {
+        outbox.try_send(out).is_ok()
     }
 
-    fn to_agents(&self, filter: impl Fn(&str) -> bool, texts: &[String]) {
+    fn to_agents(&self, filter: impl Fn(&str) -> bool, out: impl Fn() -> Out) {
         let mut subs = self.lock_subs();
         subs.agents
-            .retain(|_, (name, outbox)| !filter(name) || texts.iter().all(|t| Self::push(outbox, t.clone())));
+            .retain(|_, (name, outbox)| !filter(name) || Self::push(outbox, out()));
     }
 
-    fn to_visitors(&self, id: &ConvId, texts: &[String]) {
+    fn to_visitors(&self, id: &ConvId, out: impl Fn() -> Out) {
         let mut subs = self.lock_subs();
         if let Some(list) = subs.visitors.get_mut(id) {
-            list.retain(|(_, outbox)| texts.iter().all(|t| Self::push(outbox, t.clone())));
+            list.retain(|(_, outbox)| Self::push(outbox, out()));
         }
     }
 
@@ -387,35 +427,78 @@ impl Hub {
     }
 
     fn publish(&self, id: &ConvId, agent: Option<&str>, frame: &StoredFrame) {
+        let out = || Out::Frame(*id, frame.clone());
         match frame.sender {
             Sender::Visitor => {
                 if frame.kind == Kind::Hello && agent.is_none() {
                     let w = json!({"type": "waiting", "conversation": conv_hex(id), "seq": frame.seq,
                                    "hello": protocol::b64(&frame.data)})
                     .to_string();
-                    self.to_agents(|_| true, &[w]);
+                    self.to_agents(|_| true, || Out::Text(w.clone()));
                 } else if let Some(agent) = agent {
-                    let texts = self.forwarded(id, frame, true);
-                    self.to_agents(|name| name == agent, &texts);
+                    self.to_agents(|name| name == agent, out);
                 }
             }
-            Sender::Agent => {
-                let texts = self.forwarded(id, frame, true);
-                self.to_visitors(id, &texts);
-            }
+            Sender::Agent => self.to_visitors(id, out),
         }
     }
 
-    async fn sync(&self, id: ConvId, peer: Sender, after: u64) -> Result<Vec<String>, FrameError> {
+    /// A committed frame published to this connection: delivered only if its conversation is
+    /// synced here, never twice, and never before an earlier frame of the same sender. A
+    /// frame whose predecessor has not come through (the publishes of two concurrent posts
+    /// can overtake each other) is read from the store with everything before it, in order.
+    async fn live(
+        &self,
+        cursors: &mut Cursors,
+        id: ConvId,
+        frame: StoredFrame,
+    ) -> Result<Vec<String>, FrameError> {
+        let Some(&cursor) = cursors.get(&id) else {
+            return Ok(Vec::new());
+        };
+        if frame.seq <= cursor {
+            return Ok(Vec::new());
+        }
+        if frame.prev <= cursor {
+            cursors.insert(id, frame.seq);
+            return Ok(self.forwarded(&id, &frame, true));
+        }
+        let sender = frame.sender;
         let frames = self
-            .blocking(move |s| s.frames_after(&id, peer, after, 10_000))
+            .blocking(move |s| s.frames_after(&id, sender, cursor, SYNC_LIMIT))
+            .await?;
+        if let Some(last) = frames.last() {
+            cursors.insert(id, last.seq);
+        }
+        Ok(frames.iter().flat_map(|f| self.forwarded(&id, f, true)).collect())
+    }
+
+    async fn sync(
+        &self,
+        cursors: &mut Cursors,
+        id: ConvId,
+        peer: Sender,
+        after: u64,
+    ) -> Result<Vec<String>, FrameError> {
+        // What this connection was sent already it will read (a WebSocket is ordered and
+        // reliable; a broken one takes its cursors with it): never send it twice.
+        let after = cursors.get(&id).map_or(after, |&c| c.max(after));
+        let frames = self
+            .blocking(move |s| s.frames_after(&id, peer, after, SYNC_LIMIT))
             .await?;
         let last = frames.last().map(|f| f.seq).unwrap_or(after);
+        // From here on live frames continue exactly where this sync ends; frames published
+        // meanwhile wait in the outbox and are checked against this cursor.
+        cursors.insert(id, last);
         let mut out: Vec<String> = frames
             .iter()
             .flat_map(|f| self.forwarded(&id, f, false))
             .collect();
-        out.push(json!({"type": "synced", "conversation": conv_hex(&id), "seq": last}).to_string());
+        out.push(
+            json!({"type": "synced", "conversation": conv_hex(&id), "seq": last,
+                   "more": frames.len() >= SYNC_LIMIT})
+            .to_string(),
+        );
         Ok(out)
     }
 
@@ -436,6 +519,7 @@ impl Hub {
         conn: u64,
         auth: &mut Option<Auth>,
         tx: &mut Option<Outbox>,
+        cursors: &mut Cursors,
         frame: ClientFrame,
     ) -> Result<Vec<String>, FrameError> {
         let state = auth.clone();
@@ -448,6 +532,8 @@ impl Hub {
                 self.blocking(move |s| s.create_conversation(&id, &hash, now()))
                     .await?;
                 self.subscribe_visitor(conn, id, tx);
+                // A new conversation has nothing to sync: live frames flow from the start.
+                cursors.insert(id, 0);
                 *auth = Some(Auth::Visitor(id));
                 info!("conn {conn}: visitor created conversation {}", conv_hex(&id));
                 Ok(vec![
@@ -491,7 +577,7 @@ impl Hub {
                     json!({"type": "ready", "conversation": conv_hex(&id), "assigned": conv.agent.is_some()})
                         .to_string(),
                 ];
-                out.extend(self.sync(id, Sender::Agent, after).await?);
+                out.extend(self.sync(cursors, id, Sender::Agent, after).await?);
                 Ok(out)
             }
             (None, ClientFrame::Agent { token }) => {
@@ -537,11 +623,7 @@ impl Hub {
                             return Ok(None);
                         }
                         let mine = s.assign(&id, &who)?;
-                        let hello = s
-                            .frames_after(&id, Sender::Visitor, 0, 10_000)?
-                            .into_iter()
-                            .rev()
-                            .find(|f| f.kind == Kind::Hello);
+                        let hello = if mine { s.latest_hello(&id)? } else { None };
                         Ok(Some((mine, hello)))
                     })
                     .await?;
@@ -553,7 +635,7 @@ impl Hub {
                     )),
                     Some((true, hello)) => {
                         let taken = json!({"type": "taken", "conversation": conv_hex(&id)}).to_string();
-                        self.to_agents(|name| name != agent, &[taken]);
+                        self.to_agents(|name| name != agent, || Out::Text(taken.clone()));
                         info!("conn {conn}: agent accepted conversation {}", conv_hex(&id));
                         let (seq, hello) = hello
                             .map(|h| (h.seq, protocol::b64(&h.data)))
@@ -569,11 +651,11 @@ impl Hub {
                 if conversation.is_some_and(|c| parse_conv(&c) != Some(id)) {
                     return Err(FrameError::fatal(Code::Forbidden, "not your conversation"));
                 }
-                self.sync(id, Sender::Agent, after).await
+                self.sync(cursors, id, Sender::Agent, after).await
             }
             (Some(Auth::Agent(agent)), ClientFrame::Sync { conversation, after }) => {
                 let id = self.agent_conv(&agent, conversation.as_deref()).await?;
-                self.sync(id, Sender::Visitor, after).await
+                self.sync(cursors, id, Sender::Visitor, after).await
             }
             (
                 Some(auth),
@@ -627,9 +709,29 @@ impl Hub {
                     }
                 };
                 let stored = bytes.clone();
-                let seq = self
-                    .blocking(move |s| s.append(&id, sender, kind, &stored, now()))
+                let post_ref = reference.clone();
+                let appended = self
+                    .blocking(move |s| s.append(&id, sender, kind, &stored, post_ref.as_deref(), now()))
                     .await?;
+                let (seq, prev) = match appended {
+                    Appended::Stored { seq, prev } => (seq, prev),
+                    Appended::Duplicate { seq } => {
+                        // A resend (its ack was lost): stored and published the first time;
+                        // anyone who missed the publish gets it from the store by syncing.
+                        info!(
+                            "conn {conn}: resent {} seq {seq} in {}",
+                            kind.as_str(),
+                            conv_hex(&id)
+                        );
+                        return Ok(vec![ack(&id, seq, reference)]);
+                    }
+                    Appended::Conflict => {
+                        return Err(FrameError::soft(
+                            Code::RefReused,
+                            "this ref was already used for a different frame",
+                        ))
+                    }
+                };
                 // Committed: now forward and acknowledge.
                 info!(
                     "conn {conn}: stored {} seq {seq} ({} bytes) in {}",
@@ -639,6 +741,7 @@ impl Hub {
                 );
                 let frame = StoredFrame {
                     seq,
+                    prev,
                     sender,
                     kind,
                     data: bytes,
@@ -648,16 +751,14 @@ impl Hub {
                 if self.tamper == Some(Tamper::Replay) && kind == Kind::Message {
                     // Test only: a malicious relay re-sends the envelope under a new number.
                     let copy = frame.data.clone();
-                    let seq = self
-                        .blocking(move |s| s.append(&id, sender, kind, &copy, now()))
+                    let appended = self
+                        .blocking(move |s| s.append(&id, sender, kind, &copy, None, now()))
                         .await?;
-                    self.publish(&id, agent.as_deref(), &StoredFrame { seq, ..frame });
+                    if let Appended::Stored { seq, prev } = appended {
+                        self.publish(&id, agent.as_deref(), &StoredFrame { seq, prev, ..frame });
+                    }
                 }
-                let mut ack = json!({"type": "ack", "conversation": conv_hex(&id), "seq": seq});
-                if let (Some(r), Some(obj)) = (reference, ack.as_object_mut()) {
-                    obj.insert("ref".into(), serde_json::Value::String(r));
-                }
-                Ok(vec![ack.to_string()])
+                Ok(vec![ack(&id, seq, reference)])
             }
         }
     }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use axum::http::{header, HeaderName, HeaderValue};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use clap::Parser;
 use tower_http::services::ServeDir;
@@ -189,6 +190,13 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("bind {}: {e}", args.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Chat frames are small and answered in bursts (a login's `assigned` and `waiting`
+    // frames): without TCP_NODELAY, Nagle's algorithm and the peer's delayed ACK add ~40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if tcp.set_nodelay(true).is_err() {
+            info!("cannot set TCP_NODELAY");
+        }
+    });
     // The one line scripts parse: the URL actually bound.
     println!("hushwire-relay listening on http://{addr}");
     info!("listening on http://{addr}, database {}", args.db.display());

@@ -52,7 +52,8 @@ pub enum ClientFrame {
         kind: String,
         /// The opaque payload, base64url.
         data: String,
-        /// An optional client reference echoed in the ack.
+        /// The client's id for this post (at most 64 characters), echoed in the ack. A resend
+        /// with the same id is answered with the original sequence number, not stored again.
         #[serde(default, rename = "ref")]
         reference: Option<String>,
     },
@@ -79,6 +80,8 @@ pub enum Code {
     AuthTimeout,
     /// The client did not read its frames; reconnect and sync.
     SlowConsumer,
+    /// A post reused its `ref` for a different frame (nothing stored).
+    RefReused,
     /// Storage or randomness failure.
     Internal,
 }
@@ -95,6 +98,7 @@ impl Code {
             Code::Taken => "TAKEN",
             Code::AuthTimeout => "AUTH_TIMEOUT",
             Code::SlowConsumer => "SLOW_CONSUMER",
+            Code::RefReused => "REF_REUSED",
             Code::Internal => "INTERNAL",
         }
     }
@@ -176,6 +180,7 @@ pub fn deliver(id: &ConvId, frame: &StoredFrame, data: &[u8]) -> String {
         "type": "deliver",
         "conversation": conv_hex(id),
         "seq": frame.seq,
+        "prev": frame.prev,
         "from": frame.sender.as_str(),
         "kind": frame.kind.as_str(),
         "data": b64(data),

@@ -83,12 +83,35 @@ pub struct Conversation {
 pub struct StoredFrame {
     /// Per-conversation sequence number, from 1.
     pub seq: u64,
+    /// Sequence number of the previous frame from the same sender in this conversation (0 for
+    /// its first): lets a client prove it has missed none of its peer's frames.
+    pub prev: u64,
     /// Who sent it.
     pub sender: Sender,
     /// What it is.
     pub kind: Kind,
     /// The opaque bytes.
     pub data: Vec<u8>,
+}
+
+/// The outcome of [`Store::append`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored now under this sequence number.
+    Stored {
+        /// Its sequence number.
+        seq: u64,
+        /// The sender's previous sequence number.
+        prev: u64,
+    },
+    /// The sender already posted this `ref` with the same kind and data: nothing stored, here
+    /// is the original sequence number.
+    Duplicate {
+        /// The original sequence number.
+        seq: u64,
+    },
+    /// The sender already posted this `ref` with a different kind or data: nothing stored.
+    Conflict,
 }
 
 /// A conversation waiting for an agent, with its latest hello.
@@ -134,15 +157,19 @@ pub trait Store: Send + Sync + 'static {
     /// anyone: a conversation is accepted exactly once, so two devices of one agent cannot
     /// both answer the same hello).
     fn assign(&self, id: &ConvId, agent: &str) -> Result<bool, StoreError>;
-    /// Appends a frame and returns its sequence number, after the commit.
+    /// Appends a frame, after the commit. With a `reference` (the client's post id), a post
+    /// whose reference this sender already used in this conversation is not stored again:
+    /// [`Appended::Duplicate`] with the original sequence number if kind and data match,
+    /// [`Appended::Conflict`] if they do not.
     fn append(
         &self,
         id: &ConvId,
         sender: Sender,
         kind: Kind,
         data: &[u8],
+        reference: Option<&str>,
         now: i64,
-    ) -> Result<u64, StoreError>;
+    ) -> Result<Appended, StoreError>;
     /// Frames of `id` sent by `sender` with a sequence number above `after`, oldest first.
     fn frames_after(
         &self,
@@ -151,56 +178,230 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
         limit: usize,
     ) -> Result<Vec<StoredFrame>, StoreError>;
-    /// Unassigned conversations that have a hello, each with its latest hello.
+    /// The latest hello of `id`, if it has one.
+    fn latest_hello(&self, id: &ConvId) -> Result<Option<StoredFrame>, StoreError>;
+    /// Unassigned conversations that have a hello, each with its latest hello (oldest
+    /// conversation first, at most [`WAITING_LIMIT`]).
     fn waiting(&self) -> Result<Vec<Waiting>, StoreError>;
-    /// Conversations assigned to `agent`, with their latest sequence number.
+    /// Conversations assigned to `agent`, with their latest sequence number (at most
+    /// [`ASSIGNED_LIMIT`]).
     fn assigned_to(&self, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError>;
 }
 
+/// Most waiting conversations listed at a login.
+pub const WAITING_LIMIT: usize = 1000;
+/// Most assigned conversations listed at a login.
+pub const ASSIGNED_LIMIT: usize = 1000;
+
+/// Schema version written to `PRAGMA user_version`. 0 is the original schema (no `prev`,
+/// `ref`, per-sender and hello columns), which [`SqliteStore::open`] migrates in place.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS conversations (
+        id BLOB PRIMARY KEY,
+        visitor_token_hash BLOB NOT NULL,
+        agent TEXT,
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        last_visitor INTEGER NOT NULL DEFAULT 0,
+        last_agent INTEGER NOT NULL DEFAULT 0,
+        hello_seq INTEGER
+     );
+     CREATE TABLE IF NOT EXISTS frames (
+        conversation BLOB NOT NULL REFERENCES conversations(id),
+        seq INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        data BLOB NOT NULL,
+        created INTEGER NOT NULL,
+        prev INTEGER NOT NULL DEFAULT 0,
+        ref TEXT,
+        PRIMARY KEY (conversation, seq)
+     );";
+
+/// The indexes behind every per-login and per-post query (each plan is checked by a test).
+/// `conversations_agent` serves both login lists in creation order: an agent's conversations
+/// (`agent = ?`) and the waiting list (`agent IS NULL`), which thus never reads message
+/// frames; it reads one frame per listed conversation, its latest hello, by primary key
+/// (`hello_seq`).
+const INDEXES: &str = "CREATE INDEX IF NOT EXISTS conversations_agent ON conversations(agent, created);
+     CREATE UNIQUE INDEX IF NOT EXISTS frames_ref
+        ON frames(conversation, sender, ref) WHERE ref IS NOT NULL;";
+
+/// Upgrades a version-0 database: adds the new columns and fills them from the frames.
+const MIGRATE_V0: &str = "ALTER TABLE conversations ADD COLUMN last_visitor INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE conversations ADD COLUMN last_agent INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE conversations ADD COLUMN hello_seq INTEGER;
+     ALTER TABLE frames ADD COLUMN prev INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE frames ADD COLUMN ref TEXT;
+     CREATE INDEX migrate_sender ON frames(conversation, sender, seq);
+     CREATE INDEX migrate_kind ON frames(conversation, kind, seq);
+     UPDATE frames SET prev = COALESCE((SELECT MAX(g.seq) FROM frames g
+        WHERE g.conversation = frames.conversation AND g.sender = frames.sender
+          AND g.seq < frames.seq), 0);
+     UPDATE conversations SET
+        last_visitor = COALESCE((SELECT MAX(seq) FROM frames f
+            WHERE f.conversation = conversations.id AND f.sender = 'visitor'), 0),
+        last_agent = COALESCE((SELECT MAX(seq) FROM frames f
+            WHERE f.conversation = conversations.id AND f.sender = 'agent'), 0),
+        hello_seq = (SELECT MAX(seq) FROM frames f
+            WHERE f.conversation = conversations.id AND f.kind = 'hello');
+     DROP INDEX migrate_sender;
+     DROP INDEX migrate_kind;";
+
+/// Read connections kept open for reuse; more are opened under load and closed after.
+const IDLE_READERS: usize = 8;
+
 /// SQLite storage in one file, created on first use.
+///
+/// Writes go through one connection behind a mutex (SQLite has one writer at a time anyway);
+/// reads use their own connections, which WAL lets run next to the writer, so a login's
+/// queries never hold up posts and the mutex is never held across work that does not write.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
+    path: std::path::PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    // WAL with synchronous=FULL: a commit is on disk before `append` returns.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the database at `path`.
+    /// Opens (or creates) the database at `path`, migrating an older schema in place.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let conn = Connection::open(path)?;
-        // WAL with synchronous=FULL: a commit is on disk before `append` returns.
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(
-            "CREATE TABLE IF NOT EXISTS conversations (
-                id BLOB PRIMARY KEY,
-                visitor_token_hash BLOB NOT NULL,
-                agent TEXT,
-                last_seq INTEGER NOT NULL DEFAULT 0,
-                created INTEGER NOT NULL
-             );
-             CREATE TABLE IF NOT EXISTS frames (
-                conversation BLOB NOT NULL REFERENCES conversations(id),
-                seq INTEGER NOT NULL,
-                sender TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                data BLOB NOT NULL,
-                created INTEGER NOT NULL,
-                PRIMARY KEY (conversation, seq)
-             );",
+        let mut conn = Connection::open(path)?;
+        configure(&conn)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let has_frames: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'frames')",
+            [],
+            |r| r.get(0),
         )?;
+        if version == 0 && has_frames {
+            tx.execute_batch(MIGRATE_V0)?;
+        } else if version > SCHEMA_VERSION {
+            return Err(StoreError(format!(
+                "database schema version {version} is newer than this relay ({SCHEMA_VERSION})"
+            )));
+        }
+        tx.execute_batch(SCHEMA)?;
+        tx.execute_batch(INDEXES)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        tx.commit()?;
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+            writer: Mutex::new(conn),
+            readers: Mutex::new(Vec::new()),
         })
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
-        self.conn.lock().map_err(|_| StoreError("poisoned lock".into()))
+    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
+        self.writer.lock().map_err(|_| StoreError("poisoned lock".into()))
+    }
+
+    /// Runs `f` on a read connection. The pool's lock is held only to take and return one.
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let pooled = self
+            .readers
+            .lock()
+            .map_err(|_| StoreError("poisoned lock".into()))?
+            .pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.path)?;
+                configure(&c)?;
+                c
+            }
+        };
+        let result = f(&conn);
+        if let Ok(mut idle) = self.readers.lock() {
+            if idle.len() < IDLE_READERS {
+                idle.push(conn);
+            }
+        }
+        result
+    }
+
+    /// `EXPLAIN QUERY PLAN` of every query the relay runs at a login, an accept and a post,
+    /// as `(query name, plan lines)`. Test support for the plan checks; it runs nothing.
+    #[cfg(test)]
+    fn query_plans(&self) -> Result<Vec<(&'static str, Vec<String>)>, StoreError> {
+        self.read(|conn| {
+            let mut out = Vec::new();
+            for (name, sql) in QUERIES {
+                let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                let count = stmt.parameter_count();
+                let params: Vec<rusqlite::types::Value> =
+                    (0..count).map(|_| rusqlite::types::Value::Null).collect();
+                let rows = stmt.query_map(rusqlite::params_from_iter(params), |r| r.get::<_, String>(3))?;
+                let lines = rows.collect::<Result<Vec<_>, _>>()?;
+                out.push((*name, lines));
+            }
+            Ok(out)
+        })
     }
 }
 
+const Q_CONVERSATION: &str = "SELECT visitor_token_hash, agent FROM conversations WHERE id = ?1";
+const Q_FRAMES_AFTER: &str = "SELECT seq, prev, sender, kind, data FROM frames
+     WHERE conversation = ?1 AND sender = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4";
+const Q_HELLO: &str = "SELECT f.seq, f.prev, f.sender, f.kind, f.data FROM conversations c
+     JOIN frames f ON f.conversation = c.id AND f.seq = c.hello_seq WHERE c.id = ?1";
+const Q_WAITING: &str = "SELECT c.id, f.seq, f.data FROM conversations c
+     JOIN frames f ON f.conversation = c.id AND f.seq = c.hello_seq
+     WHERE c.agent IS NULL AND c.hello_seq IS NOT NULL
+     ORDER BY c.created, c.rowid LIMIT ?1";
+const Q_ASSIGNED: &str = "SELECT id, last_seq FROM conversations WHERE agent = ?1 ORDER BY created LIMIT ?2";
+const Q_LAST: &str = "SELECT last_seq, last_visitor, last_agent FROM conversations WHERE id = ?1";
+const Q_REF: &str = "SELECT seq, kind, data FROM frames WHERE conversation = ?1 AND sender = ?2 AND ref = ?3";
+const Q_ASSIGN: &str = "UPDATE conversations SET agent = ?2 WHERE id = ?1 AND agent IS NULL";
+
+/// Every query above, by name (see [`SqliteStore::query_plans`]).
+#[cfg(test)]
+const QUERIES: &[(&str, &str)] = &[
+    ("conversation", Q_CONVERSATION),
+    ("frames_after", Q_FRAMES_AFTER),
+    ("latest_hello", Q_HELLO),
+    ("waiting", Q_WAITING),
+    ("assigned_to", Q_ASSIGNED),
+    ("append: last seq", Q_LAST),
+    ("append: ref lookup", Q_REF),
+    ("assign", Q_ASSIGN),
+];
+
 fn conv_id(bytes: Vec<u8>) -> Option<ConvId> {
     bytes.try_into().ok()
+}
+
+fn seq_param(seq: u64) -> i64 {
+    i64::try_from(seq).unwrap_or(i64::MAX)
+}
+
+type FrameRow = (i64, i64, String, String, Vec<u8>);
+
+fn frame_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FrameRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}
+
+fn to_frame((seq, prev, s, k, data): FrameRow) -> Result<StoredFrame, StoreError> {
+    let (Some(sender), Some(kind)) = (Sender::from_str(&s), Kind::parse(&k)) else {
+        return Err(StoreError("bad stored frame".into()));
+    };
+    Ok(StoredFrame {
+        seq: seq as u64,
+        prev: prev as u64,
+        sender,
+        kind,
+        data,
+    })
 }
 
 impl Store for SqliteStore {
@@ -210,7 +411,7 @@ impl Store for SqliteStore {
         visitor_token_hash: &[u8; 32],
         now: i64,
     ) -> Result<(), StoreError> {
-        self.lock()?.execute(
+        self.writer()?.execute(
             "INSERT INTO conversations (id, visitor_token_hash, created) VALUES (?1, ?2, ?3)",
             params![&id[..], &visitor_token_hash[..], now],
         )?;
@@ -218,14 +419,14 @@ impl Store for SqliteStore {
     }
 
     fn conversation(&self, id: &ConvId) -> Result<Option<Conversation>, StoreError> {
-        let conn = self.lock()?;
-        let row = conn
-            .query_row(
-                "SELECT visitor_token_hash, agent FROM conversations WHERE id = ?1",
-                params![&id[..]],
-                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?)),
-            )
-            .optional()?;
+        let row = self.read(|conn| {
+            Ok(conn
+                .prepare_cached(Q_CONVERSATION)?
+                .query_row(params![&id[..]], |r| {
+                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?))
+                })
+                .optional()?)
+        })?;
         Ok(match row {
             Some((hash, agent)) => Some(Conversation {
                 visitor_token_hash: hash.try_into().map_err(|_| StoreError("bad token hash".into()))?,
@@ -236,10 +437,7 @@ impl Store for SqliteStore {
     }
 
     fn assign(&self, id: &ConvId, agent: &str) -> Result<bool, StoreError> {
-        let changed = self.lock()?.execute(
-            "UPDATE conversations SET agent = ?2 WHERE id = ?1 AND agent IS NULL",
-            params![&id[..], agent],
-        )?;
+        let changed = self.writer()?.execute(Q_ASSIGN, params![&id[..], agent])?;
         Ok(changed == 1)
     }
 
@@ -249,21 +447,66 @@ impl Store for SqliteStore {
         sender: Sender,
         kind: Kind,
         data: &[u8],
+        reference: Option<&str>,
         now: i64,
-    ) -> Result<u64, StoreError> {
-        let mut conn = self.lock()?;
-        let tx = conn.transaction()?;
-        let seq: i64 = tx.query_row(
-            "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
-            params![&id[..]],
-            |r| r.get(0),
-        )?;
-        tx.execute(
-            "INSERT INTO frames (conversation, seq, sender, kind, data, created) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![&id[..], seq, sender.as_str(), kind.as_str(), data, now],
-        )?;
+    ) -> Result<Appended, StoreError> {
+        let mut conn = self.writer()?;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if let Some(r) = reference {
+            let found = tx
+                .prepare_cached(Q_REF)?
+                .query_row(params![&id[..], sender.as_str(), r], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
+                })
+                .optional()?;
+            if let Some((seq, k, d)) = found {
+                // Read-only so far: dropping the transaction rolls nothing back.
+                return Ok(if k == kind.as_str() && d == data {
+                    Appended::Duplicate { seq: seq as u64 }
+                } else {
+                    Appended::Conflict
+                });
+            }
+        }
+        let (last, last_visitor, last_agent): (i64, i64, i64) = tx
+            .prepare_cached(Q_LAST)?
+            .query_row(params![&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let seq = last + 1;
+        let prev = match sender {
+            Sender::Visitor => last_visitor,
+            Sender::Agent => last_agent,
+        };
+        tx.prepare_cached(
+            "UPDATE conversations SET last_seq = ?2,
+                last_visitor = CASE WHEN ?3 = 'visitor' THEN ?2 ELSE last_visitor END,
+                last_agent = CASE WHEN ?3 = 'agent' THEN ?2 ELSE last_agent END,
+                hello_seq = CASE WHEN ?4 = 'hello' THEN ?2 ELSE hello_seq END
+             WHERE id = ?1",
+        )?
+        .execute(params![&id[..], seq, sender.as_str(), kind.as_str()])?;
+        tx.prepare_cached(
+            "INSERT INTO frames (conversation, seq, sender, kind, data, created, prev, ref)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            &id[..],
+            seq,
+            sender.as_str(),
+            kind.as_str(),
+            data,
+            now,
+            prev,
+            reference
+        ])?;
         tx.commit()?;
-        Ok(seq as u64)
+        Ok(Appended::Stored {
+            seq: seq as u64,
+            prev: prev as u64,
+        })
     }
 
     fn frames_after(
@@ -273,80 +516,233 @@ impl Store for SqliteStore {
         after: u64,
         limit: usize,
     ) -> Result<Vec<StoredFrame>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT seq, sender, kind, data FROM frames
-             WHERE conversation = ?1 AND sender = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4",
-        )?;
-        let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![&id[..], sender.as_str(), after, limit as i64], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-            ))
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(Q_FRAMES_AFTER)?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(
+                params![&id[..], sender.as_str(), seq_param(after), limit],
+                frame_row,
+            )?;
+            rows.map(|row| to_frame(row?)).collect()
+        })
+    }
+
+    fn latest_hello(&self, id: &ConvId) -> Result<Option<StoredFrame>, StoreError> {
+        let row = self.read(|conn| {
+            Ok(conn
+                .prepare_cached(Q_HELLO)?
+                .query_row(params![&id[..]], frame_row)
+                .optional()?)
         })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, s, k, data) = row?;
-            let (Some(sender), Some(kind)) = (Sender::from_str(&s), Kind::parse(&k)) else {
-                return Err(StoreError("bad stored frame".into()));
-            };
-            out.push(StoredFrame {
-                seq: seq as u64,
-                sender,
-                kind,
-                data,
-            });
-        }
-        Ok(out)
+        row.map(to_frame).transpose()
     }
 
     fn waiting(&self) -> Result<Vec<Waiting>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT c.id, f.seq, f.data FROM conversations c JOIN frames f ON f.conversation = c.id
-             WHERE c.agent IS NULL AND f.kind = 'hello'
-               AND f.seq = (SELECT MAX(seq) FROM frames g WHERE g.conversation = c.id AND g.kind = 'hello')
-             ORDER BY c.created, c.rowid LIMIT 1000",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, seq, hello) = row?;
-            let id = conv_id(id).ok_or_else(|| StoreError("bad id".into()))?;
-            out.push(Waiting {
-                id,
-                seq: seq as u64,
-                hello,
-            });
-        }
-        Ok(out)
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(Q_WAITING)?;
+            let rows = stmt.query_map(params![WAITING_LIMIT as i64], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, seq, hello) = row?;
+                let id = conv_id(id).ok_or_else(|| StoreError("bad id".into()))?;
+                out.push(Waiting {
+                    id,
+                    seq: seq as u64,
+                    hello,
+                });
+            }
+            Ok(out)
+        })
     }
 
     fn assigned_to(&self, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError> {
-        let conn = self.lock()?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, last_seq FROM conversations WHERE agent = ?1 ORDER BY created LIMIT 1000",
-        )?;
-        let rows = stmt.query_map(params![agent], |r| {
-            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, seq) = row?;
-            out.push((
-                conv_id(id).ok_or_else(|| StoreError("bad id".into()))?,
-                seq as u64,
-            ));
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(Q_ASSIGNED)?;
+            let rows = stmt.query_map(params![agent, ASSIGNED_LIMIT as i64], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, seq) = row?;
+                out.push((
+                    conv_id(id).ok_or_else(|| StoreError("bad id".into()))?,
+                    seq as u64,
+                ));
+            }
+            Ok(out)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("relay.sqlite3")).unwrap();
+        (dir, store)
+    }
+
+    /// Issue #18: every query of a login, an accept and a post uses an index; none scans a
+    /// table or sorts in a temporary b-tree, and the waiting list reads frames only by primary
+    /// key (the one hello per listed conversation). Checked on an empty database and on one
+    /// with rows and `ANALYZE` statistics.
+    #[test]
+    fn every_query_plan_uses_an_index() {
+        let (_dir, store) = open();
+        check_plans(&store);
+        // And with rows and statistics, as a busy relay has them: half the conversations
+        // assigned, each with a hello and 20 frames.
+        for i in 0..200u32 {
+            let mut id = [0u8; 16];
+            id[..4].copy_from_slice(&i.to_be_bytes());
+            store.create_conversation(&id, &[0; 32], i64::from(i)).unwrap();
+            store
+                .append(&id, Sender::Visitor, Kind::Hello, b"h", None, 0)
+                .unwrap();
+            if i % 2 == 0 {
+                store.assign(&id, &format!("agent{}", i % 10)).unwrap();
+                for n in 0..20 {
+                    let sender = if n % 2 == 0 {
+                        Sender::Visitor
+                    } else {
+                        Sender::Agent
+                    };
+                    store
+                        .append(&id, sender, Kind::Message, b"m", Some(&n.to_string()), 0)
+                        .unwrap();
+                }
+            }
         }
-        Ok(out)
+        store.writer().unwrap().execute_batch("ANALYZE").unwrap();
+        check_plans(&store);
+    }
+
+    fn check_plans(store: &SqliteStore) {
+        let plans = store.query_plans().unwrap();
+        assert_eq!(plans.len(), QUERIES.len());
+        for (name, lines) in &plans {
+            let all = lines.join(" | ");
+            println!("{name}: {all}");
+            assert!(!lines.is_empty(), "{name}: no plan");
+            for line in lines {
+                assert!(!line.starts_with("SCAN "), "{name}: full scan: {all}");
+                assert!(!line.contains("TEMP B-TREE"), "{name}: sorts: {all}");
+                if line.contains("frames") || line.contains(" f ") || line.ends_with(" f") {
+                    assert!(line.contains("USING"), "{name}: frames without an index: {all}");
+                }
+            }
+        }
+        let plan = |n: &str| {
+            plans
+                .iter()
+                .find(|(name, _)| *name == n)
+                .map(|(_, l)| l.join(" | "))
+                .unwrap()
+        };
+        assert!(plan("waiting").contains("USING INDEX conversations_agent (agent=?)"));
+        assert!(plan("waiting").contains("sqlite_autoindex_frames_1 (conversation=? AND seq=?)"));
+        assert!(plan("assigned_to").contains("USING INDEX conversations_agent (agent=?)"));
+        assert!(plan("append: ref lookup").contains("USING INDEX frames_ref"));
+        assert!(plan("frames_after").contains("(conversation=? AND seq>?)"));
+    }
+
+    /// Issue #20: a post whose ref the sender already used is answered with the original
+    /// sequence number and not stored again; the same ref for other content is refused; the
+    /// peer's refs and other conversations are separate namespaces.
+    #[test]
+    fn a_reused_ref_is_stored_once() {
+        let (_dir, store) = open();
+        let (a, b) = ([1u8; 16], [2u8; 16]);
+        store.create_conversation(&a, &[0; 32], 1).unwrap();
+        store.create_conversation(&b, &[0; 32], 1).unwrap();
+        let post = |id, sender, data: &[u8], r| store.append(id, sender, Kind::Message, data, r, 2).unwrap();
+        assert_eq!(
+            post(&a, Sender::Visitor, b"m1", Some("r1")),
+            Appended::Stored { seq: 1, prev: 0 }
+        );
+        assert_eq!(
+            post(&a, Sender::Visitor, b"m1", Some("r1")),
+            Appended::Duplicate { seq: 1 }
+        );
+        assert_eq!(
+            post(&a, Sender::Visitor, b"other", Some("r1")),
+            Appended::Conflict
+        );
+        assert_eq!(
+            post(&a, Sender::Agent, b"m1", Some("r1")),
+            Appended::Stored { seq: 2, prev: 0 }
+        );
+        assert_eq!(
+            post(&b, Sender::Visitor, b"m1", Some("r1")),
+            Appended::Stored { seq: 1, prev: 0 }
+        );
+        assert_eq!(
+            post(&a, Sender::Visitor, b"m2", None),
+            Appended::Stored { seq: 3, prev: 1 }
+        );
+        assert_eq!(
+            post(&a, Sender::Visitor, b"m2", None),
+            Appended::Stored { seq: 4, prev: 3 }
+        );
+        let frames = store.frames_after(&a, Sender::Visitor, 0, 100).unwrap();
+        let seqs: Vec<(u64, u64)> = frames.iter().map(|f| (f.seq, f.prev)).collect();
+        assert_eq!(seqs, vec![(1, 0), (3, 1), (4, 3)]);
+    }
+
+    /// A database written by the previous schema (no prev, ref or hello columns) is migrated
+    /// in place on open: prev links, per-sender last numbers and the waiting list are right.
+    #[test]
+    fn a_version_0_database_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.sqlite3");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE conversations (id BLOB PRIMARY KEY, visitor_token_hash BLOB NOT NULL,
+                    agent TEXT, last_seq INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL);
+                 CREATE TABLE frames (conversation BLOB NOT NULL REFERENCES conversations(id),
+                    seq INTEGER NOT NULL, sender TEXT NOT NULL, kind TEXT NOT NULL,
+                    data BLOB NOT NULL, created INTEGER NOT NULL, PRIMARY KEY (conversation, seq));
+                 INSERT INTO conversations VALUES (x'01010101010101010101010101010101', zeroblob(32), 'a', 3, 1);
+                 INSERT INTO conversations VALUES (x'02020202020202020202020202020202', zeroblob(32), NULL, 1, 2);
+                 INSERT INTO frames VALUES (x'01010101010101010101010101010101', 1, 'visitor', 'hello', x'aa', 1);
+                 INSERT INTO frames VALUES (x'01010101010101010101010101010101', 2, 'agent', 'reply', x'bb', 1);
+                 INSERT INTO frames VALUES (x'01010101010101010101010101010101', 3, 'visitor', 'message', x'cc', 1);
+                 INSERT INTO frames VALUES (x'02020202020202020202020202020202', 1, 'visitor', 'hello', x'dd', 2);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let a = [1u8; 16];
+        let frames = store.frames_after(&a, Sender::Visitor, 0, 10).unwrap();
+        assert_eq!(
+            frames.iter().map(|f| (f.seq, f.prev)).collect::<Vec<_>>(),
+            vec![(1, 0), (3, 1)]
+        );
+        let waiting = store.waiting().unwrap();
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(
+            (waiting[0].id, waiting[0].seq, waiting[0].hello.clone()),
+            ([2u8; 16], 1, vec![0xdd])
+        );
+        assert_eq!(
+            store
+                .append(&a, Sender::Agent, Kind::Message, b"x", None, 3)
+                .unwrap(),
+            Appended::Stored { seq: 4, prev: 2 }
+        );
+        assert_eq!(store.latest_hello(&a).unwrap().map(|h| h.seq), Some(1));
+        drop(store);
+        // Opening again does not migrate twice.
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.assigned_to("a").unwrap(), vec![(a, 4)]);
     }
 }
