@@ -100,6 +100,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod attachment;
 mod cipher;
 mod encoding;
 mod envelope;
