@@ -18,6 +18,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::ratchet::ChainKey;
 
+mod attachment;
 mod negative;
 use crate::{
     encoding, ratchet, AgentIdentity, AgentKey, Envelope, OrgSigningKey, Session, StorageKey,
@@ -461,6 +462,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("padding.json", padding_json.render()),
         ("safety_code.json", safety_json.render()),
         ("negative.json", negative_json.render()),
+        ("attachment.json", attachment::generate().render()),
     ]
 }
 

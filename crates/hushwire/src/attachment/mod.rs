@@ -82,7 +82,7 @@ pub const MIN_MANIFEST_LEN: usize = 3 + 32 + 32 + 8 + 8 + 1 + 1 + 1 + 2;
 pub const MAX_MANIFEST_LEN: usize =
     MIN_MANIFEST_LEN - 1 + MAX_MEDIA_TYPE_LEN + MAX_NAME_LEN + MAX_THUMBNAIL_LEN;
 
-const STREAM_LABEL: &[u8] = b"hushwire/v1/attachment/stream";
+pub(crate) const STREAM_LABEL: &[u8] = b"hushwire/v1/attachment/stream";
 const COMMITMENT_LABEL: &[u8] = b"hushwire/v1/attachment/commitment";
 
 /// Segment size of an attachment: how much plaintext each authenticated segment holds.
@@ -308,7 +308,7 @@ impl FileKeys {
 }
 
 /// `HKDF(salt = "", ikm = file_key, info = "hushwire/v1/attachment/commitment", 32)`.
-fn commitment(file_key: &Secret32) -> [u8; 32] {
+pub(crate) fn commitment(file_key: &Secret32) -> [u8; 32] {
     cipher::hkdf_sha256_32(&[], &file_key.0, COMMITMENT_LABEL).0
 }
 
@@ -349,7 +349,7 @@ impl core::fmt::Debug for Manifest {
 }
 
 impl Manifest {
-    fn new(key: Secret32, meta: Metadata, plaintext_len: u64) -> Result<Self> {
+    pub(crate) fn new(key: Secret32, meta: Metadata, plaintext_len: u64) -> Result<Self> {
         let layout = Layout::new(meta.segment_size, plaintext_len)?;
         Ok(Manifest {
             commitment: commitment(&key),
@@ -495,15 +495,15 @@ impl Manifest {
 ///
 /// `MESSAGE_TOO_LARGE` above [`MAX_ATTACHMENT_LEN`]; `RANDOMNESS_UNAVAILABLE`.
 pub fn encrypt_to_vec(plaintext: &[u8], meta: Metadata) -> Result<(Manifest, Vec<u8>)> {
-    encrypt_to_vec_with_rng(plaintext, meta, &mut rand_core::OsRng)
+    encrypt_to_vec_with_key(random_file_key(&mut rand_core::OsRng)?, plaintext, meta)
 }
 
-pub(crate) fn encrypt_to_vec_with_rng(
+/// [`encrypt_to_vec`] under a given file key (the vectors; callers never choose keys).
+pub(crate) fn encrypt_to_vec_with_key(
+    key: Secret32,
     plaintext: &[u8],
     meta: Metadata,
-    rng: &mut dyn RngCore,
 ) -> Result<(Manifest, Vec<u8>)> {
-    let key = random_file_key(rng)?;
     let manifest = Manifest::new(key, meta, plaintext.len() as u64)?;
     let layout = manifest.layout();
     let keys = manifest.keys();

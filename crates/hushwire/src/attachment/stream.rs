@@ -278,6 +278,9 @@ impl<R: Read> Decryptor<R> {
                 Ok(k) => got += k,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
+                    // Never leave a partial, unauthenticated segment where `read` serves from.
+                    self.buf.clear();
+                    self.pos = 0;
                     self.broken = true;
                     return Err(e);
                 }
@@ -346,6 +349,11 @@ impl<R: Read> Read for Decryptor<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         if out.is_empty() {
             return Ok(0);
+        }
+        if self.failed.is_some() || self.broken {
+            // Belt and braces: after any failure only the error comes out.
+            self.buf.clear();
+            self.pos = 0;
         }
         // Segments made only of padding release nothing: keep going until bytes or the end.
         while self.pos == self.buf.len() {
