@@ -511,3 +511,13 @@ pub fn seal_state_for_fuzzing(key: &StorageKey, state: &[u8]) -> String {
     )
     .expect("deterministic generator never fails")
 }
+
+/// An attachment under a fixed, public file key (`SHA-256("hushwire fuzz attachment key")`),
+/// so that fuzzers and their committed seeds can refer to one reproducible blob.
+pub fn attachment_for_fuzzing(
+    plaintext: &[u8],
+    meta: crate::attachment::Metadata,
+) -> (crate::attachment::Manifest, Vec<u8>) {
+    let key = crate::cipher::Secret32(crate::cipher::sha256(&[b"hushwire fuzz attachment key"]));
+    crate::attachment::encrypt_to_vec_with_key(key, plaintext, meta).expect("fixed key")
+}
