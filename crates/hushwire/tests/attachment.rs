@@ -269,3 +269,27 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn interrupted_reads_are_retried_not_taken_as_the_end() {
+    /// Fails every other call with `Interrupted`, as a signal-interrupted read may.
+    struct Jumpy<'a>(&'a [u8], bool);
+    impl Read for Jumpy<'_> {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            self.1 = !self.1;
+            if self.1 {
+                return Err(io::Error::from(io::ErrorKind::Interrupted));
+            }
+            let n = self.0.len().min(out.len()).min(5000);
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let file = data(SEG * 2 + 3);
+    let mut blob = Vec::new();
+    let m = attachment::encrypt(Jumpy(&file, false), &mut blob, meta(SegmentSize::Kib64)).unwrap();
+    assert_eq!(m.plaintext_len(), file.len() as u64);
+    let plain = read_in_steps(Decryptor::new(&m, Jumpy(&blob, false)), 7000).unwrap();
+    assert_eq!(plain, file);
+}

@@ -90,9 +90,12 @@ impl<W: Write> Encryptor<W> {
             self.buf.resize(self.segment, 0);
             let got = match input.read(self.buf.get_mut(start..).unwrap_or_default()) {
                 Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => 0,
                 Err(e) => {
                     self.buf.truncate(start);
+                    if e.kind() == io::ErrorKind::Interrupted {
+                        // Retry; taken as the end of input it would silently cut the file.
+                        continue;
+                    }
                     return Err(e);
                 }
             };
