@@ -35,6 +35,7 @@ val HushwireException.code: String
         is HushwireException.ExportAuthentication -> code
         is HushwireException.InvalidArgument -> code
         is HushwireException.RandomnessUnavailable -> code
+        is HushwireException.AttachmentCorrupted -> code
         is HushwireException.CallbackFailed -> code
         is HushwireException.Other -> code
     }
