@@ -40,4 +40,13 @@ if [ -f "$here/js/bench.mjs" ] && [ -d "$root/bindings/wasm/pkg" ] && command -v
     fi
 fi
 
+# The attachment section is measured by hand (its 1 GiB memory run is too heavy for every
+# report): keep it from the previous REPORT.md.
+attachments=""
+if [ -f "$here/REPORT.md" ]; then
+    attachments=$(sed -n '/^## Attachments/,$p' "$here/REPORT.md")
+fi
 python3 "$here/report.py" "$target_dir/criterion" "$memory_tsv" "build ${build_secs} s, benchmarks ${run_secs} s, total $((SECONDS - t0)) s" "$js_out" | tee "$here/REPORT.md"
+if [ -n "$attachments" ]; then
+    printf '\n%s\n' "$attachments" >>"$here/REPORT.md"
+fi

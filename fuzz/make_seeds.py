@@ -75,6 +75,15 @@ seed("relay", "tamper", [8, 8, SEAL_A, 4, ALTER, 0, 0, 40, 1, DELIVER, 0, SEAL_A
 seed("relay", "too_far_and_evicted", [1, 1] + [SEAL_V, 1] * 4 + [DELIVER, 3, DELIVER, 2, DELIVER, 1, DELIVER, 0])
 seed("relay", "misroute_inject", [4, 4, SEAL_V, 2, MISROUTE, 0, DELIVER, 0, INJECT, 1, 0, 8] + list(range(8)) + [DELIVER, 0, REORDER, 0])
 
+# attachment: mode byte (0 manifest, 1 small blob, 2 edits to the large blob), then input.
+att = json.loads((vectors / "attachment.json").read_text())["files"]
+for f in att:
+    seed("attachment", f"manifest_{f['label'].replace(' ', '_')}", b"\x00" + h(f["manifest"]))
+seed("attachment", "blob_empty_file_other_key", b"\x01" + h(att[0]["blob"]))
+seed("attachment", "large_unaltered", b"\x02")
+seed("attachment", "large_flip_and_swap", b"\x02" + bytes([0, 0, 1, 0, 0, 4, 0, 0, 1, 0]))
+seed("attachment", "large_truncated", b"\x02" + bytes([1, 0, 2, 0, 35]))
+
 if out.exists():
     shutil.rmtree(out)
 for target, files in seeds.items():

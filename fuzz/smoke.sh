@@ -4,7 +4,7 @@
 # target, the executions and time libFuzzer reports; exits non-zero on a crash (the input is
 # left in fuzz/artifacts/<target>/ and the stack is printed).
 #
-#   bash fuzz/smoke.sh [SECONDS]     # CI: 8 targets x 20 s + build, about 4-5 minutes on 2 cores
+#   bash fuzz/smoke.sh [SECONDS]     # CI: 9 targets x 20 s + build, about 4-5 minutes on 2 cores
 #   bash fuzz/long.sh  [SECONDS]     # the same, 600 s per target by default
 #
 # Needs rustup's nightly toolchain (libFuzzer instrumentation) and cargo-fuzz, which it

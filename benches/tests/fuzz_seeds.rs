@@ -54,7 +54,8 @@ seed_tests!(
     certificate,
     session_import,
     agent_identity_import,
-    relay
+    relay,
+    attachment
 );
 
 /// The seeds reach deep: the vectors' late envelope opens, the session and identity exports

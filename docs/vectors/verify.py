@@ -682,6 +682,164 @@ def respond(identity, hello, ae):
     return bytes([1, 2]) + hello[2:18] + x25519_pub(ae) + enc_s + enc_cert, ss
 
 
+# --- attachments (PROTOCOL.md section 15) -----------------------------------------------------
+ATT_MAX = 1 << 40
+MANIFEST_MIN, MANIFEST_MAX = 88, 33237
+
+
+def att_keys(fk):
+    return (hkdf(b"", fk, b"hushwire/v1/attachment/stream", 32),
+            hkdf(b"", fk, b"hushwire/v1/attachment/commitment", 32))
+
+
+def att_layout(s, plen):
+    seg = 1 << s
+    padded = padded_len(plen)
+    k = -(-padded // seg)
+    return seg, padded, k, 35 + padded + 16 * k
+
+
+def att_nonce(i, last):
+    return bytes(7) + struct.pack(">I", i) + bytes([1 if last else 0])
+
+
+def att_encrypt(fk, s, plaintext):
+    """Section 15.3 from scratch: returns the blob."""
+    stream_key, commitment = att_keys(fk)
+    seg, padded, k, _ = att_layout(s, len(plaintext))
+    body = plaintext + b"\x80" + bytes(padded - len(plaintext) - 1)
+    header = bytes([1, 0x30, s]) + commitment
+    aead = AESGCM(stream_key)
+    out = [header]
+    for i in range(k):
+        out.append(aead.encrypt(att_nonce(i, i == k - 1), body[i * seg:(i + 1) * seg], header))
+    return b"".join(out)
+
+
+def decode_manifest(b):
+    M = lambda reason: Reject("MALFORMED", reason)
+    if len(b) > MANIFEST_MAX:
+        raise M("TooLong")
+    if len(b) < 1:
+        raise M("TooShort")
+    if b[0] != 1:
+        raise M("UnsupportedVersion")
+    if len(b) < 2:
+        raise M("TooShort")
+    if b[1] != 0x30:
+        raise M("UnexpectedType")
+    if len(b) < MANIFEST_MIN:
+        raise M("TooShort")
+    s = b[2]
+    if s not in (16, 20):
+        raise M("InvalidField")
+    fk, commitment = b[3:35], b[35:67]
+    plen, clen = struct.unpack(">QQ", b[67:83])
+    if plen > ATT_MAX:
+        raise M("InvalidField")
+    if clen != att_layout(s, plen)[3]:
+        raise M("InvalidField")
+    p = 83
+
+    def take(n):
+        nonlocal p
+        if p + n > len(b):
+            raise M("TooShort")
+        p += n
+        return b[p - n:p]
+
+    media = take(take(1)[0])
+    if not 1 <= len(media) <= 127 or any(not 0x21 <= c <= 0x7E for c in media):
+        raise M("InvalidField")
+    name = take(take(1)[0])
+    try:
+        name.decode("utf-8")
+    except UnicodeDecodeError:
+        raise M("InvalidField")
+    tlen = struct.unpack(">H", take(2))[0]
+    if tlen > 32768:
+        raise M("InvalidField")
+    thumb = take(tlen)
+    if p != len(b):
+        raise M("TrailingBytes")
+    if not hmac.compare_digest(att_keys(fk)[1], commitment):
+        raise M("InvalidField")
+    return {"s": s, "fk": fk, "commitment": commitment, "plen": plen, "clen": clen,
+            "media": media.decode(), "name": name.decode() if name else None, "thumb": thumb or None}
+
+
+def att_decrypt(m, blob):
+    """Section 15.3's reading order; every failure is ATTACHMENT_CORRUPTED."""
+    bad = Reject("ATTACHMENT_CORRUPTED")
+    stream_key, commitment = att_keys(m["fk"])
+    seg, padded, k, clen = att_layout(m["s"], m["plen"])
+    header = bytes([1, 0x30, m["s"]]) + commitment
+    if len(blob) < 35 or not hmac.compare_digest(blob[:35], header):
+        raise bad
+    aead, p, out = AESGCM(stream_key), 35, []
+    for i in range(k):
+        n = min(seg, padded - i * seg) + 16
+        if p + n > len(blob):
+            raise bad
+        try:
+            out.append(aead.decrypt(att_nonce(i, i == k - 1), blob[p:p + n], header))
+        except Exception:
+            raise bad
+        p += n
+    if p != len(blob):
+        raise bad
+    body = b"".join(out)
+    if body[m["plen"]:] != b"\x80" + bytes(padded - m["plen"] - 1):
+        raise bad
+    return body[:m["plen"]]
+
+
+def verify_attachments(av):
+    rng = VectorRng(SEED + b"/attachment")
+    for f in av["files"]:
+        label = f["label"]
+        fk = rng.draw(32)
+        check(f"attachment {label}: file key", fk.hex(), f["file_key"])
+        stream_key, commitment = att_keys(fk)
+        check(f"attachment {label}: stream key", stream_key.hex(), f["stream_key"])
+        check(f"attachment {label}: commitment", commitment.hex(), f["commitment"])
+        plain = bytes(i % 251 for i in range(f["plaintext_length"]))
+        s = f["segment_size"].bit_length() - 1
+        blob = att_encrypt(fk, s, plain)
+        seg, padded, k, clen = att_layout(s, len(plain))
+        check(f"attachment {label}: padded length", padded, f["padded_length"])
+        check(f"attachment {label}: ciphertext length", len(blob), clen)
+        check(f"attachment {label}: ciphertext length (vector)", len(blob), f["ciphertext_length"])
+        check(f"attachment {label}: header", blob[:35].hex(), f["header"])
+        check(f"attachment {label}: blob sha256", hashlib.sha256(blob).hexdigest(), f["blob_sha256"])
+        if "blob" in f:
+            check(f"attachment {label}: blob", blob.hex(), f["blob"])
+        p = 35
+        check(f"attachment {label}: segment count", len(f["segments"]), k)
+        for i, sv in enumerate(f["segments"]):
+            n = min(seg, padded - i * seg)
+            check(f"attachment {label}: segment {i} nonce", att_nonce(i, i == k - 1).hex(), sv["nonce"])
+            check(f"attachment {label}: segment {i} length", n, sv["plaintext_length"])
+            check(f"attachment {label}: segment {i} tag", blob[p + n:p + n + 16].hex(), sv["tag"])
+            check(f"attachment {label}: segment {i} sha256", hashlib.sha256(blob[p:p + n + 16]).hexdigest(),
+                  sv["segment_sha256"])
+            p += n + 16
+        m = decode_manifest(x(f["manifest"]))
+        check(f"attachment {label}: manifest fields", (m["fk"], m["s"], m["plen"], m["clen"]),
+              (fk, s, len(plain), clen))
+        check(f"attachment {label}: decrypts", att_decrypt(m, blob), plain)
+
+
+def attachment_blob(v, c):
+    out = b""
+    for piece in c["blob"]:
+        if "hex" in piece:
+            out += x(piece["hex"])
+        else:
+            out += x(v["attachments"][piece["file"]])[piece["start"]:piece["end"]]
+    return out
+
+
 # --- the deterministic generator (PROTOCOL.md section 13.1) ---------------------------------
 class VectorRng:
     def __init__(self, seed):
@@ -877,6 +1035,10 @@ def run_negative(v, c, hs):
         parse_state(open_export(c["input_text"], key, b"S"))
     elif op == "import_identity":
         parse_identity(open_export(c["input_text"], key, b"A"))
+    elif op == "attachment_manifest":
+        decode_manifest(x(c["input"]))
+    elif op == "attachment_open":
+        att_decrypt(decode_manifest(x(c["manifest"])), attachment_blob(v, c))
     else:
         raise ValueError(f"unknown op {op}")
 
@@ -892,6 +1054,10 @@ def verify_negative(v, hs):
             got = (e.code, e.reason)
         want = (c["code"], c.get("reason") if c["code"] == "MALFORMED" else None)
         check(f"negative: {c['name']}", got, want)
+    # Control: the attachment cases' base blob opens under its manifest.
+    ext = [c for c in v["cases"] if c["name"] == "attachment blob: extended by one byte"][0]
+    check("negative attachment control opens", len(att_decrypt(decode_manifest(x(ext["manifest"])),
+                                                               x(v["attachments"]["a"]))), 131072)
     # Controls: the base envelope opens, surrounding white space is allowed in text forms.
     st = parse_state(open_export(v["sessions"]["agent"], x(v["storage_key"]), b"S"))
     replay = [c for c in v["cases"] if c["name"] == "envelope: replay"][0]
@@ -934,6 +1100,7 @@ def main():
     verify_padding(load("padding.json"), st, hs, m)
     verify_safety(load("safety_code.json"), hs)
     verify_draw_order(hs, m, load("export.json"), load("padding.json"))
+    verify_attachments(load("attachment.json"))
     verify_negative(load("negative.json"), hs)
     print(f"vectors: {CHECKS['passed']} passed, {CHECKS['failed']} failed")
     return 1 if CHECKS["failed"] else 0

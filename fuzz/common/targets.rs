@@ -35,6 +35,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("relay", |data| {
         relay(data);
     }),
+    ("attachment", attachment),
 ];
 
 /// A string field of the vectors' flat JSON (`"name": "value"`).
@@ -665,4 +666,99 @@ pub fn relay(data: &[u8]) -> RelayStats {
         }
     }
     stats
+}
+
+/// The fixed-key attachments of the `attachment` target: a one-segment file and a file of
+/// three segments (two full), with their manifests.
+struct Attachments {
+    small: (hushwire::attachment::Manifest, Vec<u8>),
+    large: (hushwire::attachment::Manifest, Vec<u8>),
+    large_plain: Vec<u8>,
+}
+
+fn attachments() -> &'static Attachments {
+    static A: OnceLock<Attachments> = OnceLock::new();
+    A.get_or_init(|| {
+        let meta = || hushwire::attachment::Metadata::new("image/png").unwrap();
+        let large_plain: Vec<u8> = (0..131_072u32).map(|i| (i % 251) as u8).collect();
+        Attachments {
+            small: hushwire::test_vectors::attachment_for_fuzzing(
+                b"fuzz",
+                meta().with_name("f.png").unwrap(),
+            ),
+            large: hushwire::test_vectors::attachment_for_fuzzing(&large_plain, meta()),
+            large_plain,
+        }
+    })
+}
+
+/// Decrypt `blob` with the in-memory and the streaming reader; they must agree, and a blob
+/// opens exactly when it is the reference one.
+fn open_attachment(manifest: &hushwire::attachment::Manifest, blob: &[u8], reference: &[u8], plain: &[u8]) {
+    use std::io::Read;
+    let whole = hushwire::attachment::decrypt_to_vec(manifest, blob);
+    let mut out = Vec::new();
+    let streamed = hushwire::attachment::Decryptor::new(manifest, blob)
+        .read_to_end(&mut out)
+        .map(|_| out)
+        .map_err(|e| {
+            Error::from_io(&e)
+                .cloned()
+                .expect("only hushwire errors from a slice")
+        });
+    assert_eq!(whole, streamed, "the two readers disagree");
+    match whole {
+        Ok(p) => {
+            assert_eq!(blob, reference, "an altered blob opened");
+            assert_eq!(p, plain);
+        }
+        Err(e) => {
+            assert_ne!(blob, reference, "the reference blob was refused");
+            assert_eq!(e, Error::AttachmentCorrupted);
+        }
+    }
+}
+
+/// `attachment`: first byte mod 3 picks the mode. 0: `Manifest::from_bytes` (canonical: an
+/// accepted manifest re-encodes to the input). 1: the input is a blob for the small file's
+/// manifest. 2: the input is a list of 5-byte edits (op, u32 position) applied to the large
+/// file's blob — flip a bit, truncate, insert a byte, remove 16 bytes, copy one segment over
+/// another — and the result is opened. Accepted exactly when unaltered; both readers agree.
+pub fn attachment(data: &[u8]) {
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let a = attachments();
+    match mode % 3 {
+        0 => {
+            if let Ok(m) = hushwire::attachment::Manifest::from_bytes(rest) {
+                assert_eq!(&m.to_bytes()[..], rest, "manifest decoding is not canonical");
+            }
+        }
+        1 => open_attachment(&a.small.0, rest, &a.small.1, b"fuzz"),
+        _ => {
+            let reference = &a.large.1;
+            let mut blob = reference.clone();
+            let seg = 65_536 + 16;
+            for edit in rest.chunks_exact(5) {
+                let pos = u32::from_be_bytes([edit[1], edit[2], edit[3], edit[4]]) as usize;
+                let at = if blob.is_empty() { 0 } else { pos % blob.len() };
+                match edit[0] % 5 {
+                    0 if !blob.is_empty() => blob[at] ^= 1 << (edit[0] >> 5),
+                    1 => blob.truncate(at),
+                    2 => blob.insert(at, edit[0]),
+                    3 => drop(blob.drain(at..(at + 16).min(blob.len()))),
+                    4 => {
+                        let (from, to) = (35 + (pos % 2) * seg, 35 + ((pos >> 8) % 2) * seg);
+                        if blob.len() >= 35 + 2 * seg {
+                            let copy = blob[from..from + seg].to_vec();
+                            blob[to..to + seg].copy_from_slice(&copy);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            open_attachment(&a.large.0, &blob, reference, &a.large_plain);
+        }
+    }
 }

@@ -165,6 +165,15 @@ pub enum HushwireError {
         /// What was wrong, for logs.
         detail: String,
     },
+    /// `ATTACHMENT_CORRUPTED`: an attachment's ciphertext is truncated, extended, altered,
+    /// reordered or not the one of its manifest.
+    #[error("{code}: {detail}")]
+    AttachmentCorrupted {
+        /// Always `"ATTACHMENT_CORRUPTED"`.
+        code: String,
+        /// What was wrong, for logs.
+        detail: String,
+    },
     /// `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
     /// `SessionStore`) threw an exception that is not a `HushwireError`.
     #[error("{code}: {detail}")]
@@ -207,6 +216,7 @@ impl HushwireError {
             | HushwireError::ExportAuthentication { code, .. }
             | HushwireError::InvalidArgument { code, .. }
             | HushwireError::RandomnessUnavailable { code, .. }
+            | HushwireError::AttachmentCorrupted { code, .. }
             | HushwireError::CallbackFailed { code, .. }
             | HushwireError::Other { code, .. } => code,
         }
@@ -247,6 +257,7 @@ impl From<hushwire::Error> for HushwireError {
             E::ExportAuthentication => HushwireError::ExportAuthentication { code, detail },
             E::InvalidArgument(_) => HushwireError::InvalidArgument { code, detail },
             E::Randomness => HushwireError::RandomnessUnavailable { code, detail },
+            E::AttachmentCorrupted => HushwireError::AttachmentCorrupted { code, detail },
             _ => HushwireError::Other { code, detail },
         }
     }

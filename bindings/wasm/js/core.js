@@ -60,6 +60,7 @@ const MESSAGES = {
   EXPORT_AUTHENTICATION: 'export could not be opened (wrong storage key or tampered)',
   INVALID_ARGUMENT: 'invalid argument',
   RANDOMNESS_UNAVAILABLE: 'secure randomness is unavailable',
+  ATTACHMENT_CORRUPTED: 'attachment is truncated or corrupted',
 };
 
 function coded(code, detail) {

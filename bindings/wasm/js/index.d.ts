@@ -37,6 +37,7 @@ export type HushwireErrorCode =
   | 'EXPORT_AUTHENTICATION'
   | 'INVALID_ARGUMENT'
   | 'RANDOMNESS_UNAVAILABLE'
+  | 'ATTACHMENT_CORRUPTED'
   /** JS only: a call was made before `init()` completed. */
   | 'NOT_INITIALIZED'
   /** JS only: the WebAssembly instance trapped earlier; reload the page / worker / process. */

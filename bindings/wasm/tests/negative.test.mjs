@@ -15,7 +15,8 @@ const dir = new URL('../../../docs/vectors/', import.meta.url);
 const load = async (name) => JSON.parse(await readFile(new URL(name, dir), 'utf8'));
 const unhex = (text) => new Uint8Array(Buffer.from(text, 'hex'));
 const b64u = (hex) => Buffer.from(hex, 'hex').toString('base64url');
-const UNSUPPORTED = new Set(['certify', 'certificate_verify']);
+// The npm package does not expose attachments yet (issue #14: the WebCrypto layer comes next).
+const UNSUPPORTED = new Set(['certify', 'certificate_verify', 'attachment_manifest', 'attachment_open']);
 
 let v;
 let hs;

@@ -27,6 +27,14 @@ impl core::fmt::Debug for Secret32 {
     }
 }
 
+// Constant time: manifests (which hold a file key) compare by value.
+impl PartialEq for Secret32 {
+    fn eq(&self, other: &Self) -> bool {
+        subtle::ConstantTimeEq::ct_eq(&self.0[..], &other.0[..]).into()
+    }
+}
+impl Eq for Secret32 {}
+
 /// AES-256-GCM encryption into a new buffer (`ciphertext || tag`). `plaintext` may be empty.
 /// One encryption path: this copies and calls [`aead_seal_in_place`].
 pub(crate) fn aead_seal(
@@ -78,6 +86,50 @@ pub(crate) fn aead_open(
     cipher
         .decrypt(&Nonce::from(*nonce), Payload { msg: ciphertext, aad })
         .map_err(|_| Error::Tampered)
+}
+
+/// An AES-256-GCM key expanded once, for the many segments of one attachment (expanding the
+/// key schedule per segment would cost more than sealing a small segment). The `aes` key
+/// schedule is wiped on drop (`aes-gcm`'s `zeroize` feature).
+pub(crate) struct AeadKey(Aes256Gcm);
+
+impl AeadKey {
+    pub(crate) fn new(key: &Secret32) -> Self {
+        AeadKey(Aes256Gcm::new((&key.0).into()))
+    }
+
+    /// Encrypt `buffer` in place and return the tag.
+    pub(crate) fn seal_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buffer: &mut [u8],
+    ) -> Result<[u8; TAG_LEN]> {
+        self.0
+            .encrypt_inout_detached(&Nonce::from(*nonce), aad, buffer.into())
+            .map(Into::into)
+            // Only inputs beyond GCM's 2^36-byte limit fail; segments are at most 1 MiB.
+            .map_err(|_| Error::MessageTooLarge)
+    }
+
+    /// Check `tag` and decrypt `buffer` in place; `false` (and no usable plaintext) on failure.
+    pub(crate) fn open_in_place(
+        &self,
+        nonce: &[u8; NONCE_LEN],
+        aad: &[u8],
+        buffer: &mut [u8],
+        tag: &[u8; TAG_LEN],
+    ) -> bool {
+        self.0
+            .decrypt_inout_detached(&Nonce::from(*nonce), aad, buffer.into(), tag.into())
+            .is_ok()
+    }
+}
+
+impl core::fmt::Debug for AeadKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("AeadKey(<redacted>)")
+    }
 }
 
 /// X25519 with the all-zero output check (RFC 7748 §6.1): a low-order peer key is `WeakKey`.

@@ -83,7 +83,8 @@ pub enum Error {
     /// Authentication failed: the envelope was altered, or was not sealed by the peer.
     #[error("message failed authentication (tampered or forged)")]
     Tampered,
-    /// The plaintext exceeds [`crate::MAX_PLAINTEXT_LEN`].
+    /// The plaintext exceeds [`crate::MAX_PLAINTEXT_LEN`], or an attachment exceeds
+    /// [`crate::attachment::MAX_ATTACHMENT_LEN`].
     #[error("message is too large")]
     MessageTooLarge,
     /// This side has sent 2^32 - 1 messages; start a new session.
@@ -98,6 +99,11 @@ pub enum Error {
     /// The operating system's random number generator failed. Nothing was produced.
     #[error("secure randomness is unavailable")]
     Randomness,
+    /// An attachment's ciphertext does not belong to its manifest, or was truncated,
+    /// extended, reordered or altered (docs/PROTOCOL.md §15). Plaintext released before this
+    /// error was authentic, but the file is incomplete: discard it.
+    #[error("attachment is truncated or corrupted")]
+    AttachmentCorrupted,
 }
 
 impl Error {
@@ -122,7 +128,29 @@ impl Error {
             Error::ExportAuthentication => "EXPORT_AUTHENTICATION",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::Randomness => "RANDOMNESS_UNAVAILABLE",
+            Error::AttachmentCorrupted => "ATTACHMENT_CORRUPTED",
         }
+    }
+}
+
+#[cfg(feature = "std")]
+impl Error {
+    /// The hushwire error inside an `std::io::Error` returned by the attachment stream
+    /// adapters ([`crate::attachment::Decryptor`], …), if it is one; `None` for an error of
+    /// the underlying reader or writer.
+    pub fn from_io(err: &std::io::Error) -> Option<&Error> {
+        err.get_ref().and_then(|e| e.downcast_ref::<Error>())
+    }
+}
+
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        let kind = match e {
+            Error::AttachmentCorrupted | Error::Malformed(_) => std::io::ErrorKind::InvalidData,
+            _ => std::io::ErrorKind::Other,
+        };
+        std::io::Error::new(kind, e)
     }
 }
 
@@ -149,6 +177,7 @@ pub const ERROR_CODES: &[&str] = &[
     "EXPORT_AUTHENTICATION",
     "INVALID_ARGUMENT",
     "RANDOMNESS_UNAVAILABLE",
+    "ATTACHMENT_CORRUPTED",
 ];
 
 /// Shorthand for results in this crate.
@@ -178,6 +207,7 @@ pub fn every_error() -> alloc::vec::Vec<Error> {
         Error::ExportAuthentication,
         Error::InvalidArgument("x"),
         Error::Randomness,
+        Error::AttachmentCorrupted,
     ];
     for e in &all {
         match e {
@@ -198,7 +228,8 @@ pub fn every_error() -> alloc::vec::Vec<Error> {
             | Error::SessionExhausted
             | Error::ExportAuthentication
             | Error::InvalidArgument(_)
-            | Error::Randomness => {}
+            | Error::Randomness
+            | Error::AttachmentCorrupted => {}
         }
     }
     all.into()

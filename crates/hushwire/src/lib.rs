@@ -14,6 +14,9 @@
 //!   restored or duplicated session from ever reusing a (key, nonce) pair; plaintext is padded
 //!   to hide its exact length.
 //! * **Persistence**: sessions export to a string sealed under a [`StorageKey`].
+//! * **Attachments** ([`attachment`]): files of any size stream through STREAM over
+//!   AES-256-GCM under a fresh key per file, with a key commitment and padded sizes; a small
+//!   manifest with the key travels inside a normal chat message.
 //!
 //! The wire format and every derivation are specified in `docs/PROTOCOL.md`.
 //!
@@ -70,6 +73,7 @@
 //! | out-of-order window | [`SessionConfig::max_skip`], default 1000, 1 to 20 000 | bounds the work one unauthenticated message can cause |
 //! | stored skipped keys | [`SessionConfig::max_stored_skipped`], default 1000, at most 20 000 | bounds memory per session (about 40 bytes a key in memory, 36 in an export) |
 //! | agent / device id | 64 bytes UTF-8 | fits an email address or UUID; keeps certificates small |
+//! | attachment | [`attachment::MAX_ATTACHMENT_LEN`] = 1 TiB, 64 KiB or 1 MiB segments | streams with one segment of memory per direction |
 //! | messages per direction | 2^32 - 1 (counters 0 ..= 2^32 - 2) | counters are 32 bits; start a new session long before |
 //!
 //! ## Errors
@@ -100,6 +104,7 @@ extern crate alloc;
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod attachment;
 mod cipher;
 mod encoding;
 mod envelope;

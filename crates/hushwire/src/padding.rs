@@ -19,10 +19,17 @@ pub(crate) const POW2_CEILING: usize = 4096;
 
 /// Padded length for a plaintext of `len` bytes (the marker byte included).
 pub(crate) const fn padded_len(len: usize) -> usize {
+    // One definition for messages and attachments; message lengths fit in any usize.
+    padded_len_u64(len as u64) as usize
+}
+
+/// [`padded_len`] over `u64`, for attachments (which may exceed a 32-bit `usize`). Callers
+/// keep `len` at most [`crate::attachment::MAX_ATTACHMENT_LEN`], far from overflow.
+pub(crate) const fn padded_len_u64(len: u64) -> u64 {
     let n = len + 1;
-    if n <= PAD_FLOOR {
-        PAD_FLOOR
-    } else if n <= POW2_CEILING {
+    if n <= PAD_FLOOR as u64 {
+        PAD_FLOOR as u64
+    } else if n <= POW2_CEILING as u64 {
         n.next_power_of_two()
     } else {
         padme(n)
@@ -30,11 +37,11 @@ pub(crate) const fn padded_len(len: usize) -> usize {
 }
 
 /// Padmé: round `n` up so that only its top ~log2(log2 n) + 1 bits may be non-zero.
-const fn padme(n: usize) -> usize {
-    let e = usize::BITS - 1 - n.leading_zeros(); // floor(log2 n)
+const fn padme(n: u64) -> u64 {
+    let e = u64::BITS - 1 - n.leading_zeros(); // floor(log2 n)
     let s = u32::BITS - 1 - e.leading_zeros() + 1; // floor(log2 e) + 1
     let last_bits = e - s;
-    let mask = (1usize << last_bits) - 1;
+    let mask = (1u64 << last_bits) - 1;
     (n + mask) & !mask
 }
 

@@ -18,6 +18,7 @@ use rand_core::{CryptoRng, RngCore};
 
 use crate::ratchet::ChainKey;
 
+mod attachment;
 mod negative;
 use crate::{
     encoding, ratchet, AgentIdentity, AgentKey, Envelope, OrgSigningKey, Session, StorageKey,
@@ -461,6 +462,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("padding.json", padding_json.render()),
         ("safety_code.json", safety_json.render()),
         ("negative.json", negative_json.render()),
+        ("attachment.json", attachment::generate().render()),
     ]
 }
 
@@ -508,4 +510,14 @@ pub fn seal_state_for_fuzzing(key: &StorageKey, state: &[u8]) -> String {
         &mut VectorRng::new(b"fuzz"),
     )
     .expect("deterministic generator never fails")
+}
+
+/// An attachment under a fixed, public file key (`SHA-256("hushwire fuzz attachment key")`),
+/// so that fuzzers and their committed seeds can refer to one reproducible blob.
+pub fn attachment_for_fuzzing(
+    plaintext: &[u8],
+    meta: crate::attachment::Metadata,
+) -> (crate::attachment::Manifest, Vec<u8>) {
+    let key = crate::cipher::Secret32(crate::cipher::sha256(&[b"hushwire fuzz attachment key"]));
+    crate::attachment::encrypt_to_vec_with_key(key, plaintext, meta).expect("fixed key")
 }

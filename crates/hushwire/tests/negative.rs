@@ -8,11 +8,13 @@
     clippy::indexing_slicing
 )]
 
+use hushwire::attachment::{self, Manifest};
 use hushwire::{
     AgentCertificate, AgentIdentity, DecodeError, Envelope, Error, Hello, OrgPublicKey, OrgSigningKey, Reply,
     Session, SessionConfig, StorageKey, VisitorHandshake,
 };
 use serde_json::Value;
+use std::io::Read;
 
 fn load() -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/vectors/negative.json");
@@ -105,9 +107,42 @@ fn run(v: &Value, c: &Value) -> Option<Error> {
             .map(drop),
         "import_session" => Session::import(c["input_text"].as_str().unwrap(), &storage_key).map(drop),
         "import_identity" => AgentIdentity::import(c["input_text"].as_str().unwrap(), &storage_key).map(drop),
+        "attachment_manifest" => Manifest::from_bytes(&h(&c["input"])).map(drop),
+        "attachment_open" => {
+            let manifest = Manifest::from_bytes(&h(&c["manifest"])).expect("case manifest decodes");
+            let blob = attachment_blob(v, c);
+            // Both readers: the in-memory one and the streaming one must refuse alike.
+            let whole = attachment::decrypt_to_vec(&manifest, &blob).map(drop);
+            let mut out = Vec::new();
+            let streamed = attachment::Decryptor::new(&manifest, &blob[..]).read_to_end(&mut out);
+            let streamed = streamed
+                .map(drop)
+                .map_err(|e| Error::from_io(&e).cloned().expect("a hushwire error"));
+            assert_eq!(whole, streamed, "{}", c["name"]);
+            whole
+        }
         op => panic!("unknown op {op}"),
     };
     result.err()
+}
+
+/// The blob of an `attachment_open` case: its pieces concatenated.
+fn attachment_blob(v: &Value, c: &Value) -> Vec<u8> {
+    let mut blob = Vec::new();
+    for p in c["blob"].as_array().unwrap() {
+        match p.get("hex") {
+            Some(x) => blob.extend_from_slice(&h(x)),
+            None => {
+                let file = h(&v["attachments"][p["file"].as_str().unwrap()]);
+                let (a, b) = (
+                    p["start"].as_u64().unwrap() as usize,
+                    p["end"].as_u64().unwrap() as usize,
+                );
+                blob.extend_from_slice(&file[a..b]);
+            }
+        }
+    }
+    blob
 }
 
 fn org_clone(v: &Value) -> OrgPublicKey {
@@ -349,4 +384,20 @@ fn wycheproof_ed25519_keys_of_valid_signatures_are_accepted_org_keys() {
         }
     }
     assert!(groups > 0);
+}
+
+#[test]
+fn attachment_negative_vectors_have_an_intact_base() {
+    // Control: the cases fail because of their edits, not because the base is broken.
+    let v = load();
+    let case = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "attachment blob: extended by one byte")
+        .unwrap();
+    let manifest = Manifest::from_bytes(&h(&case["manifest"])).unwrap();
+    let blob = h(&v["attachments"]["a"]);
+    let plain = attachment::decrypt_to_vec(&manifest, &blob).unwrap();
+    assert_eq!(plain.len(), 131_072);
 }

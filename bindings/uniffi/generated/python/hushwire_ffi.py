@@ -2058,6 +2058,23 @@ class HushwireError:  # type: ignore
         def __repr__(self):
             return "HushwireError.RandomnessUnavailable({})".format(str(self))
     _UniffiTempHushwireError.RandomnessUnavailable = RandomnessUnavailable # type: ignore
+    class AttachmentCorrupted(_UniffiTempHushwireError):
+        """
+        `ATTACHMENT_CORRUPTED`: an attachment's ciphertext is truncated, extended, altered,
+        reordered or not the one of its manifest.
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.AttachmentCorrupted({})".format(str(self))
+    _UniffiTempHushwireError.AttachmentCorrupted = AttachmentCorrupted # type: ignore
     class CallbackFailed(_UniffiTempHushwireError):
         """
         `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
@@ -2192,11 +2209,16 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 19:
-            return HushwireError.CallbackFailed(
+            return HushwireError.AttachmentCorrupted(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 20:
+            return HushwireError.CallbackFailed(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 21:
             return HushwireError.Other(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
@@ -2274,6 +2296,10 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.detail)
             return
         if isinstance(value, HushwireError.RandomnessUnavailable):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.AttachmentCorrupted):
             _UniffiFfiConverterString.check_lower(value.code)
             _UniffiFfiConverterString.check_lower(value.detail)
             return
@@ -2360,12 +2386,16 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
             buf.write_i32(18)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, HushwireError.CallbackFailed):
+        if isinstance(value, HushwireError.AttachmentCorrupted):
             buf.write_i32(19)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, HushwireError.Other):
+        if isinstance(value, HushwireError.CallbackFailed):
             buf.write_i32(20)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.Other):
+            buf.write_i32(21)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
 

@@ -3077,6 +3077,18 @@ public enum HushwireError: Swift.Error, Equatable, Hashable, Foundation.Localize
          */detail: String
     )
     /**
+     * `ATTACHMENT_CORRUPTED`: an attachment's ciphertext is truncated, extended, altered,
+     * reordered or not the one of its manifest.
+     */
+    case AttachmentCorrupted(
+        /**
+         * Always `"ATTACHMENT_CORRUPTED"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
      * `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
      * `SessionStore`) threw an exception that is not a `HushwireError`.
      */
@@ -3199,11 +3211,15 @@ public struct FfiConverterTypeHushwireError: FfiConverterRustBuffer {
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 19: return .CallbackFailed(
+        case 19: return .AttachmentCorrupted(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 20: return .Other(
+        case 20: return .CallbackFailed(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 21: return .Other(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -3327,14 +3343,20 @@ public struct FfiConverterTypeHushwireError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .CallbackFailed(code,detail):
+        case let .AttachmentCorrupted(code,detail):
             writeInt(&buf, Int32(19))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Other(code,detail):
+        case let .CallbackFailed(code,detail):
             writeInt(&buf, Int32(20))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Other(code,detail):
+            writeInt(&buf, Int32(21))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             

@@ -35,6 +35,7 @@ val HushwireException.code: String
         is HushwireException.ExportAuthentication -> code
         is HushwireException.InvalidArgument -> code
         is HushwireException.RandomnessUnavailable -> code
+        is HushwireException.AttachmentCorrupted -> code
         is HushwireException.CallbackFailed -> code
         is HushwireException.Other -> code
     }
@@ -368,7 +369,7 @@ fun defineTests(root: File) {
 
     test("regenerateVectors equals docs/vectors byte for byte") {
         val files = regenerateVectors()
-        eq(listOf("handshake.json", "messages.json", "export.json", "padding.json", "safety_code.json", "negative.json"), files.map { it.name }, "vector files")
+        eq(listOf("handshake.json", "messages.json", "export.json", "padding.json", "safety_code.json", "negative.json", "attachment.json"), files.map { it.name }, "vector files")
         for (f in files) eq(File(root, "docs/vectors/${f.name}").readText(), f.json, f.name)
     }
 }
@@ -491,7 +492,11 @@ fun defineNegativeVectorTests(root: File) {
     }
 
     test("negative vectors are refused with their codes") {
-        val runnable = cases.filter { !(it["op"] == "finish" && it["visitor"] == "handshake.json") }
+        // Attachments are not exposed by the UniFFI bindings yet (issue #14: stream adapters next).
+        val runnable = cases.filter {
+            !(it["op"] == "finish" && it["visitor"] == "handshake.json") &&
+                it["op"] != "attachment_manifest" && it["op"] != "attachment_open"
+        }
         check(cases.size >= 60 && runnable.size >= 120) { "only ${runnable.size} of ${cases.size} cases" }
         val failures = ArrayList<String>()
         for (c in runnable) {

@@ -22,6 +22,10 @@ def needs_vector_visitor(case):
     return case["op"] == "finish" and case["visitor"] == "handshake.json"
 
 
+# Attachments are not exposed by the UniFFI bindings yet (issue #14: stream adapters next).
+ATTACHMENT_OPS = {"attachment_manifest", "attachment_open"}
+
+
 def run(v, c):
     key = hw.StorageKey.from_bytes(bytes.fromhex(c.get("storage_key", v["storage_key"])))
     org = hw.OrgPublicKey.from_bytes(bytes.fromhex(v["org_public_key"]))
@@ -74,7 +78,7 @@ def run(v, c):
 
 
 def test_every_negative_vector_is_refused_with_its_code(vectors):
-    cases = [c for c in vectors["cases"] if not needs_vector_visitor(c)]
+    cases = [c for c in vectors["cases"] if not needs_vector_visitor(c) and c["op"] not in ATTACHMENT_OPS]
     assert len(vectors["cases"]) >= 60 and len(cases) >= 120
     failures = []
     for c in cases:

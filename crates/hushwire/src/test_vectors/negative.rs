@@ -1366,14 +1366,18 @@ pub(super) fn generate(
         );
     }
 
+    let (attachments, mut attachment_cases) = super::attachment::negative();
+    g.cases.append(&mut attachment_cases);
+
     J::O(vec![
-        ("description", s("hushwire v1 negative vectors (docs/PROTOCOL.md section 11.1): every input here MUST be refused with the given code (and, for MALFORMED, the given decoder reason). Ops: open (import sessions[session] under storage_key, open each prior envelope successfully, then open input / input_text), seal (plaintext of plaintext_length zero bytes), config (set_config), accept (import identity, accept the hello), finish (visitor \"handshake.json\": the visitor of handshake.json, whose randomness is the generator's bytes 64..112; \"any\": any new handshake with org_public_key; finish at now), finish_again (a new handshake with org_public_key, accepted by identity, finished once, then again with the same reply), certificate_verify (decode input, verify under org_public_key or the case's own, at now), org_public_key (decode), certify (org_signing_seed certifies the fields), import_session / import_identity (input_text under storage_key or the case's own).")),
+        ("description", s("hushwire v1 negative vectors (docs/PROTOCOL.md section 11.1): every input here MUST be refused with the given code (and, for MALFORMED, the given decoder reason). Ops: open (import sessions[session] under storage_key, open each prior envelope successfully, then open input / input_text), seal (plaintext of plaintext_length zero bytes), config (set_config), accept (import identity, accept the hello), finish (visitor \"handshake.json\": the visitor of handshake.json, whose randomness is the generator's bytes 64..112; \"any\": any new handshake with org_public_key; finish at now), finish_again (a new handshake with org_public_key, accepted by identity, finished once, then again with the same reply), certificate_verify (decode input, verify under org_public_key or the case's own, at now), org_public_key (decode), certify (org_signing_seed certifies the fields), import_session / import_identity (input_text under storage_key or the case's own), attachment_manifest (decode input as an attachment manifest), attachment_open (decode manifest, then decrypt the blob made by concatenating the pieces of blob: {file, start, end} is bytes start..end of attachments[file], {hex} is literal bytes).")),
         ("storage_key", hex(&g.key.to_bytes()[..])),
         ("now", J::N(now)),
         ("org_public_key", hex(&org_pk.to_bytes())),
         ("org_signing_seed", hex(&org_seed)),
         ("identity", s(&identity_export)),
         ("sessions", J::O(vec![("agent", s(&agent_export)), ("exhausted", s(&exhausted_export))])),
+        ("attachments", attachments),
         ("cases", J::A(g.cases)),
     ])
 }

@@ -5654,6 +5654,26 @@ sealed class HushwireException: kotlin.Exception() {
     }
     
     /**
+     * `ATTACHMENT_CORRUPTED`: an attachment's ciphertext is truncated, extended, altered,
+     * reordered or not the one of its manifest.
+     */
+    class AttachmentCorrupted(
+        
+        /**
+         * Always `"ATTACHMENT_CORRUPTED"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
      * `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
      * `SessionStore`) threw an exception that is not a `HushwireError`.
      */
@@ -5781,11 +5801,15 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            19 -> HushwireException.CallbackFailed(
+            19 -> HushwireException.AttachmentCorrupted(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            20 -> HushwireException.Other(
+            20 -> HushwireException.CallbackFailed(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            21 -> HushwireException.Other(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -5898,6 +5922,12 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is HushwireException.RandomnessUnavailable -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.AttachmentCorrupted -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
@@ -6028,14 +6058,20 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is HushwireException.CallbackFailed -> {
+            is HushwireException.AttachmentCorrupted -> {
                 buf.putInt(19)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is HushwireException.Other -> {
+            is HushwireException.CallbackFailed -> {
                 buf.putInt(20)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.Other -> {
+                buf.putInt(21)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
