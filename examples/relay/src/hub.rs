@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use crate::info;
 use crate::protocol::{self, conv_hex, parse_conv, ClientFrame, Code, FrameError};
-use crate::store::{Appended, ConvId, Kind, Sender, Store, StoredFrame};
+use crate::store::{Appended, ConvId, Kind, Post, Sender, Store, StoredFrame};
 #[cfg(feature = "tamper")]
 use crate::tamper::Tamper;
 
@@ -141,6 +141,18 @@ fn ack(id: &ConvId, seq: u64, reference: Option<String>) -> String {
         obj.insert("ref".into(), serde_json::Value::String(r));
     }
     ack.to_string()
+}
+
+/// A storage call's outcome as the client sees it: the cause is logged, never sent.
+fn storage_outcome<T>(r: Result<Result<T, crate::store::StoreError>, ()>) -> Result<T, FrameError> {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            info!("{e}");
+            Err(FrameError::fatal(Code::Internal, "storage failure"))
+        }
+        Err(()) => Err(FrameError::fatal(Code::Internal, "storage task failed")),
+    }
 }
 
 /// The `/ws` endpoint.
@@ -374,14 +386,24 @@ impl Hub {
         f: impl FnOnce(&dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
     ) -> Result<T, FrameError> {
         let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                info!("{e}");
-                Err(FrameError::fatal(Code::Internal, "storage failure"))
-            }
-            Err(_) => Err(FrameError::fatal(Code::Internal, "storage task failed")),
-        }
+        storage_outcome(
+            tokio::task::spawn_blocking(move || f(store.as_ref()))
+                .await
+                .map_err(|_| ()),
+        )
+    }
+
+    /// Queues a post for the store's writer and waits for its commit without holding a
+    /// thread: many posts then wait at once and commit together.
+    async fn append(&self, post: Post) -> Result<Appended, FrameError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.store.append_then(
+            post,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        storage_outcome(rx.await.map_err(|_| ()))
     }
 
     fn lock_subs(&self) -> std::sync::MutexGuard<'_, Subscribers> {
@@ -708,10 +730,15 @@ impl Hub {
                         (id, Sender::Agent, Some(agent))
                     }
                 };
-                let stored = bytes.clone();
-                let post_ref = reference.clone();
                 let appended = self
-                    .blocking(move |s| s.append(&id, sender, kind, &stored, post_ref.as_deref(), now()))
+                    .append(Post {
+                        id,
+                        sender,
+                        kind,
+                        data: bytes.clone(),
+                        reference: reference.clone(),
+                        now: now(),
+                    })
                     .await?;
                 let (seq, prev) = match appended {
                     Appended::Stored { seq, prev } => (seq, prev),
@@ -750,9 +777,15 @@ impl Hub {
                 #[cfg(feature = "tamper")]
                 if self.tamper == Some(Tamper::Replay) && kind == Kind::Message {
                     // Test only: a malicious relay re-sends the envelope under a new number.
-                    let copy = frame.data.clone();
                     let appended = self
-                        .blocking(move |s| s.append(&id, sender, kind, &copy, None, now()))
+                        .append(Post {
+                            id,
+                            sender,
+                            kind,
+                            data: frame.data.clone(),
+                            reference: None,
+                            now: now(),
+                        })
                         .await?;
                     if let Appended::Stored { seq, prev } = appended {
                         self.publish(&id, agent.as_deref(), &StoredFrame { seq, prev, ..frame });
