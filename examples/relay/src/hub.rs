@@ -155,13 +155,23 @@ fn storage_outcome<T>(r: Result<Result<T, crate::store::StoreError>, ()>) -> Res
     }
 }
 
+/// Initial WebSocket read buffer: a chat frame is well under this.
+const READ_BUFFER: usize = 4 * 1024;
+
 /// The `/ws` endpoint.
 pub async fn ws_handler(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
     // Let frames up to twice the limit through the WebSocket layer, so an oversized one gets a
     // clean TOO_LARGE error frame; anything larger fails the connection at the protocol level.
     let cap = hub.limits.max_frame.saturating_mul(2);
+    // Memory per connection (issue #19): the read buffer starts small and grows only for the
+    // frame being read (up to `cap`), instead of 128 KiB kept by every idle connection;
+    // writes go out at once instead of collecting 128 KiB, and a peer that stops reading
+    // holds at most one frame's worth of write buffer here (its queue is bounded too).
     ws.max_message_size(cap)
         .max_frame_size(cap)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(cap.saturating_add(READ_BUFFER))
         .on_upgrade(move |socket| handle_socket(hub, socket))
 }
 
