@@ -65,8 +65,10 @@ impl AgentTokens {
 
 /// What the hub queues for a connection.
 enum Out {
-    /// A ready frame (waiting and taken notices).
+    /// A ready frame (taken notices).
     Text(String),
+    /// New waiting notices are pending for this agent connection (see [`AgentSub`]).
+    Waiting,
     /// A committed frame of a conversation, delivered in order by the connection's task.
     Frame(ConvId, StoredFrame),
 }
@@ -81,10 +83,34 @@ const SYNC_LIMIT: usize = 10_000;
 /// cursor are not delivered live: the client has not synced it yet, and its sync will.
 type Cursors = HashMap<ConvId, u64>;
 
+/// Waiting notices to one agent connection are coalesced (issue #19): a new hello is added
+/// to the connection's pending set and sent at its next flush, [`WAITING_FLUSH`] after the
+/// first pending one (so at most one flush per period, and a notice waits at most that); a conversation accepted before that is never announced to it, and a
+/// `taken` notice goes only to connections that were told the conversation was waiting. So
+/// opening conversations that agents accept at once costs O(conversations) frames, not
+/// O(conversations × agents), and what each agent sees still adds up to the full waiting list.
+const WAITING_FLUSH: Duration = Duration::from_millis(25);
+
+/// An agent connection.
+struct AgentSub {
+    name: String,
+    outbox: Outbox,
+    /// Waiting notices not sent yet, oldest first (latest hello per conversation).
+    pending: Vec<(ConvId, Arc<str>)>,
+    /// Conversations this connection was told are waiting (so it needs their `taken`).
+    told: std::collections::HashSet<ConvId>,
+    /// Until its login list is recorded in `told`, it gets every `taken`.
+    listing: bool,
+    /// An [`Out::Waiting`] is queued and not yet handled.
+    woken: bool,
+}
+
 #[derive(Default)]
 struct Subscribers {
     visitors: HashMap<ConvId, Vec<(u64, Outbox)>>,
-    agents: HashMap<u64, (String, Outbox)>,
+    agents: HashMap<u64, AgentSub>,
+    /// Agent connections by agent name: a frame reaches its agent's devices without a scan.
+    by_name: HashMap<String, Vec<u64>>,
 }
 
 /// Shared relay state.
@@ -241,6 +267,8 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
     let mut bucket = TokenBucket::new(hub.limits.rate_per_sec);
     let mut shutdown = hub.shutdown.clone();
     let auth_deadline = tokio::time::sleep(Duration::from_secs(10));
+    // Waiting notices: when to send the pending ones.
+    let mut flush_at: Option<tokio::time::Instant> = None;
     tokio::pin!(auth_deadline);
     let reason = loop {
         tokio::select! {
@@ -252,6 +280,11 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
             out = rx.recv(), if auth.is_some() => match out {
                 Some(Out::Text(text)) => {
                     if !send_text(&hub, conn, &mut socket, text).await { break "send failed"; }
+                }
+                Some(Out::Waiting) => {
+                    // Coalesce: whatever else turns up meanwhile goes out with it. No further
+                    // wake-up comes before the flush, so this is at most one per period.
+                    flush_at = Some(tokio::time::Instant::now() + WAITING_FLUSH);
                 }
                 Some(Out::Frame(id, frame)) => {
                     let texts = match hub.live(&mut cursors, id, frame).await {
@@ -272,6 +305,14 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
                     break "slow consumer";
                 }
             },
+            () = tokio::time::sleep_until(flush_at.unwrap_or_else(tokio::time::Instant::now)), if flush_at.is_some() => {
+                flush_at = None;
+                let mut ok = true;
+                for text in hub.take_waiting(conn) {
+                    if !send_text(&hub, conn, &mut socket, text.to_string()).await { ok = false; break; }
+                }
+                if !ok { break "send failed"; }
+            }
             () = &mut auth_deadline, if auth.is_none() => {
                 close(&hub, conn, &mut socket, &FrameError::fatal(Code::AuthTimeout, "no login frame in time")).await;
                 break "auth timeout";
@@ -422,7 +463,7 @@ impl Hub {
 
     fn unsubscribe(&self, conn: u64) {
         let mut subs = self.lock_subs();
-        subs.agents.remove(&conn);
+        Self::remove_agent(&mut subs, conn);
         subs.visitors.retain(|_, v| {
             v.retain(|(c, _)| *c != conn);
             !v.is_empty()
@@ -435,10 +476,87 @@ impl Hub {
         outbox.try_send(out).is_ok()
     }
 
-    fn to_agents(&self, filter: impl Fn(&str) -> bool, out: impl Fn() -> Out) {
+    fn remove_agent(subs: &mut Subscribers, conn: u64) {
+        if let Some(sub) = subs.agents.remove(&conn) {
+            if let Some(conns) = subs.by_name.get_mut(&sub.name) {
+                conns.retain(|c| *c != conn);
+                if conns.is_empty() {
+                    subs.by_name.remove(&sub.name);
+                }
+            }
+        }
+    }
+
+    /// Queues `out` for every connection of `agent`.
+    fn to_agent(&self, agent: &str, out: impl Fn() -> Out) {
         let mut subs = self.lock_subs();
-        subs.agents
-            .retain(|_, (name, outbox)| !filter(name) || Self::push(outbox, out()));
+        let conns = subs.by_name.get(agent).cloned().unwrap_or_default();
+        for conn in conns {
+            let ok = subs
+                .agents
+                .get(&conn)
+                .is_some_and(|sub| Self::push(&sub.outbox, out()));
+            if !ok {
+                Self::remove_agent(&mut subs, conn);
+            }
+        }
+    }
+
+    /// A new (or newer) hello of a waiting conversation: pending for every agent connection.
+    fn announce_waiting(&self, id: &ConvId, text: String) {
+        let text: Arc<str> = Arc::from(text);
+        let mut subs = self.lock_subs();
+        let mut gone = Vec::new();
+        for (conn, sub) in subs.agents.iter_mut() {
+            sub.pending.retain(|(c, _)| c != id);
+            sub.pending.push((*id, text.clone()));
+            if !sub.woken {
+                sub.woken = true;
+                if !Self::push(&sub.outbox, Out::Waiting) {
+                    gone.push(*conn);
+                }
+            }
+        }
+        for conn in gone {
+            Self::remove_agent(&mut subs, conn);
+        }
+    }
+
+    /// `id` was accepted by `agent`: its other agents' connections drop it from their pending
+    /// notices, and those that were told it was waiting get `taken`.
+    fn announce_taken(&self, id: &ConvId, agent: &str) {
+        let taken = json!({"type": "taken", "conversation": conv_hex(id)}).to_string();
+        let mut subs = self.lock_subs();
+        let mut gone = Vec::new();
+        for (conn, sub) in subs.agents.iter_mut() {
+            if sub.name == agent {
+                continue;
+            }
+            sub.pending.retain(|(c, _)| c != id);
+            if (sub.told.remove(id) || sub.listing) && !Self::push(&sub.outbox, Out::Text(taken.clone())) {
+                gone.push(*conn);
+            }
+        }
+        for conn in gone {
+            Self::remove_agent(&mut subs, conn);
+        }
+    }
+
+    /// Takes the connection's pending waiting notices, recording them as told.
+    fn take_waiting(&self, conn: u64) -> Vec<Arc<str>> {
+        let mut subs = self.lock_subs();
+        let Some(sub) = subs.agents.get_mut(&conn) else {
+            return Vec::new();
+        };
+        sub.woken = false;
+        let pending = std::mem::take(&mut sub.pending);
+        pending
+            .into_iter()
+            .map(|(id, text)| {
+                sub.told.insert(id);
+                text
+            })
+            .collect()
     }
 
     fn to_visitors(&self, id: &ConvId, out: impl Fn() -> Out) {
@@ -466,9 +584,9 @@ impl Hub {
                     let w = json!({"type": "waiting", "conversation": conv_hex(id), "seq": frame.seq,
                                    "hello": protocol::b64(&frame.data)})
                     .to_string();
-                    self.to_agents(|_| true, || Out::Text(w.clone()));
+                    self.announce_waiting(id, w);
                 } else if let Some(agent) = agent {
-                    self.to_agents(|name| name == agent, out);
+                    self.to_agent(agent, out);
                 }
             }
             Sender::Agent => self.to_visitors(id, out),
@@ -618,7 +736,19 @@ impl Hub {
                     return Err(FrameError::fatal(Code::Unauthorized, "unknown agent token"));
                 };
                 if let Some(outbox) = tx.take() {
-                    self.lock_subs().agents.insert(conn, (name.clone(), outbox));
+                    let mut subs = self.lock_subs();
+                    subs.agents.insert(
+                        conn,
+                        AgentSub {
+                            name: name.clone(),
+                            outbox,
+                            pending: Vec::new(),
+                            told: Default::default(),
+                            listing: true,
+                            woken: false,
+                        },
+                    );
+                    subs.by_name.entry(name.clone()).or_default().push(conn);
                 }
                 *auth = Some(Auth::Agent(name.clone()));
                 info!("conn {conn}: agent logged in");
@@ -626,6 +756,11 @@ impl Hub {
                 let (waiting, assigned) = self
                     .blocking(move |s| Ok((s.waiting()?, s.assigned_to(&who)?)))
                     .await?;
+                if let Some(sub) = self.lock_subs().agents.get_mut(&conn) {
+                    // From here on `taken` follows what this connection was told.
+                    sub.told.extend(waiting.iter().map(|w| w.id));
+                    sub.listing = false;
+                }
                 let mut out = vec![json!({"type": "ready", "agent": name}).to_string()];
                 for (id, last) in assigned {
                     out.push(
@@ -666,8 +801,7 @@ impl Hub {
                         "another agent has this conversation",
                     )),
                     Some((true, hello)) => {
-                        let taken = json!({"type": "taken", "conversation": conv_hex(&id)}).to_string();
-                        self.to_agents(|name| name != agent, || Out::Text(taken.clone()));
+                        self.announce_taken(&id, &agent);
                         info!("conn {conn}: agent accepted conversation {}", conv_hex(&id));
                         let (seq, hello) = hello
                             .map(|h| (h.seq, protocol::b64(&h.data)))

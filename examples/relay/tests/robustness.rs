@@ -1235,3 +1235,91 @@ async fn concurrent_posts_are_acked_stored_once_in_order_and_survive_kill_9() {
         assert_eq!(got, expected, "conversation {v} after the restart");
     }
 }
+
+/// Issue #19, no broadcast storm: while agent alice accepts every other new conversation as
+/// soon as its hello is stored, agent bob (logged in throughout) ends with exactly the
+/// unaccepted ones in his waiting list, gets `taken` only for conversations he was told are
+/// waiting, and most accepted ones are never announced to him at all (coalesced notices); an
+/// agent logging in afterwards lists the same waiting conversations.
+#[tokio::test]
+async fn waiting_notices_are_coalesced_and_the_waiting_list_stays_complete() {
+    const N: usize = 30;
+    let dir = tmp();
+    let relay = Relay::start(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &[
+            "--rate-limit",
+            "10000",
+            "--agent-token",
+            &format!("bob:{AGENT_TOKEN}-bob"),
+        ],
+    );
+    let mut alice = agent(&relay).await;
+    let mut bob = connect(&relay).await;
+    send(
+        &mut bob,
+        json!({"type": "agent", "token": format!("{AGENT_TOKEN}-bob")}),
+    )
+    .await;
+    expect(&mut bob, "ready").await;
+    let mut open = std::collections::BTreeSet::new();
+    let mut visitors = Vec::new();
+    for n in 0..N {
+        let (mut v, id, _) = create(&relay).await;
+        post(&mut v, None, "hello", "SEVMTE8").await;
+        if n % 2 == 0 {
+            send(&mut alice, json!({"type": "accept", "conversation": id})).await;
+            loop {
+                if recv(&mut alice).await.unwrap()["type"] == "accepted" {
+                    break;
+                }
+            }
+        } else {
+            open.insert(id.clone());
+        }
+        visitors.push(v);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut listed = std::collections::BTreeSet::new();
+    let mut told = std::collections::BTreeSet::new();
+    let mut frames = 0;
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(300), bob.next()).await {
+        let Message::Text(t) = m else { continue };
+        let v: Value = serde_json::from_str(t.as_str()).unwrap();
+        let id = v["conversation"].as_str().unwrap_or_default().to_string();
+        frames += 1;
+        match v["type"].as_str() {
+            Some("waiting") => {
+                told.insert(id.clone());
+                listed.insert(id);
+            }
+            Some("taken") => {
+                assert!(
+                    told.contains(&id),
+                    "taken for a conversation bob was never told of"
+                );
+                listed.remove(&id);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(listed, open, "bob's waiting list");
+    // Without coalescing bob got N waiting and N/2 taken frames.
+    println!(
+        "bob received {frames} frames for {N} conversations ({} accepted at once)",
+        N / 2
+    );
+    assert!(frames < N + N / 2, "{frames} frames: notices were not coalesced");
+    let mut late = agent(&relay).await;
+    let mut late_listed = std::collections::BTreeSet::new();
+    while let Ok(Some(Ok(Message::Text(t)))) =
+        tokio::time::timeout(Duration::from_millis(300), late.next()).await
+    {
+        let v: Value = serde_json::from_str(t.as_str()).unwrap();
+        if v["type"] == "waiting" {
+            late_listed.insert(v["conversation"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(late_listed, open, "the waiting list at login");
+}
