@@ -246,22 +246,7 @@ async fn close(hub: &Hub, conn: u64, socket: &mut WebSocket, err: &FrameError) {
             reason: Utf8Bytes::from(err.code.as_str()),
         })))
         .await;
-    // Finish the closing handshake: read (and drop) what the peer still sends until its
-    // close, for at most a second. Closing a socket with unread input makes the kernel send
-    // a reset, which can destroy the error frame before the peer reads it (a flooding client
-    // has many frames in flight, more than the small read buffer holds).
-    let _ = tokio::time::timeout(CLOSE_WAIT, async {
-        while let Some(Ok(m)) = socket.recv().await {
-            if matches!(m, Message::Close(_)) {
-                break;
-            }
-        }
-    })
-    .await;
 }
-
-/// How long a failed connection waits for the peer's close (see [`close`]).
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 async fn until_shutdown(rx: &mut watch::Receiver<bool>) {
     let stopped = rx.wait_for(|s| *s).await.is_ok();
