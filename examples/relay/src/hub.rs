@@ -237,6 +237,9 @@ async fn send_text(hub: &Hub, conn: u64, socket: &mut WebSocket, text: String) -
     socket.send(Message::Text(Utf8Bytes::from(text))).await.is_ok()
 }
 
+/// How long a closing connection keeps reading (and dropping) what the peer still sends.
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+
 async fn close(hub: &Hub, conn: u64, socket: &mut WebSocket, err: &FrameError) {
     let _ = send_text(hub, conn, socket, err.to_json(None)).await;
     let code = if err.code == Code::Internal { 1011 } else { 1008 };
@@ -246,6 +249,18 @@ async fn close(hub: &Hub, conn: u64, socket: &mut WebSocket, err: &FrameError) {
             reason: Utf8Bytes::from(err.code.as_str()),
         })))
         .await;
+    // The closing handshake (RFC 6455 §7.1.1): keep reading until the peer's Close, its end
+    // of stream, or a short deadline. Dropping a socket with unread input makes the kernel
+    // reset the connection, and a reset can discard the error frame just sent before the
+    // peer reads it (seen with a client flooding pings into a rate limit).
+    let _ = tokio::time::timeout(CLOSE_LINGER, async {
+        while let Some(Ok(m)) = socket.recv().await {
+            if matches!(m, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 async fn until_shutdown(rx: &mut watch::Receiver<bool>) {
