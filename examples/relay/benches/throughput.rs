@@ -22,10 +22,11 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -51,25 +52,12 @@ struct Relay {
 impl Relay {
     fn start(bin: &str, dir: &std::path::Path, agents: usize) -> Relay {
         let tokens: Vec<String> = (0..agents).map(|n| format!("a{n}:{}", token(n))).collect();
-        let mut child = Command::new(bin)
-            .args(["--bind", "127.0.0.1:0", "--rate-limit", "100000", "--db"])
+        let mut cmd = Command::new(bin);
+        cmd.args(["--bind", "127.0.0.1:0", "--rate-limit", "100000", "--db"])
             .arg(dir.join("bench.sqlite3"))
             .env("HUSHWIRE_AGENT_TOKENS", tokens.join(","))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("relay starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .replace("http://", "ws://")
-            + "/ws";
+            .stderr(Stdio::null());
+        let (child, url) = support::listen(cmd);
         Relay { child, url }
     }
 

@@ -9,10 +9,12 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+#[path = "../benches/support/mod.rs"]
+mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -34,27 +36,13 @@ impl Relay {
             .append(true)
             .open(&stderr)
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"))
-            .args(["--bind", bind, "--db"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"));
+        cmd.args(["--bind", bind, "--db"])
             .arg(db)
             .args(["--agent-token", &format!("alice:{AGENT_TOKEN}")])
             .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("relay starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .replace("http://", "ws://")
-            + "/ws";
-        assert!(url.starts_with("ws://127.0.0.1:"), "unexpected banner {line:?}");
+            .stderr(Stdio::from(log));
+        let (child, url) = support::listen(cmd);
         Relay { child, url, stderr }
     }
 
