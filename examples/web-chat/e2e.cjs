@@ -176,9 +176,11 @@ async function openEnrolledAgent(ctx, base, label, beforeGoto) {
   await agent.reload();
   await agent.locator('#enrol').waitFor();
   check(`${label}: the device key survives a reload before enrolment`, (await agent.locator('#pubkey').innerText()).trim() === publicKey);
-  // A certificate for some other key is refused.
+  // A certificate for some other (real: the certifier refuses non-canonical and small-order
+  // keys) X25519 key is refused.
+  const otherKey = crypto.generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }).x;
   const stranger = cli('certify', '--org-dir', orgDir, '--agent-id', 'alice@shop.example', '--device-id', 'x',
-    '--public-key', crypto.randomBytes(32).toString('base64url')).trim();
+    '--public-key', otherKey).trim();
   await agent.fill('#cert', stranger);
   await agent.click('#import');
   await agent.waitForFunction(() => document.getElementById('enrol-error').textContent.includes('CERTIFICATE_KEY_MISMATCH'));
