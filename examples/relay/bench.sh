@@ -59,4 +59,15 @@ one-time in-place migration of this version-0 database (prev links, per-sender a
 columns), which a relay upgraded in production pays once.
 NOTES
 } | tee "$out"
-cp "$out" "$here/BENCH.md"
+# Keep the throughput section (examples/relay/bench-throughput.sh) after the login numbers.
+python3 - "$here/BENCH.md" "$out" <<'PY'
+import sys
+path, new = sys.argv[1], open(sys.argv[2]).read()
+marker = "<!-- throughput: written by examples/relay/bench-throughput.sh -->"
+try:
+    old = open(path).read()
+except FileNotFoundError:
+    old = ""
+tail = marker + old.split(marker, 1)[1] if marker in old else ""
+open(path, "w").write(new.rstrip("\n") + ("\n\n" + tail if tail else "\n"))
+PY

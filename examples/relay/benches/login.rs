@@ -16,10 +16,11 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use rusqlite::{params, Connection};
@@ -99,27 +100,13 @@ impl Drop for Relay {
 fn start(bin: &Path, db: &Path, bind: &str) -> (Relay, Duration) {
     let tokens: Vec<String> = (0..AGENTS).map(|a| format!("agent{a:02}:{}", token(a))).collect();
     let t0 = Instant::now();
-    let mut child = Command::new(bin)
-        .args(["--bind", bind, "--db"])
+    let mut cmd = Command::new(bin);
+    cmd.args(["--bind", bind, "--db"])
         .arg(db)
         .args(["--rate-limit", "10000"])
         .env("HUSHWIRE_AGENT_TOKENS", tokens.join(","))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("relay starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap()
-        .replace("http://", "ws://")
-        + "/ws";
-    assert!(url.starts_with("ws://127.0.0.1:"), "unexpected banner {line:?}");
+        .stderr(Stdio::null());
+    let (child, url) = support::listen(cmd);
     (Relay { child, url }, t0.elapsed())
 }
 

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use crate::info;
 use crate::protocol::{self, conv_hex, parse_conv, ClientFrame, Code, FrameError};
-use crate::store::{Appended, ConvId, Kind, Sender, Store, StoredFrame};
+use crate::store::{Appended, ConvId, Kind, Post, Sender, Store, StoredFrame};
 #[cfg(feature = "tamper")]
 use crate::tamper::Tamper;
 
@@ -65,8 +65,10 @@ impl AgentTokens {
 
 /// What the hub queues for a connection.
 enum Out {
-    /// A ready frame (waiting and taken notices).
+    /// A ready frame (taken notices).
     Text(String),
+    /// New waiting notices are pending for this agent connection (see [`AgentSub`]).
+    Waiting,
     /// A committed frame of a conversation, delivered in order by the connection's task.
     Frame(ConvId, StoredFrame),
 }
@@ -81,10 +83,34 @@ const SYNC_LIMIT: usize = 10_000;
 /// cursor are not delivered live: the client has not synced it yet, and its sync will.
 type Cursors = HashMap<ConvId, u64>;
 
+/// Waiting notices to one agent connection are coalesced (issue #19): a new hello is added
+/// to the connection's pending set and sent at its next flush, [`WAITING_FLUSH`] after the
+/// first pending one (so at most one flush per period, and a notice waits at most that); a conversation accepted before that is never announced to it, and a
+/// `taken` notice goes only to connections that were told the conversation was waiting. So
+/// opening conversations that agents accept at once costs O(conversations) frames, not
+/// O(conversations × agents), and what each agent sees still adds up to the full waiting list.
+const WAITING_FLUSH: Duration = Duration::from_millis(25);
+
+/// An agent connection.
+struct AgentSub {
+    name: String,
+    outbox: Outbox,
+    /// Waiting notices not sent yet, oldest first (latest hello per conversation).
+    pending: Vec<(ConvId, Arc<str>)>,
+    /// Conversations this connection was told are waiting (so it needs their `taken`).
+    told: std::collections::HashSet<ConvId>,
+    /// Until its login list is recorded in `told`, it gets every `taken`.
+    listing: bool,
+    /// An [`Out::Waiting`] is queued and not yet handled.
+    woken: bool,
+}
+
 #[derive(Default)]
 struct Subscribers {
     visitors: HashMap<ConvId, Vec<(u64, Outbox)>>,
-    agents: HashMap<u64, (String, Outbox)>,
+    agents: HashMap<u64, AgentSub>,
+    /// Agent connections by agent name: a frame reaches its agent's devices without a scan.
+    by_name: HashMap<String, Vec<u64>>,
 }
 
 /// Shared relay state.
@@ -143,13 +169,35 @@ fn ack(id: &ConvId, seq: u64, reference: Option<String>) -> String {
     ack.to_string()
 }
 
+/// A storage call's outcome as the client sees it: the cause is logged, never sent.
+fn storage_outcome<T>(r: Result<Result<T, crate::store::StoreError>, ()>) -> Result<T, FrameError> {
+    match r {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => {
+            info!("{e}");
+            Err(FrameError::fatal(Code::Internal, "storage failure"))
+        }
+        Err(()) => Err(FrameError::fatal(Code::Internal, "storage task failed")),
+    }
+}
+
+/// Initial WebSocket read buffer: a chat frame is well under this.
+const READ_BUFFER: usize = 4 * 1024;
+
 /// The `/ws` endpoint.
 pub async fn ws_handler(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
     // Let frames up to twice the limit through the WebSocket layer, so an oversized one gets a
     // clean TOO_LARGE error frame; anything larger fails the connection at the protocol level.
     let cap = hub.limits.max_frame.saturating_mul(2);
+    // Memory per connection (issue #19): the read buffer starts small and grows only for the
+    // frame being read (up to `cap`), instead of 128 KiB kept by every idle connection;
+    // writes go out at once instead of collecting 128 KiB, and a peer that stops reading
+    // holds at most one frame's worth of write buffer here (its queue is bounded too).
     ws.max_message_size(cap)
         .max_frame_size(cap)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(cap.saturating_add(READ_BUFFER))
         .on_upgrade(move |socket| handle_socket(hub, socket))
 }
 
@@ -234,6 +282,8 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
     let mut bucket = TokenBucket::new(hub.limits.rate_per_sec);
     let mut shutdown = hub.shutdown.clone();
     let auth_deadline = tokio::time::sleep(Duration::from_secs(10));
+    // Waiting notices: when to send the pending ones.
+    let mut flush_at: Option<tokio::time::Instant> = None;
     tokio::pin!(auth_deadline);
     let reason = loop {
         tokio::select! {
@@ -245,6 +295,11 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
             out = rx.recv(), if auth.is_some() => match out {
                 Some(Out::Text(text)) => {
                     if !send_text(&hub, conn, &mut socket, text).await { break "send failed"; }
+                }
+                Some(Out::Waiting) => {
+                    // Coalesce: whatever else turns up meanwhile goes out with it. No further
+                    // wake-up comes before the flush, so this is at most one per period.
+                    flush_at = Some(tokio::time::Instant::now() + WAITING_FLUSH);
                 }
                 Some(Out::Frame(id, frame)) => {
                     let texts = match hub.live(&mut cursors, id, frame).await {
@@ -265,6 +320,14 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
                     break "slow consumer";
                 }
             },
+            () = tokio::time::sleep_until(flush_at.unwrap_or_else(tokio::time::Instant::now)), if flush_at.is_some() => {
+                flush_at = None;
+                let mut ok = true;
+                for text in hub.take_waiting(conn) {
+                    if !send_text(&hub, conn, &mut socket, text.to_string()).await { ok = false; break; }
+                }
+                if !ok { break "send failed"; }
+            }
             () = &mut auth_deadline, if auth.is_none() => {
                 close(&hub, conn, &mut socket, &FrameError::fatal(Code::AuthTimeout, "no login frame in time")).await;
                 break "auth timeout";
@@ -389,14 +452,24 @@ impl Hub {
         f: impl FnOnce(&dyn Store) -> Result<T, crate::store::StoreError> + Send + 'static,
     ) -> Result<T, FrameError> {
         let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                info!("{e}");
-                Err(FrameError::fatal(Code::Internal, "storage failure"))
-            }
-            Err(_) => Err(FrameError::fatal(Code::Internal, "storage task failed")),
-        }
+        storage_outcome(
+            tokio::task::spawn_blocking(move || f(store.as_ref()))
+                .await
+                .map_err(|_| ()),
+        )
+    }
+
+    /// Queues a post for the store's writer and waits for its commit without holding a
+    /// thread: many posts then wait at once and commit together.
+    async fn append(&self, post: Post) -> Result<Appended, FrameError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.store.append_then(
+            post,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        storage_outcome(rx.await.map_err(|_| ()))
     }
 
     fn lock_subs(&self) -> std::sync::MutexGuard<'_, Subscribers> {
@@ -405,7 +478,7 @@ impl Hub {
 
     fn unsubscribe(&self, conn: u64) {
         let mut subs = self.lock_subs();
-        subs.agents.remove(&conn);
+        Self::remove_agent(&mut subs, conn);
         subs.visitors.retain(|_, v| {
             v.retain(|(c, _)| *c != conn);
             !v.is_empty()
@@ -418,10 +491,87 @@ impl Hub {
         outbox.try_send(out).is_ok()
     }
 
-    fn to_agents(&self, filter: impl Fn(&str) -> bool, out: impl Fn() -> Out) {
+    fn remove_agent(subs: &mut Subscribers, conn: u64) {
+        if let Some(sub) = subs.agents.remove(&conn) {
+            if let Some(conns) = subs.by_name.get_mut(&sub.name) {
+                conns.retain(|c| *c != conn);
+                if conns.is_empty() {
+                    subs.by_name.remove(&sub.name);
+                }
+            }
+        }
+    }
+
+    /// Queues `out` for every connection of `agent`.
+    fn to_agent(&self, agent: &str, out: impl Fn() -> Out) {
         let mut subs = self.lock_subs();
-        subs.agents
-            .retain(|_, (name, outbox)| !filter(name) || Self::push(outbox, out()));
+        let conns = subs.by_name.get(agent).cloned().unwrap_or_default();
+        for conn in conns {
+            let ok = subs
+                .agents
+                .get(&conn)
+                .is_some_and(|sub| Self::push(&sub.outbox, out()));
+            if !ok {
+                Self::remove_agent(&mut subs, conn);
+            }
+        }
+    }
+
+    /// A new (or newer) hello of a waiting conversation: pending for every agent connection.
+    fn announce_waiting(&self, id: &ConvId, text: String) {
+        let text: Arc<str> = Arc::from(text);
+        let mut subs = self.lock_subs();
+        let mut gone = Vec::new();
+        for (conn, sub) in subs.agents.iter_mut() {
+            sub.pending.retain(|(c, _)| c != id);
+            sub.pending.push((*id, text.clone()));
+            if !sub.woken {
+                sub.woken = true;
+                if !Self::push(&sub.outbox, Out::Waiting) {
+                    gone.push(*conn);
+                }
+            }
+        }
+        for conn in gone {
+            Self::remove_agent(&mut subs, conn);
+        }
+    }
+
+    /// `id` was accepted by `agent`: its other agents' connections drop it from their pending
+    /// notices, and those that were told it was waiting get `taken`.
+    fn announce_taken(&self, id: &ConvId, agent: &str) {
+        let taken = json!({"type": "taken", "conversation": conv_hex(id)}).to_string();
+        let mut subs = self.lock_subs();
+        let mut gone = Vec::new();
+        for (conn, sub) in subs.agents.iter_mut() {
+            if sub.name == agent {
+                continue;
+            }
+            sub.pending.retain(|(c, _)| c != id);
+            if (sub.told.remove(id) || sub.listing) && !Self::push(&sub.outbox, Out::Text(taken.clone())) {
+                gone.push(*conn);
+            }
+        }
+        for conn in gone {
+            Self::remove_agent(&mut subs, conn);
+        }
+    }
+
+    /// Takes the connection's pending waiting notices, recording them as told.
+    fn take_waiting(&self, conn: u64) -> Vec<Arc<str>> {
+        let mut subs = self.lock_subs();
+        let Some(sub) = subs.agents.get_mut(&conn) else {
+            return Vec::new();
+        };
+        sub.woken = false;
+        let pending = std::mem::take(&mut sub.pending);
+        pending
+            .into_iter()
+            .map(|(id, text)| {
+                sub.told.insert(id);
+                text
+            })
+            .collect()
     }
 
     fn to_visitors(&self, id: &ConvId, out: impl Fn() -> Out) {
@@ -449,9 +599,9 @@ impl Hub {
                     let w = json!({"type": "waiting", "conversation": conv_hex(id), "seq": frame.seq,
                                    "hello": protocol::b64(&frame.data)})
                     .to_string();
-                    self.to_agents(|_| true, || Out::Text(w.clone()));
+                    self.announce_waiting(id, w);
                 } else if let Some(agent) = agent {
-                    self.to_agents(|name| name == agent, out);
+                    self.to_agent(agent, out);
                 }
             }
             Sender::Agent => self.to_visitors(id, out),
@@ -601,7 +751,19 @@ impl Hub {
                     return Err(FrameError::fatal(Code::Unauthorized, "unknown agent token"));
                 };
                 if let Some(outbox) = tx.take() {
-                    self.lock_subs().agents.insert(conn, (name.clone(), outbox));
+                    let mut subs = self.lock_subs();
+                    subs.agents.insert(
+                        conn,
+                        AgentSub {
+                            name: name.clone(),
+                            outbox,
+                            pending: Vec::new(),
+                            told: Default::default(),
+                            listing: true,
+                            woken: false,
+                        },
+                    );
+                    subs.by_name.entry(name.clone()).or_default().push(conn);
                 }
                 *auth = Some(Auth::Agent(name.clone()));
                 info!("conn {conn}: agent logged in");
@@ -609,6 +771,11 @@ impl Hub {
                 let (waiting, assigned) = self
                     .blocking(move |s| Ok((s.waiting()?, s.assigned_to(&who)?)))
                     .await?;
+                if let Some(sub) = self.lock_subs().agents.get_mut(&conn) {
+                    // From here on `taken` follows what this connection was told.
+                    sub.told.extend(waiting.iter().map(|w| w.id));
+                    sub.listing = false;
+                }
                 let mut out = vec![json!({"type": "ready", "agent": name}).to_string()];
                 for (id, last) in assigned {
                     out.push(
@@ -649,8 +816,7 @@ impl Hub {
                         "another agent has this conversation",
                     )),
                     Some((true, hello)) => {
-                        let taken = json!({"type": "taken", "conversation": conv_hex(&id)}).to_string();
-                        self.to_agents(|name| name != agent, || Out::Text(taken.clone()));
+                        self.announce_taken(&id, &agent);
                         info!("conn {conn}: agent accepted conversation {}", conv_hex(&id));
                         let (seq, hello) = hello
                             .map(|h| (h.seq, protocol::b64(&h.data)))
@@ -723,10 +889,15 @@ impl Hub {
                         (id, Sender::Agent, Some(agent))
                     }
                 };
-                let stored = bytes.clone();
-                let post_ref = reference.clone();
                 let appended = self
-                    .blocking(move |s| s.append(&id, sender, kind, &stored, post_ref.as_deref(), now()))
+                    .append(Post {
+                        id,
+                        sender,
+                        kind,
+                        data: bytes.clone(),
+                        reference: reference.clone(),
+                        now: now(),
+                    })
                     .await?;
                 let (seq, prev) = match appended {
                     Appended::Stored { seq, prev } => (seq, prev),
@@ -765,9 +936,15 @@ impl Hub {
                 #[cfg(feature = "tamper")]
                 if self.tamper == Some(Tamper::Replay) && kind == Kind::Message {
                     // Test only: a malicious relay re-sends the envelope under a new number.
-                    let copy = frame.data.clone();
                     let appended = self
-                        .blocking(move |s| s.append(&id, sender, kind, &copy, None, now()))
+                        .append(Post {
+                            id,
+                            sender,
+                            kind,
+                            data: frame.data.clone(),
+                            reference: None,
+                            now: now(),
+                        })
                         .await?;
                     if let Appended::Stored { seq, prev } = appended {
                         self.publish(&id, agent.as_deref(), &StoredFrame { seq, prev, ..frame });

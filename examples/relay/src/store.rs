@@ -125,8 +125,28 @@ pub struct Waiting {
     pub hello: Vec<u8>,
 }
 
+/// A frame to append (see [`Store::append_then`]).
+#[derive(Debug, Clone)]
+pub struct Post {
+    /// The conversation.
+    pub id: ConvId,
+    /// Who sends it.
+    pub sender: Sender,
+    /// What it is.
+    pub kind: Kind,
+    /// The opaque bytes.
+    pub data: Vec<u8>,
+    /// The client's post id, if it gave one.
+    pub reference: Option<String>,
+    /// Unix time of receipt.
+    pub now: i64,
+}
+
+/// Receives the outcome of a queued append, once its transaction has committed.
+pub type AppendDone = Box<dyn FnOnce(Result<Appended, StoreError>) + Send>;
+
 /// Storage errors carry no payloads.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct StoreError(pub String);
 
 impl std::fmt::Display for StoreError {
@@ -157,10 +177,15 @@ pub trait Store: Send + Sync + 'static {
     /// anyone: a conversation is accepted exactly once, so two devices of one agent cannot
     /// both answer the same hello).
     fn assign(&self, id: &ConvId, agent: &str) -> Result<bool, StoreError>;
-    /// Appends a frame, after the commit. With a `reference` (the client's post id), a post
-    /// whose reference this sender already used in this conversation is not stored again:
-    /// [`Appended::Duplicate`] with the original sequence number if kind and data match,
-    /// [`Appended::Conflict`] if they do not.
+    /// Queues a frame to append and returns at once; `done` is called with the outcome after
+    /// the commit (from the writer's thread, so it must not block). With a `reference` (the
+    /// client's post id), a post whose reference this sender already used in this
+    /// conversation is not stored again: [`Appended::Duplicate`] with the original sequence
+    /// number if kind and data match, [`Appended::Conflict`] if they do not.
+    fn append_then(&self, post: Post, done: AppendDone);
+    /// [`Store::append_then`], waiting for the commit (test support: the relay never blocks a
+    /// thread on a post).
+    #[cfg(test)]
     fn append(
         &self,
         id: &ConvId,
@@ -169,7 +194,25 @@ pub trait Store: Send + Sync + 'static {
         data: &[u8],
         reference: Option<&str>,
         now: i64,
-    ) -> Result<Appended, StoreError>;
+    ) -> Result<Appended, StoreError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let post = Post {
+            id: *id,
+            sender,
+            kind,
+            data: data.to_vec(),
+            reference: reference.map(str::to_owned),
+            now,
+        };
+        self.append_then(
+            post,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        rx.recv()
+            .unwrap_or_else(|_| Err(StoreError("writer stopped".into())))
+    }
     /// Frames of `id` sent by `sender` with a sequence number above `after`, oldest first.
     fn frames_after(
         &self,
@@ -252,15 +295,144 @@ const MIGRATE_V0: &str = "ALTER TABLE conversations ADD COLUMN last_visitor INTE
 /// Read connections kept open for reuse; more are opened under load and closed after.
 const IDLE_READERS: usize = 8;
 
+/// Most writes one transaction commits (group commit, issue #19).
+const BATCH_OPS: usize = 256;
+/// Most frame bytes one transaction commits.
+const BATCH_BYTES: usize = 4 << 20;
+
+/// A write for the writer thread, with whom to tell once it is committed.
+enum Job {
+    Create {
+        id: ConvId,
+        hash: [u8; 32],
+        now: i64,
+        done: Box<dyn FnOnce(Result<(), StoreError>) + Send>,
+    },
+    Assign {
+        id: ConvId,
+        agent: String,
+        done: Box<dyn FnOnce(Result<bool, StoreError>) + Send>,
+    },
+    Append {
+        post: Post,
+        done: AppendDone,
+    },
+}
+
+/// A job's outcome, held until its transaction commits.
+enum Outcome {
+    Unit(Result<(), StoreError>),
+    Bool(Result<bool, StoreError>),
+    Appended(Result<Appended, StoreError>),
+}
+
+impl Job {
+    fn bytes(&self) -> usize {
+        match self {
+            Job::Append { post, .. } => post.data.len(),
+            _ => 0,
+        }
+    }
+}
+
 /// SQLite storage in one file, created on first use.
 ///
-/// Writes go through one connection behind a mutex (SQLite has one writer at a time anyway);
-/// reads use their own connections, which WAL lets run next to the writer, so a login's
-/// queries never hold up posts and the mutex is never held across work that does not write.
+/// Writes go to one writer thread, which owns the only write connection (SQLite has one
+/// writer at a time anyway) and commits them in groups: it takes every write queued while
+/// the previous transaction committed (at most [`BATCH_OPS`] writes and [`BATCH_BYTES`] frame
+/// bytes) into one transaction and reports each outcome only after that commit. It never
+/// waits for more work, so an idle relay commits a lone post at once, and under load a write
+/// waits at most for the commit in progress and its own batch's. Reads use their own
+/// connections, which WAL lets run next to the writer, so a login's queries never hold up
+/// posts.
 pub struct SqliteStore {
     path: std::path::PathBuf,
-    writer: Mutex<Connection>,
+    jobs: Option<std::sync::mpsc::Sender<Job>>,
+    writer: Option<std::thread::JoinHandle<()>>,
     readers: Mutex<Vec<Connection>>,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // Closing the queue ends the writer once it has committed what was queued.
+        self.jobs = None;
+        if let Some(w) = self.writer.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// The writer thread: one transaction per batch of queued jobs.
+fn write_loop(mut conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut bytes = first.bytes();
+        let mut batch = vec![first];
+        while batch.len() < BATCH_OPS && bytes < BATCH_BYTES {
+            match jobs.try_recv() {
+                Ok(job) => {
+                    bytes += job.bytes();
+                    batch.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        run_batch(&mut conn, batch);
+    }
+}
+
+/// Runs `batch` in one transaction, each job in its own savepoint (a failed job leaves the
+/// others intact), commits, then reports. The jobs run in queue order on one connection, so
+/// each sees the ones before it: sequence numbers, `prev` links and `ref` lookups are exactly
+/// those of one transaction per job.
+fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let committed = (|| -> Result<(), StoreError> {
+        let mut tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        for job in batch {
+            let mut sp = tx.savepoint()?;
+            let outcome = match &job {
+                Job::Create { id, hash, now, .. } => Outcome::Unit(insert_conversation(&sp, id, hash, *now)),
+                Job::Assign { id, agent, .. } => Outcome::Bool(assign_conversation(&sp, id, agent)),
+                Job::Append { post, .. } => Outcome::Appended(append_frame(&sp, post)),
+            };
+            let ok = match &outcome {
+                Outcome::Unit(r) => r.is_ok(),
+                Outcome::Bool(r) => r.is_ok(),
+                Outcome::Appended(r) => r.is_ok(),
+            };
+            if ok {
+                sp.commit()?;
+            } else {
+                sp.rollback()?;
+            }
+            outcomes.push((job, outcome));
+        }
+        tx.commit()?;
+        Ok(())
+    })();
+    if let Err(e) = &committed {
+        crate::info!("{e}: a batch of writes is not committed");
+    }
+    // Jobs that never ran (the transaction failed to begin or to continue) are failed too.
+    for (job, outcome) in outcomes {
+        report(job, Some(outcome), committed.as_ref().err());
+    }
+}
+
+fn report(job: Job, outcome: Option<Outcome>, failed: Option<&StoreError>) {
+    let err = || {
+        failed
+            .cloned()
+            .unwrap_or_else(|| StoreError("write not run".into()))
+    };
+    match (job, outcome, failed) {
+        (Job::Create { done, .. }, Some(Outcome::Unit(r)), None) => done(r),
+        (Job::Assign { done, .. }, Some(Outcome::Bool(r)), None) => done(r),
+        (Job::Append { done, .. }, Some(Outcome::Appended(r)), None) => done(r),
+        (Job::Create { done, .. }, _, _) => done(Err(err())),
+        (Job::Assign { done, .. }, _, _) => done(Err(err())),
+        (Job::Append { done, .. }, _, _) => done(Err(err())),
+    }
 }
 
 fn configure(conn: &Connection) -> Result<(), StoreError> {
@@ -295,15 +467,41 @@ impl SqliteStore {
         tx.execute_batch(INDEXES)?;
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         tx.commit()?;
+        let (jobs, queue) = std::sync::mpsc::channel();
+        let writer = std::thread::Builder::new()
+            .name("relay-writer".into())
+            .spawn(move || write_loop(conn, queue))
+            .map_err(|e| StoreError(format!("cannot start the writer thread: {e}")))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
-            writer: Mutex::new(conn),
+            jobs: Some(jobs),
+            writer: Some(writer),
             readers: Mutex::new(Vec::new()),
         })
     }
 
-    fn writer(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StoreError> {
-        self.writer.lock().map_err(|_| StoreError("poisoned lock".into()))
+    /// Queues `job`; if the writer is gone, fails it at once.
+    fn submit(&self, job: Job) {
+        let rejected = match &self.jobs {
+            Some(q) => q.send(job).err().map(|e| e.0),
+            None => Some(job),
+        };
+        if let Some(job) = rejected {
+            report(job, None, Some(&StoreError("writer stopped".into())));
+        }
+    }
+
+    /// Queues a job built around a reply channel and waits for its outcome.
+    fn wait<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(Box<dyn FnOnce(Result<T, StoreError>) + Send>) -> Job,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        self.submit(job(Box::new(move |r| {
+            let _ = tx.send(r);
+        })));
+        rx.recv()
+            .unwrap_or_else(|_| Err(StoreError("writer stopped".into())))
     }
 
     /// Runs `f` on a read connection. The pool's lock is held only to take and return one.
@@ -404,6 +602,91 @@ fn to_frame((seq, prev, s, k, data): FrameRow) -> Result<StoredFrame, StoreError
     })
 }
 
+/// Inserts a conversation (inside the writer's transaction).
+fn insert_conversation(
+    conn: &Connection,
+    id: &ConvId,
+    visitor_token_hash: &[u8; 32],
+    now: i64,
+) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO conversations (id, visitor_token_hash, created) VALUES (?1, ?2, ?3)")?
+        .execute(params![&id[..], &visitor_token_hash[..], now])?;
+    Ok(())
+}
+
+/// Assigns an unassigned conversation (inside the writer's transaction).
+fn assign_conversation(conn: &Connection, id: &ConvId, agent: &str) -> Result<bool, StoreError> {
+    let changed = conn.prepare_cached(Q_ASSIGN)?.execute(params![&id[..], agent])?;
+    Ok(changed == 1)
+}
+
+/// Appends one frame (inside the writer's transaction): the `ref` lookup and the sequence
+/// numbers see every earlier write of the same transaction.
+fn append_frame(conn: &Connection, post: &Post) -> Result<Appended, StoreError> {
+    let Post {
+        id,
+        sender,
+        kind,
+        data,
+        reference,
+        now,
+    } = post;
+    if let Some(r) = reference {
+        let found = conn
+            .prepare_cached(Q_REF)?
+            .query_row(params![&id[..], sender.as_str(), r], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Vec<u8>>(2)?,
+                ))
+            })
+            .optional()?;
+        if let Some((seq, k, d)) = found {
+            // Read-only so far: nothing to undo.
+            return Ok(if k == kind.as_str() && d == *data {
+                Appended::Duplicate { seq: seq as u64 }
+            } else {
+                Appended::Conflict
+            });
+        }
+    }
+    let (last, last_visitor, last_agent): (i64, i64, i64) = conn
+        .prepare_cached(Q_LAST)?
+        .query_row(params![&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let seq = last + 1;
+    let prev = match sender {
+        Sender::Visitor => last_visitor,
+        Sender::Agent => last_agent,
+    };
+    conn.prepare_cached(
+        "UPDATE conversations SET last_seq = ?2,
+            last_visitor = CASE WHEN ?3 = 'visitor' THEN ?2 ELSE last_visitor END,
+            last_agent = CASE WHEN ?3 = 'agent' THEN ?2 ELSE last_agent END,
+            hello_seq = CASE WHEN ?4 = 'hello' THEN ?2 ELSE hello_seq END
+         WHERE id = ?1",
+    )?
+    .execute(params![&id[..], seq, sender.as_str(), kind.as_str()])?;
+    conn.prepare_cached(
+        "INSERT INTO frames (conversation, seq, sender, kind, data, created, prev, ref)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        &id[..],
+        seq,
+        sender.as_str(),
+        kind.as_str(),
+        data,
+        now,
+        prev,
+        reference
+    ])?;
+    Ok(Appended::Stored {
+        seq: seq as u64,
+        prev: prev as u64,
+    })
+}
+
 impl Store for SqliteStore {
     fn create_conversation(
         &self,
@@ -411,11 +694,8 @@ impl Store for SqliteStore {
         visitor_token_hash: &[u8; 32],
         now: i64,
     ) -> Result<(), StoreError> {
-        self.writer()?.execute(
-            "INSERT INTO conversations (id, visitor_token_hash, created) VALUES (?1, ?2, ?3)",
-            params![&id[..], &visitor_token_hash[..], now],
-        )?;
-        Ok(())
+        let (id, hash) = (*id, *visitor_token_hash);
+        self.wait(|done| Job::Create { id, hash, now, done })
     }
 
     fn conversation(&self, id: &ConvId) -> Result<Option<Conversation>, StoreError> {
@@ -437,76 +717,12 @@ impl Store for SqliteStore {
     }
 
     fn assign(&self, id: &ConvId, agent: &str) -> Result<bool, StoreError> {
-        let changed = self.writer()?.execute(Q_ASSIGN, params![&id[..], agent])?;
-        Ok(changed == 1)
+        let (id, agent) = (*id, agent.to_owned());
+        self.wait(|done| Job::Assign { id, agent, done })
     }
 
-    fn append(
-        &self,
-        id: &ConvId,
-        sender: Sender,
-        kind: Kind,
-        data: &[u8],
-        reference: Option<&str>,
-        now: i64,
-    ) -> Result<Appended, StoreError> {
-        let mut conn = self.writer()?;
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        if let Some(r) = reference {
-            let found = tx
-                .prepare_cached(Q_REF)?
-                .query_row(params![&id[..], sender.as_str(), r], |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                    ))
-                })
-                .optional()?;
-            if let Some((seq, k, d)) = found {
-                // Read-only so far: dropping the transaction rolls nothing back.
-                return Ok(if k == kind.as_str() && d == data {
-                    Appended::Duplicate { seq: seq as u64 }
-                } else {
-                    Appended::Conflict
-                });
-            }
-        }
-        let (last, last_visitor, last_agent): (i64, i64, i64) = tx
-            .prepare_cached(Q_LAST)?
-            .query_row(params![&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        let seq = last + 1;
-        let prev = match sender {
-            Sender::Visitor => last_visitor,
-            Sender::Agent => last_agent,
-        };
-        tx.prepare_cached(
-            "UPDATE conversations SET last_seq = ?2,
-                last_visitor = CASE WHEN ?3 = 'visitor' THEN ?2 ELSE last_visitor END,
-                last_agent = CASE WHEN ?3 = 'agent' THEN ?2 ELSE last_agent END,
-                hello_seq = CASE WHEN ?4 = 'hello' THEN ?2 ELSE hello_seq END
-             WHERE id = ?1",
-        )?
-        .execute(params![&id[..], seq, sender.as_str(), kind.as_str()])?;
-        tx.prepare_cached(
-            "INSERT INTO frames (conversation, seq, sender, kind, data, created, prev, ref)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(params![
-            &id[..],
-            seq,
-            sender.as_str(),
-            kind.as_str(),
-            data,
-            now,
-            prev,
-            reference
-        ])?;
-        tx.commit()?;
-        Ok(Appended::Stored {
-            seq: seq as u64,
-            prev: prev as u64,
-        })
+    fn append_then(&self, post: Post, done: AppendDone) {
+        self.submit(Job::Append { post, done });
     }
 
     fn frames_after(
@@ -621,7 +837,10 @@ mod tests {
                 }
             }
         }
-        store.writer().unwrap().execute_batch("ANALYZE").unwrap();
+        Connection::open(&store.path)
+            .unwrap()
+            .execute_batch("ANALYZE")
+            .unwrap();
         check_plans(&store);
     }
 
@@ -695,6 +914,147 @@ mod tests {
         let frames = store.frames_after(&a, Sender::Visitor, 0, 100).unwrap();
         let seqs: Vec<(u64, u64)> = frames.iter().map(|f| (f.seq, f.prev)).collect();
         assert_eq!(seqs, vec![(1, 0), (3, 1), (4, 3)]);
+    }
+
+    /// Issue #19, group commit: one transaction holding a new conversation, two posts of the
+    /// same sender, a resend of a ref posted earlier in the same batch, a conflicting reuse
+    /// and a post that fails (unknown conversation). Outcomes are those of one transaction
+    /// per write, the failure undoes only itself, and each is reported after the commit.
+    #[test]
+    fn a_batch_commits_like_one_transaction_per_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.sqlite3");
+        let store = SqliteStore::open(&path).unwrap();
+        let id = [7u8; 16];
+        let results = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let post = |id: ConvId, sender, data: &[u8], r: Option<&str>| {
+            let results = results.clone();
+            let path = path.clone();
+            Job::Append {
+                post: Post {
+                    id,
+                    sender,
+                    kind: Kind::Message,
+                    data: data.to_vec(),
+                    reference: r.map(str::to_owned),
+                    now: 1,
+                },
+                done: Box::new(move |r| {
+                    // Reported only once committed: another connection sees the frame.
+                    if let Ok(Appended::Stored { seq, .. }) = r {
+                        let c = Connection::open(&path).unwrap();
+                        let n: i64 = c
+                            .query_row("SELECT COUNT(*) FROM frames WHERE seq = ?1", [seq as i64], |r| {
+                                r.get(0)
+                            })
+                            .unwrap();
+                        assert!(n >= 1, "reported before the commit");
+                    }
+                    results.lock().unwrap().push(r.map_err(|e| e.0));
+                }),
+            }
+        };
+        let created = std::sync::Arc::new(Mutex::new(None));
+        let c2 = created.clone();
+        let batch = vec![
+            Job::Create {
+                id,
+                hash: [0; 32],
+                now: 1,
+                done: Box::new(move |r| *c2.lock().unwrap() = Some(r.is_ok())),
+            },
+            post(id, Sender::Visitor, b"a", Some("r1")),
+            post(id, Sender::Visitor, b"b", Some("r2")),
+            post(id, Sender::Visitor, b"a", Some("r1")),
+            post(id, Sender::Visitor, b"x", Some("r2")),
+            post([9u8; 16], Sender::Visitor, b"c", None),
+            post(id, Sender::Agent, b"d", None),
+            post(id, Sender::Visitor, b"e", None),
+        ];
+        // Straight into one transaction, as the writer thread does under load.
+        let mut conn = Connection::open(&path).unwrap();
+        configure(&conn).unwrap();
+        run_batch(&mut conn, batch);
+        assert_eq!(*created.lock().unwrap(), Some(true));
+        let got = results.lock().unwrap().clone();
+        assert_eq!(got.len(), 7);
+        assert_eq!(got[0], Ok(Appended::Stored { seq: 1, prev: 0 }));
+        assert_eq!(got[1], Ok(Appended::Stored { seq: 2, prev: 1 }));
+        assert_eq!(got[2], Ok(Appended::Duplicate { seq: 1 }));
+        assert_eq!(got[3], Ok(Appended::Conflict));
+        assert!(got[4].is_err(), "unknown conversation: {:?}", got[4]);
+        assert_eq!(got[5], Ok(Appended::Stored { seq: 3, prev: 0 }));
+        assert_eq!(got[6], Ok(Appended::Stored { seq: 4, prev: 2 }));
+        let frames = store.frames_after(&id, Sender::Visitor, 0, 100).unwrap();
+        let seqs: Vec<(u64, u64, Vec<u8>)> = frames.iter().map(|f| (f.seq, f.prev, f.data.clone())).collect();
+        assert_eq!(
+            seqs,
+            vec![
+                (1, 0, b"a".to_vec()),
+                (2, 1, b"b".to_vec()),
+                (4, 2, b"e".to_vec())
+            ]
+        );
+        // The writer thread continues after the batch from the committed state.
+        assert_eq!(
+            store
+                .append(&id, Sender::Visitor, Kind::Message, b"f", Some("r2"), 2)
+                .unwrap(),
+            Appended::Conflict
+        );
+        assert_eq!(
+            store
+                .append(&id, Sender::Agent, Kind::Message, b"g", None, 2)
+                .unwrap(),
+            Appended::Stored { seq: 5, prev: 3 }
+        );
+    }
+
+    /// Many threads post at once through the writer: every post is stored once, each
+    /// sender's frames are numbered in its own order, with unbroken `prev` links.
+    #[test]
+    fn concurrent_posts_through_the_writer_are_each_stored_once_in_order() {
+        let (_dir, store) = open();
+        let store = std::sync::Arc::new(store);
+        let id = [3u8; 16];
+        store.create_conversation(&id, &[0; 32], 1).unwrap();
+        let threads: Vec<_> = (0..8)
+            .map(|t| {
+                let store = store.clone();
+                std::thread::spawn(move || {
+                    for n in 0..50 {
+                        let sender = if t % 2 == 0 {
+                            Sender::Visitor
+                        } else {
+                            Sender::Agent
+                        };
+                        let data = format!("{t}:{n}");
+                        let r = store
+                            .append(&id, sender, Kind::Message, data.as_bytes(), Some(&data), 1)
+                            .unwrap();
+                        assert!(matches!(r, Appended::Stored { .. }), "{r:?}");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        for sender in [Sender::Visitor, Sender::Agent] {
+            let frames = store.frames_after(&id, sender, 0, 10_000).unwrap();
+            assert_eq!(frames.len(), 200);
+            let mut prev = 0;
+            let mut next = [0usize; 8];
+            for f in &frames {
+                assert_eq!(f.prev, prev, "prev link");
+                prev = f.seq;
+                let text = String::from_utf8(f.data.clone()).unwrap();
+                let (t, n) = text.split_once(':').unwrap();
+                let (t, n): (usize, usize) = (t.parse().unwrap(), n.parse().unwrap());
+                assert_eq!(n, next[t], "thread {t} out of order");
+                next[t] += 1;
+            }
+        }
     }
 
     /// A database written by the previous schema (no prev, ref or hello columns) is migrated

@@ -9,10 +9,12 @@
     clippy::indexing_slicing
 )]
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+#[path = "../benches/support/mod.rs"]
+mod support;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -34,27 +36,13 @@ impl Relay {
             .append(true)
             .open(&stderr)
             .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"))
-            .args(["--bind", bind, "--db"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"));
+        cmd.args(["--bind", bind, "--db"])
             .arg(db)
             .args(["--agent-token", &format!("alice:{AGENT_TOKEN}")])
             .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("relay starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .trim()
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .replace("http://", "ws://")
-            + "/ws";
-        assert!(url.starts_with("ws://127.0.0.1:"), "unexpected banner {line:?}");
+            .stderr(Stdio::from(log));
+        let (child, url) = support::listen(cmd);
         Relay { child, url, stderr }
     }
 
@@ -1165,4 +1153,179 @@ async fn kill_9_mid_load_loses_no_acked_frame_and_stores_none_twice() {
     println!(
         "acked before the kill: {acked_before}, in flight: {unacked_before}, of which committed before the kill: {duplicates}"
     );
+}
+
+/// Issue #19, group commit: 40 visitors post 25 frames each at once, every one pipelined
+/// (the relay then commits many posts per transaction), plus a resend of each visitor's first
+/// post right after it. Every post is acked, the resend with the original number; right after
+/// the last ack the relay is killed with SIGKILL, and after a restart each conversation holds
+/// exactly its hello and the 25 frames, once each, in posting order, with unbroken `prev`.
+#[tokio::test]
+async fn concurrent_posts_are_acked_stored_once_in_order_and_survive_kill_9() {
+    const VISITORS: usize = 40;
+    const POSTS: usize = 25;
+    let dir = tmp();
+    let db = dir.path().join("r.db");
+    let mut relay = Relay::start(&db, "127.0.0.1:0", &["--rate-limit", "10000"]);
+    let port = relay.port();
+    let mut visitors = Vec::new();
+    for _ in 0..VISITORS {
+        let (mut ws, id, _) = create(&relay).await;
+        assert_eq!(post(&mut ws, None, "hello", "SEVMTE8").await, 1);
+        visitors.push((ws, id));
+    }
+    let tasks: Vec<_> = visitors
+        .into_iter()
+        .enumerate()
+        .map(|(v, (mut ws, id))| {
+            tokio::spawn(async move {
+                let refs: Vec<String> = (0..POSTS).map(|_| fresh_ref()).collect();
+                for (n, r) in refs.iter().enumerate() {
+                    let data = format!("TVNH{v:02}{n:02}");
+                    ws.send(Message::text(post_frame(None, "message", &data, r).to_string()))
+                        .await
+                        .unwrap();
+                    if n == 0 {
+                        let again = post_frame(None, "message", &data, r).to_string();
+                        ws.send(Message::text(again)).await.unwrap();
+                    }
+                }
+                let mut acks = Vec::new();
+                while acks.len() < POSTS + 1 {
+                    let a = expect(&mut ws, "ack").await;
+                    acks.push((a["ref"].as_str().unwrap().to_string(), a["seq"].as_u64().unwrap()));
+                }
+                // One connection's posts are acked in order: the resend of the first post
+                // gets the first post's number.
+                let mut expected: Vec<(String, u64)> = vec![(refs[0].clone(), 2), (refs[0].clone(), 2)];
+                expected.extend(
+                    refs.iter()
+                        .enumerate()
+                        .skip(1)
+                        .map(|(n, r)| (r.clone(), n as u64 + 2)),
+                );
+                assert_eq!(acks, expected, "visitor {v}");
+                (ws, id)
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap().1);
+    }
+    relay.signal("KILL");
+    relay.wait();
+    let relay = Relay::start(&db, &port, &["--rate-limit", "10000"]);
+    let mut ag = agent_ws(&relay).await;
+    for (v, id) in ids.iter().enumerate() {
+        send(&mut ag, json!({"type": "accept", "conversation": id})).await;
+        loop {
+            let a = recv(&mut ag).await.unwrap();
+            if a["type"] == "accepted" {
+                break;
+            }
+        }
+        let frames = sync(&mut ag, id, 0).await;
+        let got: Vec<(u64, u64, String)> = frames
+            .iter()
+            .map(|f| {
+                (
+                    f["seq"].as_u64().unwrap(),
+                    f["prev"].as_u64().unwrap(),
+                    f["data"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let mut expected = vec![(1, 0, "SEVMTE8".to_string())];
+        expected.extend((0..POSTS as u64).map(|n| (n + 2, n + 1, format!("TVNH{v:02}{n:02}"))));
+        assert_eq!(got, expected, "conversation {v} after the restart");
+    }
+}
+
+/// Issue #19, no broadcast storm: while agent alice accepts every other new conversation as
+/// soon as its hello is stored, agent bob (logged in throughout) ends with exactly the
+/// unaccepted ones in his waiting list, gets `taken` only for conversations he was told are
+/// waiting, and most accepted ones are never announced to him at all (coalesced notices); an
+/// agent logging in afterwards lists the same waiting conversations.
+#[tokio::test]
+async fn waiting_notices_are_coalesced_and_the_waiting_list_stays_complete() {
+    const N: usize = 30;
+    let dir = tmp();
+    let relay = Relay::start(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &[
+            "--rate-limit",
+            "10000",
+            "--agent-token",
+            &format!("bob:{AGENT_TOKEN}-bob"),
+        ],
+    );
+    let mut alice = agent(&relay).await;
+    let mut bob = connect(&relay).await;
+    send(
+        &mut bob,
+        json!({"type": "agent", "token": format!("{AGENT_TOKEN}-bob")}),
+    )
+    .await;
+    expect(&mut bob, "ready").await;
+    let mut open = std::collections::BTreeSet::new();
+    let mut visitors = Vec::new();
+    for n in 0..N {
+        let (mut v, id, _) = create(&relay).await;
+        post(&mut v, None, "hello", "SEVMTE8").await;
+        if n % 2 == 0 {
+            send(&mut alice, json!({"type": "accept", "conversation": id})).await;
+            loop {
+                if recv(&mut alice).await.unwrap()["type"] == "accepted" {
+                    break;
+                }
+            }
+        } else {
+            open.insert(id.clone());
+        }
+        visitors.push(v);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut listed = std::collections::BTreeSet::new();
+    let mut told = std::collections::BTreeSet::new();
+    let mut frames = 0;
+    while let Ok(Some(Ok(m))) = tokio::time::timeout(Duration::from_millis(300), bob.next()).await {
+        let Message::Text(t) = m else { continue };
+        let v: Value = serde_json::from_str(t.as_str()).unwrap();
+        let id = v["conversation"].as_str().unwrap_or_default().to_string();
+        frames += 1;
+        match v["type"].as_str() {
+            Some("waiting") => {
+                told.insert(id.clone());
+                listed.insert(id);
+            }
+            Some("taken") => {
+                assert!(
+                    told.contains(&id),
+                    "taken for a conversation bob was never told of"
+                );
+                listed.remove(&id);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(listed, open, "bob's waiting list");
+    // Without coalescing bob got N waiting and N/2 taken frames.
+    println!(
+        "bob received {frames} frames for {N} conversations ({} accepted at once)",
+        N / 2
+    );
+    assert!(frames < N + N / 2, "{frames} frames: notices were not coalesced");
+    let mut late = agent(&relay).await;
+    let mut late_listed = std::collections::BTreeSet::new();
+    while let Ok(Some(Ok(Message::Text(t)))) =
+        tokio::time::timeout(Duration::from_millis(300), late.next()).await
+    {
+        let v: Value = serde_json::from_str(t.as_str()).unwrap();
+        if v["type"] == "waiting" {
+            late_listed.insert(v["conversation"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(late_listed, open, "the waiting list at login");
 }
