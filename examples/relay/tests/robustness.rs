@@ -1319,7 +1319,10 @@ async fn waiting_notices_are_coalesced_and_the_waiting_list_stays_complete() {
     // How many are saved depends on timing (an accept inside the 25 ms window hides the
     // conversation from bob altogether), so only "never more than broadcasting" is asserted
     // here; the saving itself is measured by benches/throughput.rs.
-    assert!(frames <= N + N / 2, "{frames} frames: more than one notice per change");
+    assert!(
+        frames <= N + N / 2,
+        "{frames} frames: more than one notice per change"
+    );
     let mut late = agent(&relay).await;
     let mut late_listed = std::collections::BTreeSet::new();
     while let Ok(Some(Ok(Message::Text(t)))) =
