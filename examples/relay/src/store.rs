@@ -94,7 +94,7 @@ pub struct StoredFrame {
     pub data: Vec<u8>,
 }
 
-/// The outcome of [`Store::append`].
+/// The outcome of [`Store::append_then`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Appended {
     /// Stored now under this sequence number.
