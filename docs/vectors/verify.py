@@ -525,8 +525,9 @@ def is_padded_len(n):
     return 256 <= n <= padded_len(65536) and padded_len(n - 1) == n
 
 
-def decode_envelope(b):
-    if len(b) > 35 + padded_len(65536) + 16:
+def check_frame(b, msg_type, min_len, max_len):
+    """The common order of section 7: upper bound, version, type, lower bound."""
+    if len(b) > max_len:
         raise malformed("TooLong")
     if len(b) < 1:
         raise malformed("TooShort")
@@ -534,10 +535,14 @@ def decode_envelope(b):
         raise malformed("UnsupportedVersion")
     if len(b) < 2:
         raise malformed("TooShort")
-    if b[1] != 3:
+    if b[1] != msg_type:
         raise malformed("UnexpectedType")
-    if len(b) < 35 + 256 + 16:
+    if len(b) < min_len:
         raise malformed("TooShort")
+
+
+def decode_envelope(b):
+    check_frame(b, 3, 35 + 256 + 16, 35 + padded_len(65536) + 16)
     if b[18] not in (1, 2) or b[19:23] == b"\xff" * 4:
         raise malformed("InvalidField")
     if not is_padded_len(len(b) - 51):
@@ -588,18 +593,7 @@ def session_seal_check(st, length):
 
 # --- handshake (section 3) ------------------------------------------------------------------
 def decode_hello(b):
-    if len(b) > 58:
-        raise malformed("TooLong")
-    if len(b) < 1:
-        raise malformed("TooShort")
-    if b[0] != 1:
-        raise malformed("UnsupportedVersion")
-    if len(b) < 2:
-        raise malformed("TooShort")
-    if b[1] != 1:
-        raise malformed("UnexpectedType")
-    if len(b) < 58:
-        raise malformed("TooShort")
+    check_frame(b, 1, 58, 58)
     return b
 
 
@@ -611,18 +605,7 @@ def dh_checked(secret, public):
 
 
 def decode_reply(b):
-    if len(b) > 365:
-        raise malformed("TooLong")
-    if len(b) < 1:
-        raise malformed("TooShort")
-    if b[0] != 1:
-        raise malformed("UnsupportedVersion")
-    if len(b) < 2:
-        raise malformed("TooShort")
-    if b[1] != 2:
-        raise malformed("UnexpectedType")
-    if len(b) < 239:
-        raise malformed("TooShort")
+    check_frame(b, 2, 239, 365)
     return b
 
 
