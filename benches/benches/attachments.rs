@@ -22,6 +22,52 @@ fn nonce(i: usize) -> [u8; 12] {
     n
 }
 
+/// Seal and open of the same raw segments with `ring` or `aws-lc-rs`, whose AEAD APIs have the
+/// same shape (`aws-lc-rs` mirrors `ring`'s): one key setup per file, in place, no framing.
+macro_rules! raw_backend {
+    ($g:expr, $krate:ident, $name:literal, $key:expr, $aad:expr, $seg:expr) => {{
+        use $krate::aead;
+        let new_key = || aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &$key).unwrap());
+        let mut segs = segments($seg);
+        $g.bench_function(concat!($name, " seal (raw segments)"), |b| {
+            b.iter(|| {
+                let k = new_key();
+                for (i, s) in segs.iter_mut().enumerate() {
+                    let n = aead::Nonce::assume_unique_for_key(nonce(i));
+                    let _tag = black_box(
+                        k.seal_in_place_separate_tag(n, aead::Aad::from(&$aad), s)
+                            .unwrap(),
+                    );
+                }
+            })
+        });
+        let k = new_key();
+        let sealed: Vec<Vec<u8>> = segments($seg)
+            .into_iter()
+            .enumerate()
+            .map(|(i, mut s)| {
+                k.seal_in_place_append_tag(
+                    aead::Nonce::assume_unique_for_key(nonce(i)),
+                    aead::Aad::from(&$aad),
+                    &mut s,
+                )
+                .unwrap();
+                s
+            })
+            .collect();
+        $g.bench_function(concat!($name, " open (raw segments)"), |b| {
+            b.iter(|| {
+                let k = new_key();
+                for (i, s) in sealed.iter().enumerate() {
+                    let mut copy = s.clone();
+                    let n = aead::Nonce::assume_unique_for_key(nonce(i));
+                    black_box(k.open_in_place(n, aead::Aad::from(&$aad), &mut copy).unwrap());
+                }
+            })
+        });
+    }};
+}
+
 fn bench(c: &mut Criterion) {
     let key = [7u8; 32];
     let aad = [1u8; 35];
@@ -88,83 +134,8 @@ fn bench(c: &mut Criterion) {
             })
         });
 
-        let mut segs = segments(seg);
-        g.bench_function("ring seal (raw segments)", |b| {
-            use ring::aead;
-            b.iter(|| {
-                let k = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &key).unwrap());
-                for (i, s) in segs.iter_mut().enumerate() {
-                    let n = aead::Nonce::assume_unique_for_key(nonce(i));
-                    let _tag = black_box(k.seal_in_place_separate_tag(n, aead::Aad::from(&aad), s).unwrap());
-                }
-            })
-        });
-        {
-            use ring::aead;
-            let k = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &key).unwrap());
-            let sealed: Vec<Vec<u8>> = segments(seg)
-                .into_iter()
-                .enumerate()
-                .map(|(i, mut s)| {
-                    k.seal_in_place_append_tag(
-                        aead::Nonce::assume_unique_for_key(nonce(i)),
-                        aead::Aad::from(&aad),
-                        &mut s,
-                    )
-                    .unwrap();
-                    s
-                })
-                .collect();
-            g.bench_function("ring open (raw segments)", |b| {
-                b.iter(|| {
-                    let k = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &key).unwrap());
-                    for (i, s) in sealed.iter().enumerate() {
-                        let mut copy = s.clone();
-                        let n = aead::Nonce::assume_unique_for_key(nonce(i));
-                        black_box(k.open_in_place(n, aead::Aad::from(&aad), &mut copy).unwrap());
-                    }
-                })
-            });
-        }
-
-        let mut segs = segments(seg);
-        g.bench_function("aws-lc-rs seal (raw segments)", |b| {
-            use aws_lc_rs::aead;
-            b.iter(|| {
-                let k = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &key).unwrap());
-                for (i, s) in segs.iter_mut().enumerate() {
-                    let n = aead::Nonce::assume_unique_for_key(nonce(i));
-                    let _tag = black_box(k.seal_in_place_separate_tag(n, aead::Aad::from(&aad), s).unwrap());
-                }
-            })
-        });
-        {
-            use aws_lc_rs::aead;
-            let k = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &key).unwrap());
-            let sealed: Vec<Vec<u8>> = segments(seg)
-                .into_iter()
-                .enumerate()
-                .map(|(i, mut s)| {
-                    k.seal_in_place_append_tag(
-                        aead::Nonce::assume_unique_for_key(nonce(i)),
-                        aead::Aad::from(&aad),
-                        &mut s,
-                    )
-                    .unwrap();
-                    s
-                })
-                .collect();
-            g.bench_function("aws-lc-rs open (raw segments)", |b| {
-                b.iter(|| {
-                    let k = aead::LessSafeKey::new(aead::UnboundKey::new(&aead::AES_256_GCM, &key).unwrap());
-                    for (i, s) in sealed.iter().enumerate() {
-                        let mut copy = s.clone();
-                        let n = aead::Nonce::assume_unique_for_key(nonce(i));
-                        black_box(k.open_in_place(n, aead::Aad::from(&aad), &mut copy).unwrap());
-                    }
-                })
-            });
-        }
+        raw_backend!(g, ring, "ring", key, aad, seg);
+        raw_backend!(g, aws_lc_rs, "aws-lc-rs", key, aad, seg);
         g.finish();
     }
 }
