@@ -119,6 +119,14 @@ fn run(v: &Value, c: &Value) -> Option<Error> {
                 .map(drop)
                 .map_err(|e| Error::from_io(&e).cloned().expect("a hushwire error"));
             assert_eq!(whole, streamed, "{}", c["name"]);
+            // The push opener, fed in 1000-byte pieces (none aligned with a segment).
+            let mut opener = attachment::Opener::new(&manifest);
+            let mut sink = Vec::new();
+            let pushed = blob
+                .chunks(1000)
+                .try_for_each(|piece| opener.update(piece, &mut sink))
+                .and_then(|()| opener.finish());
+            assert_eq!(whole, pushed, "{}", c["name"]);
             whole
         }
         op => panic!("unknown op {op}"),

@@ -57,8 +57,12 @@ use crate::encoding::Reader;
 use crate::error::{DecodeError, Error, Result};
 use crate::padding;
 
+mod external;
+mod incremental;
 #[cfg(feature = "std")]
 mod stream;
+pub use external::{padded_len, FileKey, SegmentKey};
+pub use incremental::{Opener, Sealer};
 #[cfg(feature = "std")]
 pub use stream::{decrypt, encrypt, Decryptor, Encryptor};
 
@@ -312,7 +316,7 @@ pub(crate) fn commitment(file_key: &Secret32) -> [u8; 32] {
     cipher::hkdf_sha256_32(&[], &file_key.0, COMMITMENT_LABEL).0
 }
 
-fn header(segment_size: SegmentSize, commitment: &[u8; 32]) -> [u8; HEADER_LEN] {
+pub(crate) fn header(segment_size: SegmentSize, commitment: &[u8; 32]) -> [u8; HEADER_LEN] {
     let mut h = [0u8; HEADER_LEN];
     h[0] = crate::PROTOCOL_VERSION;
     h[1] = ATTACHMENT_TYPE;
