@@ -65,7 +65,10 @@ fi
 t0=$SECONDS
 hot_crates=(aes ctr polyval ghash aes-gcm cipher universal-hash inout sha2 hmac digest
     block-buffer hybrid-array)
-cargo_args=(--release --locked --target wasm32-unknown-unknown -p hushwire-wasm --target-dir "$target_dir")
+# Two modules: the main one (hushwire-wasm) and the attachment entry's (attachment/), which
+# only apps that send or show files load.
+cargo_args=(--release --locked --target wasm32-unknown-unknown -p hushwire-wasm -p hushwire-wasm-attachment
+    --target-dir "$target_dir")
 if [ "$opt_level" = split ]; then
     export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
     for c in "${hot_crates[@]}"; do cargo_args+=(--config "profile.release.package.$c.opt-level=3"); done
@@ -109,19 +112,37 @@ raw=$(stat -c %s "$stage/hushwire_bg.wasm")
 wasm-opt "$wasm_opt_flag" --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
     --enable-mutable-globals --enable-reference-types --enable-multivalue "${simd_opt[@]}" --strip-debug --strip-producers \
     "$stage/hushwire_bg.wasm" -o "$out/hushwire_bg.wasm"
+wasm-bindgen --target web --no-typescript --out-name attachment_glue --out-dir "$stage" \
+    "$target_dir/wasm32-unknown-unknown/release/hushwire_wasm_attachment.wasm"
+wasm-opt "$wasm_opt_flag" --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals --enable-reference-types --enable-multivalue "${simd_opt[@]}" --strip-debug --strip-producers \
+    "$stage/attachment_glue_bg.wasm" -o "$out/attachment_bg.wasm"
 
 # The wrapper (js/core.js) and the wasm-bindgen glue become one file per module system:
 #   index.js   ESM for browsers, workers and bundlers (minified; no Node builtins)
 #   index.cjs  CommonJS for Node (reads the .wasm with fs)
 #   node.mjs   ESM for Node: re-exports index.js with an init() that reads the .wasm with fs
-cp "$here"/js/{core.js,node-cjs.mjs} "$stage/"
+cp "$here"/js/{core.js,node-cjs.mjs,attachment.js,attachment-node-cjs.mjs} "$stage/"
 esbuild="$here/node_modules/.bin/esbuild"
 "$esbuild" "$stage/core.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
     --legal-comments=none --log-level=error --outfile="$out/index.js"
 "$esbuild" "$stage/node-cjs.mjs" --bundle --format=cjs --platform=node --target=node18 --keep-names \
     --log-level=error --define:import.meta.url=undefined --outfile="$out/index.cjs"
-cp "$here"/js/{package.json,node.mjs,index.d.ts,README.md,CHANGELOG.md,LICENSE} "$out/"
+# The attachment entry (attachment.js / .cjs / -node.mjs) takes HushwireError from the main
+# entry, left external so both entries share one error class.
+"$esbuild" "$stage/attachment.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
+    --legal-comments=none --log-level=error --external:./index.js --outfile="$out/attachment.js"
+"$esbuild" "$stage/attachment-node-cjs.mjs" --bundle --format=cjs --platform=node --target=node18 --keep-names \
+    --log-level=error --define:import.meta.url=undefined --external:./index.js --outfile="$out/attachment.cjs"
+# The CJS entry must share the CJS main entry's HushwireError, not load the ESM one.
+sed -i 's#require("./index.js")#require("./index.cjs")#' "$out/attachment.cjs"
+if grep -q 'index\.js' "$out/attachment.cjs" || ! grep -q 'require("./index.cjs")' "$out/attachment.cjs"; then
+    echo "FAIL: attachment.cjs does not take HushwireError from index.cjs" >&2
+    exit 1
+fi
+cp "$here"/js/{package.json,node.mjs,attachment-node.mjs,index.d.ts,attachment.d.ts,README.md,CHANGELOG.md,LICENSE} "$out/"
 cp "$here/js/index.d.ts" "$out/index.d.cts"
+cp "$here/js/attachment.d.ts" "$out/attachment.d.cts"
 
 # ---- size budget ----------------------------------------------------------------------------
 gz() { gzip -9 -c "$@" | wc -c; }
@@ -133,6 +154,11 @@ printf 'hushwire_bg.wasm: %d bytes raw from bindgen, %d after wasm-opt %s, %d gz
     "$raw" "$wasm_size" "$wasm_opt_flag" "$wasm_gz"
 printf 'index.js (browser JS: glue + wrapper, minified): %d bytes gzipped\n' "$js_gz"
 printf 'total shipped to a browser: %d bytes gzipped (budget %d)\n' "$total" "$max_gzip"
+# The attachment entry is outside the budget (only apps that handle files load it).
+att_wasm_gz=$(gz "$out/attachment_bg.wasm")
+att_js_gz=$(gz "$out/attachment.js")
+printf 'attachment entry (separate, outside the budget): attachment_bg.wasm %d bytes raw, %d gzipped; attachment.js %d gzipped\n' \
+    "$(stat -c %s "$out/attachment_bg.wasm")" "$att_wasm_gz" "$att_js_gz"
 if [ "$total" -gt "$max_gzip" ]; then
     echo "FAIL: the package exceeds the gzipped budget of $max_gzip bytes" >&2
     exit 1

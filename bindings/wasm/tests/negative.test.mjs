@@ -10,13 +10,15 @@ import assert from 'node:assert/strict';
 import { randomFillSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import * as hw from 'hushwire';
+import * as att from 'hushwire/attachment';
 
 const dir = new URL('../../../docs/vectors/', import.meta.url);
 const load = async (name) => JSON.parse(await readFile(new URL(name, dir), 'utf8'));
 const unhex = (text) => new Uint8Array(Buffer.from(text, 'hex'));
 const b64u = (hex) => Buffer.from(hex, 'hex').toString('base64url');
-// The npm package does not expose attachments yet (issue #14: the WebCrypto layer comes next).
-const UNSUPPORTED = new Set(['certify', 'certificate_verify', 'attachment_manifest', 'attachment_open']);
+const UNSUPPORTED = new Set(['certify', 'certificate_verify']);
+// Run by their own (asynchronous) test below, through the hushwire/attachment entry.
+const ATTACHMENT_OPS = new Set(['attachment_manifest', 'attachment_open']);
 
 let v;
 let hs;
@@ -24,6 +26,7 @@ let vectorVisitor;
 
 before(async () => {
   await hw.init();
+  await att.init();
   v = await load('negative.json');
   hs = await load('handshake.json');
   // The first random bytes the module draws, over however many calls, are the vector
@@ -97,7 +100,7 @@ test('every negative vector the package can express is refused with its code', (
   const failures = [];
   let ran = 0;
   for (const c of v.cases) {
-    if (UNSUPPORTED.has(c.op)) continue;
+    if (UNSUPPORTED.has(c.op) || ATTACHMENT_OPS.has(c.op)) continue;
     ran++;
     try {
       run(c);
@@ -109,8 +112,45 @@ test('every negative vector the package can express is refused with its code', (
   }
   assert.deepEqual(failures, []);
   // Everything but the two unsupported ops ran.
-  assert.equal(ran, v.cases.filter((c) => !UNSUPPORTED.has(c.op)).length);
+  assert.equal(ran, v.cases.filter((c) => !UNSUPPORTED.has(c.op) && !ATTACHMENT_OPS.has(c.op)).length);
   assert.ok(ran >= 100, `only ${ran} cases ran`);
+});
+
+// The blob of an `attachment_open` case: its pieces concatenated.
+function attachmentBlob(c) {
+  return Buffer.concat(
+    c.blob.map((p) => ('hex' in p ? unhex(p.hex) : unhex(v.attachments[p.file]).subarray(p.start, p.end))),
+  );
+}
+
+test('every attachment negative vector is refused with its code (WebCrypto segments)', async () => {
+  const failures = [];
+  let ran = 0;
+  for (const c of v.cases.filter((x) => ATTACHMENT_OPS.has(x.op))) {
+    ran++;
+    try {
+      if (c.op === 'attachment_manifest') {
+        att.AttachmentManifest.fromBytes(unhex(c.input));
+      } else {
+        const m = att.AttachmentManifest.fromBytes(unhex(c.manifest));
+        // Fed in 1000-byte pieces, none aligned with a segment.
+        const blob = attachmentBlob(c);
+        const pieces = [];
+        for (let i = 0; i < blob.length; i += 1000) pieces.push(blob.subarray(i, i + 1000));
+        await att.decryptFile(m, new Blob(pieces));
+      }
+      failures.push(`${c.name}: accepted, want ${c.code}`);
+    } catch (e) {
+      if (!(e instanceof hw.HushwireError)) failures.push(`${c.name}: threw ${e}`);
+      else if (e.code !== c.code) failures.push(`${c.name}: got ${e.code} (${e.message}), want ${c.code}`);
+    }
+  }
+  assert.deepEqual(failures, []);
+  assert.equal(ran, 38);
+  // The control: the intact base blob opens.
+  const base = v.cases.find((c) => c.name === 'attachment blob: extended by one byte');
+  const file = await att.decryptFile(att.AttachmentManifest.fromBytes(unhex(base.manifest)), unhex(v.attachments.a));
+  assert.equal(file.size, att.AttachmentManifest.fromBytes(unhex(base.manifest)).plaintextLength);
 });
 
 test('the controls: the base envelope opens, with surrounding white space in its text form', () => {
