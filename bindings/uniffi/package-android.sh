@@ -35,6 +35,8 @@ cd "$root"
 cargo ndk --platform 24 -t arm64-v8a -t armeabi-v7a -t x86_64 -o "$module/src/main/jniLibs" \
   build --release -p hushwire-ffi --lib
 cp -R "$here/generated/kotlin/." "$module/src/main/kotlin/"
+# The hand-written InputStream/OutputStream adapters, in the generated package.
+cp "$here/adapters/kotlin/AttachmentStreams.kt" "$module/src/main/kotlin/uniffi/hushwire_ffi/"
 
 cat >"$module/src/main/AndroidManifest.xml" <<'XML'
 <?xml version="1.0" encoding="utf-8"?>

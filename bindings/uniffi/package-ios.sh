@@ -48,6 +48,8 @@ xcodebuild -create-xcframework \
   -library "$work/simulator/$lib" -headers "$work/headers" \
   -output "$pkg/hushwire_ffiFFI.xcframework"
 cp "$here/generated/swift/hushwire_ffi.swift" "$pkg/Sources/Hushwire/"
+# The hand-written FileHandle helpers for attachments (not compiled on Linux CI).
+cp "$here/adapters/swift/AttachmentStreams.swift" "$pkg/Sources/Hushwire/"
 
 cat >"$pkg/Package.swift" <<'SWIFT'
 // swift-tools-version:5.9

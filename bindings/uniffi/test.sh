@@ -125,12 +125,13 @@ libdir="$(dirname "$lib")"
 phase "kotlinc"
 kt_gen="$work/gen-testing/kotlin/uniffi/hushwire_ffi/hushwire_ffi.kt"
 kt_test="$here/tests/kotlin/HushwireTest.kt"
-key="$(cat "$kt_gen" "$kt_test" <(kotlinc -version 2>&1) | sha256sum | cut -c1-16)"
+kt_adapters="$here/adapters/kotlin/AttachmentStreams.kt"
+key="$(cat "$kt_gen" "$kt_adapters" "$kt_test" <(kotlinc -version 2>&1) | sha256sum | cut -c1-16)"
 jar="$target_dir/uniffi-test/kotlin-tests-$key.jar"
 if [ ! -f "$jar" ]; then
   mkdir -p "$target_dir/uniffi-test"
   rm -f "$target_dir"/uniffi-test/kotlin-tests-*.jar
-  kotlinc -nowarn -cp "$jna_jar" "$kt_gen" "$kt_test" -d "$jar.tmp.jar" 2>&1 | grep -v '^OpenJDK.*warning' || true
+  kotlinc -nowarn -cp "$jna_jar" "$kt_gen" "$kt_adapters" "$kt_test" -d "$jar.tmp.jar" 2>&1 | grep -v '^OpenJDK.*warning' || true
   [ -f "$jar.tmp.jar" ] || { echo "uniffi: kotlinc failed" >&2; exit 1; }
   mv "$jar.tmp.jar" "$jar"
 else
@@ -146,6 +147,7 @@ kt_status=0
 phase "Python tests (pytest)"
 cp "$lib" "$work/gen-testing/python/"
 py_status=0
+cp "$here/adapters/python/hushwire_attachment.py" "$work/gen-testing/python/"
 PYTHONDONTWRITEBYTECODE=1 HUSHWIRE_PY_DIR="$work/gen-testing/python" HUSHWIRE_ROOT="$root" \
 HUSHWIRE_KOTLIN_CMD="$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1:]))' "${kotlin_cmd[@]}")" \
   python3 -m pytest -q -p no:cacheprovider "$here/tests/python" || py_status=$?

@@ -17,12 +17,14 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+mod attachment;
 mod error;
 mod handshake;
 mod keys;
 mod session;
 mod store;
 
+pub use attachment::{AttachmentManifest, AttachmentOpener, AttachmentSealer, SealedAttachment};
 pub use error::{HushwireError, Result};
 pub use handshake::{
     start_visitor_handshake, AcceptedSession, AgentIdentity, VisitorHandshake, VisitorStart,

@@ -534,6 +534,34 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_agentkey_secret_bytes() != 28011:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_constructor_attachmentmanifest_from_bytes() != 58815:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_ciphertext_len() != 20457:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_commitment() != 59810:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_media_type() != 61253:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_name() != 62586:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_plaintext_len() != 54381:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_thumbnail() != 45935:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_to_bytes() != 54467:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_constructor_attachmentopener_new() != 19694:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentopener_finish() != 31369:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentopener_update() != 21666:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_constructor_attachmentsealer_new() != 63935:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_finish() != 51068:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_update() != 38007:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes() != 37414:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_text() != 58176:
@@ -893,6 +921,36 @@ _UniffiLib.uniffi_hushwire_ffi_fn_free_agentkey.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_free_agentkey.restype = None
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentmanifest.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentmanifest.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentmanifest.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentmanifest.restype = None
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentopener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentopener.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentopener.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentopener.restype = None
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentsealer.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentsealer.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentsealer.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentsealer.restype = None
 _UniffiLib.uniffi_hushwire_ffi_fn_clone_orgpublickey.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1125,6 +1183,81 @@ _UniffiLib.uniffi_hushwire_ffi_fn_method_agentkey_secret_bytes.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_method_agentkey_secret_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentmanifest_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentmanifest_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_ciphertext_len.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_ciphertext_len.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_commitment.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_commitment.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_media_type.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_media_type.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_name.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_name.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_plaintext_len.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_plaintext_len.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_thumbnail.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_thumbnail.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentopener_new.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentopener_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentopener_finish.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentopener_finish.restype = None
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentopener_update.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentopener_update.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentsealer_new.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_int8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentsealer_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentsealer_finish.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentsealer_finish.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentsealer_update.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentsealer_update.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_hushwire_ffi_fn_constructor_orgpublickey_from_bytes.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1413,6 +1546,48 @@ _UniffiLib.uniffi_hushwire_ffi_checksum_method_agentkey_public_key.restype = cty
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_agentkey_secret_bytes.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_agentkey_secret_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_attachmentmanifest_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_attachmentmanifest_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_ciphertext_len.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_ciphertext_len.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_commitment.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_commitment.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_media_type.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_media_type.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_name.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_name.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_plaintext_len.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_plaintext_len.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_thumbnail.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_thumbnail.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_attachmentopener_new.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_attachmentopener_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentopener_finish.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentopener_finish.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentopener_update.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentopener_update.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_attachmentsealer_new.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_attachmentsealer_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_finish.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_finish.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_update.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_update.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes.restype = ctypes.c_uint16
@@ -3246,6 +3421,294 @@ class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     def write(value, buf):
         buf.write_u64(value)
 
+class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterBytes.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterBytes.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterBytes.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class AttachmentManifestProtocol(typing.Protocol):
+    """
+    A decoded, checked attachment manifest: what a recipient needs to fetch, check and open
+    one file. It holds the file key: send its bytes only inside a sealed chat message.
+"""
+    
+    def ciphertext_len(self, ) -> int:
+        """
+        Exact blob size in bytes: anything else is refused.
+"""
+        raise NotImplementedError
+    def commitment(self, ) -> bytes:
+        """
+        The key commitment (32 bytes), a public id of the blob.
+"""
+        raise NotImplementedError
+    def media_type(self, ) -> str:
+        """
+        Media type, as the sender gave it (untrusted).
+"""
+        raise NotImplementedError
+    def name(self, ) -> typing.Optional[str]:
+        """
+        File name, if any (untrusted: sanitise before using it as a path).
+"""
+        raise NotImplementedError
+    def plaintext_len(self, ) -> int:
+        """
+        Exact file size in bytes.
+"""
+        raise NotImplementedError
+    def thumbnail(self, ) -> typing.Optional[bytes]:
+        """
+        Thumbnail, if any (untrusted image data).
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The manifest's bytes, to send with `Session.seal`.
+"""
+        raise NotImplementedError
+
+class AttachmentManifest(AttachmentManifestProtocol):
+    """
+    A decoded, checked attachment manifest: what a recipient needs to fetch, check and open
+    one file. It holds the file key: send its bytes only inside a sealed chat message.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> AttachmentManifest:
+        """
+        Decode a manifest received as a chat message's plaintext. `MALFORMED` if invalid.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAttachmentManifest.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentmanifest_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentmanifest, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentmanifest, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def ciphertext_len(self, ) -> int:
+        """
+        Exact blob size in bytes: anything else is refused.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_ciphertext_len,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def commitment(self, ) -> bytes:
+        """
+        The key commitment (32 bytes), a public id of the blob.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_commitment,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def media_type(self, ) -> str:
+        """
+        Media type, as the sender gave it (untrusted).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_media_type,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def name(self, ) -> typing.Optional[str]:
+        """
+        File name, if any (untrusted: sanitise before using it as a path).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_name,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def plaintext_len(self, ) -> int:
+        """
+        Exact file size in bytes.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_plaintext_len,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def thumbnail(self, ) -> typing.Optional[bytes]:
+        """
+        Thumbnail, if any (untrusted image data).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_thumbnail,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The manifest's bytes, to send with `Session.seal`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeAttachmentManifest:
+    @staticmethod
+    def lift(value: int) -> AttachmentManifest:
+        return AttachmentManifest._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: AttachmentManifest):
+        if not isinstance(value, AttachmentManifest):
+            raise TypeError("Expected AttachmentManifest instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AttachmentManifest) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> AttachmentManifest:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AttachmentManifest, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+@dataclass
+class SealedAttachment:
+    """
+    The end of a sealed attachment: the blob's last bytes and the manifest.
+"""
+    def __init__(self, *, tail:bytes, manifest:AttachmentManifest):
+        self.tail = tail
+        self.manifest = manifest
+        
+        
+
+    
+    def __str__(self):
+        return "SealedAttachment(tail={}, manifest={})".format(self.tail, self.manifest)
+    def __eq__(self, other):
+        if self.tail != other.tail:
+            return False
+        if self.manifest != other.manifest:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSealedAttachment(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SealedAttachment(
+            tail=_UniffiFfiConverterBytes.read(buf),
+            manifest=_UniffiFfiConverterTypeAttachmentManifest.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.tail)
+        _UniffiFfiConverterTypeAttachmentManifest.check_lower(value.manifest)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.tail, buf)
+        _UniffiFfiConverterTypeAttachmentManifest.write(value.manifest, buf)
+
 
 class VisitorHandshakeProtocol(typing.Protocol):
     """
@@ -4269,6 +4732,269 @@ class _UniffiFfiConverterTypeAgentKey:
         buf.write_u64(cls.lower(value))
 
 
+class AttachmentOpenerProtocol(typing.Protocol):
+    """
+    Decrypts a blob fed to it in pieces. `update` returns the plaintext of every segment that
+    authenticated (never a byte before); `finish` fails unless the blob ended exactly after
+    its final segment. Every refusal is `ATTACHMENT_CORRUPTED` and repeats on later calls:
+    what came out before was authentic but is not the whole file, so discard it.
+"""
+    
+    def finish(self, ) -> None:
+        """
+        The end of the blob. `ATTACHMENT_CORRUPTED` if it was truncated or refused earlier.
+"""
+        raise NotImplementedError
+    def update(self, data: bytes) -> bytes:
+        """
+        Take the next bytes of the blob; returns the plaintext now authenticated.
+"""
+        raise NotImplementedError
+
+class AttachmentOpener(AttachmentOpenerProtocol):
+    """
+    Decrypts a blob fed to it in pieces. `update` returns the plaintext of every segment that
+    authenticated (never a byte before); `finish` fails unless the blob ended exactly after
+    its final segment. Every refusal is `ATTACHMENT_CORRUPTED` and repeats on later calls:
+    what came out before was authentic but is not the whole file, so discard it.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, manifest: AttachmentManifest):
+        """
+        Open the blob of `manifest`.
+"""
+        
+        _UniffiFfiConverterTypeAttachmentManifest.check_lower(manifest)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeAttachmentManifest.lower(manifest),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAttachmentOpener.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentopener_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentopener, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentopener, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def finish(self, ) -> None:
+        """
+        The end of the blob. `ATTACHMENT_CORRUPTED` if it was truncated or refused earlier.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentopener_finish,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def update(self, data: bytes) -> bytes:
+        """
+        Take the next bytes of the blob; returns the plaintext now authenticated.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(data)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(data),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentopener_update,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeAttachmentOpener:
+    @staticmethod
+    def lift(value: int) -> AttachmentOpener:
+        return AttachmentOpener._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: AttachmentOpener):
+        if not isinstance(value, AttachmentOpener):
+            raise TypeError("Expected AttachmentOpener instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AttachmentOpener) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> AttachmentOpener:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AttachmentOpener, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class AttachmentSealerProtocol(typing.Protocol):
+    """
+    Encrypts a file fed to it in pieces. `update` returns the blob bytes ready so far;
+    `finish` returns the rest and the manifest. Any later call after `finish` or an error
+    fails (`INVALID_ARGUMENT` after `finish`, the same error after a failure).
+"""
+    
+    def finish(self, ) -> SealedAttachment:
+        """
+        Seal the rest: returns the blob's last bytes and the manifest.
+"""
+        raise NotImplementedError
+    def update(self, data: bytes) -> bytes:
+        """
+        Take the next bytes of the file; returns the blob bytes now ready (often empty).
+"""
+        raise NotImplementedError
+
+class AttachmentSealer(AttachmentSealerProtocol):
+    """
+    Encrypts a file fed to it in pieces. `update` returns the blob bytes ready so far;
+    `finish` returns the rest and the manifest. Any later call after `finish` or an error
+    fails (`INVALID_ARGUMENT` after `finish`, the same error after a failure).
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, media_type: str,name: typing.Optional[str],thumbnail: typing.Optional[bytes],large_segments: bool):
+        """
+        Start a file of `media_type` (printable ASCII, e.g. `image/png`), with an optional
+        name and thumbnail; `large_segments` picks 1 MiB segments instead of 64 KiB.
+        `INVALID_ARGUMENT` for a bad media type, name or thumbnail.
+"""
+        
+        _UniffiFfiConverterString.check_lower(media_type)
+        
+        _UniffiFfiConverterOptionalString.check_lower(name)
+        
+        _UniffiFfiConverterOptionalBytes.check_lower(thumbnail)
+        
+        _UniffiFfiConverterBoolean.check_lower(large_segments)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(media_type),
+            _UniffiFfiConverterOptionalString.lower(name),
+            _UniffiFfiConverterOptionalBytes.lower(thumbnail),
+            _UniffiFfiConverterBoolean.lower(large_segments),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAttachmentSealer.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentsealer_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentsealer, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentsealer, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def finish(self, ) -> SealedAttachment:
+        """
+        Seal the rest: returns the blob's last bytes and the manifest.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSealedAttachment.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentsealer_finish,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def update(self, data: bytes) -> bytes:
+        """
+        Take the next bytes of the file; returns the blob bytes now ready (often empty).
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(data)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(data),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentsealer_update,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeAttachmentSealer:
+    @staticmethod
+    def lift(value: int) -> AttachmentSealer:
+        return AttachmentSealer._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: AttachmentSealer):
+        if not isinstance(value, AttachmentSealer):
+            raise TypeError("Expected AttachmentSealer instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AttachmentSealer) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> AttachmentSealer:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AttachmentSealer, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 class OrgSigningKeyProtocol(typing.Protocol):
     """
     The organisation's long-term Ed25519 signing key. Only needed by the admin tool that
@@ -4642,6 +5368,7 @@ __all__ = [
     "SessionConfig",
     "AcceptedSession",
     "EnvelopeInfo",
+    "SealedAttachment",
     "VisitorStart",
     "envelope_from_text",
     "envelope_to_text",
@@ -4656,6 +5383,8 @@ __all__ = [
     "SessionStore",
     "Session",
     "SessionProtocol",
+    "AttachmentManifest",
+    "AttachmentManifestProtocol",
     "VisitorHandshake",
     "VisitorHandshakeProtocol",
     "OrgPublicKey",
@@ -4666,6 +5395,10 @@ __all__ = [
     "AgentIdentityProtocol",
     "AgentKey",
     "AgentKeyProtocol",
+    "AttachmentOpener",
+    "AttachmentOpenerProtocol",
+    "AttachmentSealer",
+    "AttachmentSealerProtocol",
     "OrgSigningKey",
     "OrgSigningKeyProtocol",
 ]

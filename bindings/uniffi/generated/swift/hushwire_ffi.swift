@@ -1202,6 +1202,554 @@ public func FfiConverterTypeAgentKey_lower(_ value: AgentKey) -> UInt64 {
 
 
 /**
+ * A decoded, checked attachment manifest: what a recipient needs to fetch, check and open
+ * one file. It holds the file key: send its bytes only inside a sealed chat message.
+ */
+public protocol AttachmentManifestProtocol: AnyObject, Sendable {
+    
+    /**
+     * Exact blob size in bytes: anything else is refused.
+     */
+    func ciphertextLen()  -> UInt64
+    
+    /**
+     * The key commitment (32 bytes), a public id of the blob.
+     */
+    func commitment()  -> Data
+    
+    /**
+     * Media type, as the sender gave it (untrusted).
+     */
+    func mediaType()  -> String
+    
+    /**
+     * File name, if any (untrusted: sanitise before using it as a path).
+     */
+    func name()  -> String?
+    
+    /**
+     * Exact file size in bytes.
+     */
+    func plaintextLen()  -> UInt64
+    
+    /**
+     * Thumbnail, if any (untrusted image data).
+     */
+    func thumbnail()  -> Data?
+    
+    /**
+     * The manifest's bytes, to send with `Session.seal`.
+     */
+    func toBytes()  -> Data
+    
+}
+/**
+ * A decoded, checked attachment manifest: what a recipient needs to fetch, check and open
+ * one file. It holds the file key: send its bytes only inside a sealed chat message.
+ */
+open class AttachmentManifest: AttachmentManifestProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hushwire_ffi_fn_clone_attachmentmanifest(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        try! rustCall { uniffi_hushwire_ffi_fn_free_attachmentmanifest(handle, $0) }
+    }
+
+    
+    /**
+     * Decode a manifest received as a chat message's plaintext. `MALFORMED` if invalid.
+     */
+public static func fromBytes(bytes: Data)throws  -> AttachmentManifest  {
+    return try  FfiConverterTypeAttachmentManifest_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_constructor_attachmentmanifest_from_bytes(
+        FfiConverterData.lower(bytes),$0
+    )
+})
+}
+    
+
+    
+    /**
+     * Exact blob size in bytes: anything else is refused.
+     */
+open func ciphertextLen() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_attachmentmanifest_ciphertext_len(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The key commitment (32 bytes), a public id of the blob.
+     */
+open func commitment() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_attachmentmanifest_commitment(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Media type, as the sender gave it (untrusted).
+     */
+open func mediaType() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_attachmentmanifest_media_type(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * File name, if any (untrusted: sanitise before using it as a path).
+     */
+open func name() -> String?  {
+    return try!  FfiConverterOptionString.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_attachmentmanifest_name(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Exact file size in bytes.
+     */
+open func plaintextLen() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_attachmentmanifest_plaintext_len(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Thumbnail, if any (untrusted image data).
+     */
+open func thumbnail() -> Data?  {
+    return try!  FfiConverterOptionData.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_attachmentmanifest_thumbnail(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The manifest's bytes, to send with `Session.seal`.
+     */
+open func toBytes() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_attachmentmanifest_to_bytes(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAttachmentManifest: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AttachmentManifest
+
+    public static func lift(_ handle: UInt64) throws -> AttachmentManifest {
+        return AttachmentManifest(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AttachmentManifest) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AttachmentManifest {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AttachmentManifest, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentManifest_lift(_ handle: UInt64) throws -> AttachmentManifest {
+    return try FfiConverterTypeAttachmentManifest.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentManifest_lower(_ value: AttachmentManifest) -> UInt64 {
+    return FfiConverterTypeAttachmentManifest.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Decrypts a blob fed to it in pieces. `update` returns the plaintext of every segment that
+ * authenticated (never a byte before); `finish` fails unless the blob ended exactly after
+ * its final segment. Every refusal is `ATTACHMENT_CORRUPTED` and repeats on later calls:
+ * what came out before was authentic but is not the whole file, so discard it.
+ */
+public protocol AttachmentOpenerProtocol: AnyObject, Sendable {
+    
+    /**
+     * The end of the blob. `ATTACHMENT_CORRUPTED` if it was truncated or refused earlier.
+     */
+    func finish() throws 
+    
+    /**
+     * Take the next bytes of the blob; returns the plaintext now authenticated.
+     */
+    func update(data: Data) throws  -> Data
+    
+}
+/**
+ * Decrypts a blob fed to it in pieces. `update` returns the plaintext of every segment that
+ * authenticated (never a byte before); `finish` fails unless the blob ended exactly after
+ * its final segment. Every refusal is `ATTACHMENT_CORRUPTED` and repeats on later calls:
+ * what came out before was authentic but is not the whole file, so discard it.
+ */
+open class AttachmentOpener: AttachmentOpenerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hushwire_ffi_fn_clone_attachmentopener(self.handle, $0) }
+    }
+    /**
+     * Open the blob of `manifest`.
+     */
+public convenience init(manifest: AttachmentManifest) {
+    let handle =
+        try! rustCall() {
+    uniffi_hushwire_ffi_fn_constructor_attachmentopener_new(
+        FfiConverterTypeAttachmentManifest_lower(manifest),$0
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        try! rustCall { uniffi_hushwire_ffi_fn_free_attachmentopener(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The end of the blob. `ATTACHMENT_CORRUPTED` if it was truncated or refused earlier.
+     */
+open func finish()throws   {try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_attachmentopener_finish(
+            self.uniffiCloneHandle(),$0
+    )
+}
+}
+    
+    /**
+     * Take the next bytes of the blob; returns the plaintext now authenticated.
+     */
+open func update(data: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_attachmentopener_update(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(data),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAttachmentOpener: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AttachmentOpener
+
+    public static func lift(_ handle: UInt64) throws -> AttachmentOpener {
+        return AttachmentOpener(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AttachmentOpener) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AttachmentOpener {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AttachmentOpener, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentOpener_lift(_ handle: UInt64) throws -> AttachmentOpener {
+    return try FfiConverterTypeAttachmentOpener.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentOpener_lower(_ value: AttachmentOpener) -> UInt64 {
+    return FfiConverterTypeAttachmentOpener.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Encrypts a file fed to it in pieces. `update` returns the blob bytes ready so far;
+ * `finish` returns the rest and the manifest. Any later call after `finish` or an error
+ * fails (`INVALID_ARGUMENT` after `finish`, the same error after a failure).
+ */
+public protocol AttachmentSealerProtocol: AnyObject, Sendable {
+    
+    /**
+     * Seal the rest: returns the blob's last bytes and the manifest.
+     */
+    func finish() throws  -> SealedAttachment
+    
+    /**
+     * Take the next bytes of the file; returns the blob bytes now ready (often empty).
+     */
+    func update(data: Data) throws  -> Data
+    
+}
+/**
+ * Encrypts a file fed to it in pieces. `update` returns the blob bytes ready so far;
+ * `finish` returns the rest and the manifest. Any later call after `finish` or an error
+ * fails (`INVALID_ARGUMENT` after `finish`, the same error after a failure).
+ */
+open class AttachmentSealer: AttachmentSealerProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hushwire_ffi_fn_clone_attachmentsealer(self.handle, $0) }
+    }
+    /**
+     * Start a file of `media_type` (printable ASCII, e.g. `image/png`), with an optional
+     * name and thumbnail; `large_segments` picks 1 MiB segments instead of 64 KiB.
+     * `INVALID_ARGUMENT` for a bad media type, name or thumbnail.
+     */
+public convenience init(mediaType: String, name: String?, thumbnail: Data?, largeSegments: Bool)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_constructor_attachmentsealer_new(
+        FfiConverterString.lower(mediaType),
+        FfiConverterOptionString.lower(name),
+        FfiConverterOptionData.lower(thumbnail),
+        FfiConverterBool.lower(largeSegments),$0
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        try! rustCall { uniffi_hushwire_ffi_fn_free_attachmentsealer(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Seal the rest: returns the blob's last bytes and the manifest.
+     */
+open func finish()throws  -> SealedAttachment  {
+    return try  FfiConverterTypeSealedAttachment_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_attachmentsealer_finish(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Take the next bytes of the file; returns the blob bytes now ready (often empty).
+     */
+open func update(data: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_attachmentsealer_update(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(data),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAttachmentSealer: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AttachmentSealer
+
+    public static func lift(_ handle: UInt64) throws -> AttachmentSealer {
+        return AttachmentSealer(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AttachmentSealer) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AttachmentSealer {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AttachmentSealer, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentSealer_lift(_ handle: UInt64) throws -> AttachmentSealer {
+    return try FfiConverterTypeAttachmentSealer.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAttachmentSealer_lower(_ value: AttachmentSealer) -> UInt64 {
+    return FfiConverterTypeAttachmentSealer.lower(value)
+}
+
+
+
+
+
+
+/**
  * An organisation's Ed25519 public key, pinned by visitor apps. Text form: unpadded
  * base64url (`toText()` / `fromText()`), which is also its `toString()`.
  */
@@ -2734,6 +3282,73 @@ public func FfiConverterTypeEnvelopeInfo_lower(_ value: EnvelopeInfo) -> RustBuf
 
 
 /**
+ * The end of a sealed attachment: the blob's last bytes and the manifest.
+ */
+public struct SealedAttachment {
+    /**
+     * The blob's remaining bytes (write them after everything `update` returned).
+     */
+    public var tail: Data
+    /**
+     * The manifest, to send in a chat message.
+     */
+    public var manifest: AttachmentManifest
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The blob's remaining bytes (write them after everything `update` returned).
+         */tail: Data, 
+        /**
+         * The manifest, to send in a chat message.
+         */manifest: AttachmentManifest) {
+        self.tail = tail
+        self.manifest = manifest
+    }
+
+    
+}
+
+#if compiler(>=6)
+extension SealedAttachment: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSealedAttachment: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SealedAttachment {
+        return
+            try SealedAttachment(
+                tail: FfiConverterData.read(from: &buf), 
+                manifest: FfiConverterTypeAttachmentManifest.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SealedAttachment, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.tail, into: &buf)
+        FfiConverterTypeAttachmentManifest.write(value.manifest, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealedAttachment_lift(_ buf: RustBuffer) throws -> SealedAttachment {
+    return try FfiConverterTypeSealedAttachment.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSealedAttachment_lower(_ value: SealedAttachment) -> RustBuffer {
+    return FfiConverterTypeSealedAttachment.lower(value)
+}
+
+
+/**
  * Per-session tolerance for lost and reordered messages.
  */
 public struct SessionConfig: Equatable, Hashable {
@@ -3480,6 +4095,30 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionData: FfiConverterRustBuffer {
+    typealias SwiftType = Data?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterData.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterData.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeSession: FfiConverterRustBuffer {
     typealias SwiftType = Session?
 
@@ -3657,6 +4296,39 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hushwire_ffi_checksum_method_agentkey_secret_bytes() != 28011) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentmanifest_ciphertext_len() != 20457) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentmanifest_commitment() != 59810) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentmanifest_media_type() != 61253) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentmanifest_name() != 62586) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentmanifest_plaintext_len() != 54381) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentmanifest_thumbnail() != 45935) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentmanifest_to_bytes() != 54467) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentopener_finish() != 31369) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentopener_update() != 21666) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentsealer_finish() != 51068) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_attachmentsealer_update() != 38007) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hushwire_ffi_checksum_method_orgpublickey_key_id() != 25321) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -3751,6 +4423,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_constructor_agentkey_generate() != 19712) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_constructor_attachmentmanifest_from_bytes() != 58815) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_constructor_attachmentopener_new() != 19694) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_constructor_attachmentsealer_new() != 63935) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes() != 37414) {

@@ -487,22 +487,74 @@ fun defineNegativeVectorTests(root: File) {
                 str(c, "agent_public_key").unhex(), str(c, "agent_id"), str(c, "device_id"), num(c, "not_before"), num(c, "not_after"))
             "import_session" -> Session.importState(str(c, "input_text"), key)
             "import_identity" -> AgentIdentity.importState(str(c, "input_text"), key)
+            "attachment_manifest" -> AttachmentManifest.fromBytes(bytes())
+            "attachment_open" -> {
+                val m = AttachmentManifest.fromBytes(str(c, "manifest").unhex())
+                val blob = java.io.ByteArrayOutputStream()
+                @Suppress("UNCHECKED_CAST")
+                for (p in c["blob"] as List<Map<String, Any>>) {
+                    if (p.containsKey("hex")) blob.write(str(p, "hex").unhex())
+                    else {
+                        @Suppress("UNCHECKED_CAST")
+                        val f = str(v["attachments"] as Map<String, Any>, str(p, "file")).unhex()
+                        blob.write(f, num(p, "start").toInt(), (num(p, "end") - num(p, "start")).toInt())
+                    }
+                }
+                // Through the InputStream adapter, which wraps the code in an IOException.
+                try {
+                    AttachmentInputStream(blob.toByteArray().inputStream(), m).readBytes()
+                } catch (e: java.io.IOException) {
+                    throw e.attachmentCause ?: e
+                }
+            }
             else -> throw Failed("unknown op ${c["op"]}")
         }
     }
 
     test("negative vectors are refused with their codes") {
-        // Attachments are not exposed by the UniFFI bindings yet (issue #14: stream adapters next).
-        val runnable = cases.filter {
-            !(it["op"] == "finish" && it["visitor"] == "handshake.json") &&
-                it["op"] != "attachment_manifest" && it["op"] != "attachment_open"
-        }
-        check(cases.size >= 60 && runnable.size >= 120) { "only ${runnable.size} of ${cases.size} cases" }
+        val runnable = cases.filter { !(it["op"] == "finish" && it["visitor"] == "handshake.json") }
+        check(cases.size >= 60 && runnable.size >= 158) { "only ${runnable.size} of ${cases.size} cases" }
+        eq(38, runnable.count { (it["op"] as String).startsWith("attachment_") }, "attachment cases")
         val failures = ArrayList<String>()
         for (c in runnable) {
             val got = try { run(c); "accepted" } catch (e: HushwireException) { e.code }
             if (got != c["code"]) failures.add("${c["name"]}: got $got, want ${c["code"]}")
         }
         check(failures.isEmpty()) { failures.joinToString("\n") }
+    }
+
+    test("attachment streams: file round trip, truncated and corrupted files refused") {
+        val dir = java.nio.file.Files.createTempDirectory("hw-att").toFile()
+        try {
+            val data = ByteArray(300_000) { (it % 251).toByte() }
+            val plainFile = File(dir, "photo.jpg").apply { writeBytes(data) }
+            val blobFile = File(dir, "blob")
+            val sink = AttachmentOutputStream(blobFile.outputStream(), "image/jpeg", name = "photo.jpg")
+            plainFile.inputStream().use { it.copyTo(sink, 10_000) }
+            sink.close()
+            val manifest = AttachmentManifest.fromBytes(sink.manifest!!.toBytes())
+            eq("photo.jpg", manifest.name(), "name")
+            eq(manifest.ciphertextLen(), blobFile.length().toULong(), "blob length")
+            val back = AttachmentInputStream(blobFile.inputStream(), manifest).use { it.readBytes() }
+            check(back.contentEquals(data)) { "round trip differs" }
+            val blob = blobFile.readBytes()
+            fun refused(bad: ByteArray): String = try {
+                AttachmentInputStream(bad.inputStream(), manifest).readBytes(); "accepted"
+            } catch (e: java.io.IOException) {
+                e.attachmentCause?.code ?: "IOException"
+            }
+            eq("ATTACHMENT_CORRUPTED", refused(blob.copyOf(blob.size - 1)), "truncated")
+            eq("ATTACHMENT_CORRUPTED", refused(blob.copyOf(blob.size + 1)), "extended")
+            eq("ATTACHMENT_CORRUPTED", refused(blob.copyOf().also { it[200_000] = (it[200_000].toInt() xor 1).toByte() }), "corrupted")
+            // An authentic prefix comes out before the refusal, never a byte of the bad segment.
+            val stream = AttachmentInputStream(blob.copyOf().also { it[35 + 65_552 + 3] = (it[35 + 65_552 + 3].toInt() xor 1).toByte() }.inputStream(), manifest)
+            val first = ByteArray(65_536)
+            var got = 0
+            while (got < first.size) got += stream.read(first, got, first.size - got)
+            check(first.contentEquals(data.copyOf(65_536))) { "segment 0" }
+            eq("ATTACHMENT_CORRUPTED", try { stream.read(); "read" } catch (e: java.io.IOException) { e.attachmentCause?.code ?: "?" }, "segment 1")
+        } finally {
+            dir.deleteRecursively()
+        }
     }
 }

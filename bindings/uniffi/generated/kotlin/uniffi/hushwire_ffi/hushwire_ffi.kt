@@ -712,6 +712,28 @@ internal object IntegrityCheckingUniffiLib {
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentkey_secret_bytes(
     ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentmanifest_ciphertext_len(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentmanifest_commitment(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentmanifest_media_type(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentmanifest_name(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentmanifest_plaintext_len(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentmanifest_thumbnail(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentmanifest_to_bytes(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentopener_finish(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentopener_update(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentsealer_finish(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_attachmentsealer_update(
+    ): Short
     external fun uniffi_hushwire_ffi_checksum_method_orgpublickey_key_id(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_orgpublickey_to_bytes(
@@ -775,6 +797,12 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hushwire_ffi_checksum_constructor_agentkey_from_secret_bytes(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_constructor_agentkey_generate(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_constructor_attachmentmanifest_from_bytes(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_constructor_attachmentopener_new(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_constructor_attachmentsealer_new(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes(
     ): Short
@@ -862,6 +890,46 @@ external fun uniffi_hushwire_ffi_fn_constructor_agentkey_generate(uniffi_out_err
 external fun uniffi_hushwire_ffi_fn_method_agentkey_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hushwire_ffi_fn_method_agentkey_secret_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_clone_attachmentmanifest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_free_attachmentmanifest(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hushwire_ffi_fn_constructor_attachmentmanifest_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_method_attachmentmanifest_ciphertext_len(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_method_attachmentmanifest_commitment(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_attachmentmanifest_media_type(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_attachmentmanifest_name(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_attachmentmanifest_plaintext_len(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_method_attachmentmanifest_thumbnail(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_attachmentmanifest_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_clone_attachmentopener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_free_attachmentopener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hushwire_ffi_fn_constructor_attachmentopener_new(`manifest`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_method_attachmentopener_finish(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hushwire_ffi_fn_method_attachmentopener_update(`ptr`: Long,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_clone_attachmentsealer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_free_attachmentsealer(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hushwire_ffi_fn_constructor_attachmentsealer_new(`mediaType`: RustBuffer.ByValue,`name`: RustBuffer.ByValue,`thumbnail`: RustBuffer.ByValue,`largeSegments`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_method_attachmentsealer_finish(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_attachmentsealer_update(`ptr`: Long,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hushwire_ffi_fn_clone_orgpublickey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
@@ -1160,6 +1228,39 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hushwire_ffi_checksum_method_agentkey_secret_bytes() != 28011.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_ciphertext_len() != 20457.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_commitment() != 59810.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_media_type() != 61253.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_name() != 62586.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_plaintext_len() != 54381.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_thumbnail() != 45935.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentmanifest_to_bytes() != 54467.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentopener_finish() != 31369.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentopener_update() != 21666.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_finish() != 51068.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_update() != 38007.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hushwire_ffi_checksum_method_orgpublickey_key_id() != 25321.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1254,6 +1355,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_constructor_agentkey_generate() != 19712.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_constructor_attachmentmanifest_from_bytes() != 58815.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_constructor_attachmentopener_new() != 19694.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_constructor_attachmentsealer_new() != 63935.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes() != 37414.toShort()) {
@@ -2765,6 +2875,1015 @@ public object FfiConverterTypeAgentKey: FfiConverter<AgentKey, Long> {
     override fun allocationSize(value: AgentKey) = 8UL
 
     override fun write(value: AgentKey, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+//
+/**
+ * A decoded, checked attachment manifest: what a recipient needs to fetch, check and open
+ * one file. It holds the file key: send its bytes only inside a sealed chat message.
+ */
+public interface AttachmentManifestInterface {
+    
+    /**
+     * Exact blob size in bytes: anything else is refused.
+     */
+    fun `ciphertextLen`(): kotlin.ULong
+    
+    /**
+     * The key commitment (32 bytes), a public id of the blob.
+     */
+    fun `commitment`(): kotlin.ByteArray
+    
+    /**
+     * Media type, as the sender gave it (untrusted).
+     */
+    fun `mediaType`(): kotlin.String
+    
+    /**
+     * File name, if any (untrusted: sanitise before using it as a path).
+     */
+    fun `name`(): kotlin.String?
+    
+    /**
+     * Exact file size in bytes.
+     */
+    fun `plaintextLen`(): kotlin.ULong
+    
+    /**
+     * Thumbnail, if any (untrusted image data).
+     */
+    fun `thumbnail`(): kotlin.ByteArray?
+    
+    /**
+     * The manifest's bytes, to send with `Session.seal`.
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * A decoded, checked attachment manifest: what a recipient needs to fetch, check and open
+ * one file. It holds the file key: send its bytes only inside a sealed chat message.
+ */
+open class AttachmentManifest: Disposable, AutoCloseable, AttachmentManifestInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentmanifest(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentmanifest(handle, status)
+        }
+    }
+
+    
+    /**
+     * Exact blob size in bytes: anything else is refused.
+     */override fun `ciphertextLen`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_ciphertext_len(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The key commitment (32 bytes), a public id of the blob.
+     */override fun `commitment`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_commitment(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Media type, as the sender gave it (untrusted).
+     */override fun `mediaType`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_media_type(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * File name, if any (untrusted: sanitise before using it as a path).
+     */override fun `name`(): kotlin.String? {
+            return FfiConverterOptionalString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_name(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Exact file size in bytes.
+     */override fun `plaintextLen`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_plaintext_len(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Thumbnail, if any (untrusted image data).
+     */override fun `thumbnail`(): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_thumbnail(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The manifest's bytes, to send with `Session.seal`.
+     */override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Decode a manifest received as a chat message's plaintext. `MALFORMED` if invalid.
+     */
+    @Throws(HushwireException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): AttachmentManifest {
+            return FfiConverterTypeAttachmentManifest.lift(
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentmanifest_from_bytes(
+    
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAttachmentManifest: FfiConverter<AttachmentManifest, Long> {
+    override fun lower(value: AttachmentManifest): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AttachmentManifest {
+        return AttachmentManifest(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AttachmentManifest {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AttachmentManifest) = 8UL
+
+    override fun write(value: AttachmentManifest, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+//
+/**
+ * Decrypts a blob fed to it in pieces. `update` returns the plaintext of every segment that
+ * authenticated (never a byte before); `finish` fails unless the blob ended exactly after
+ * its final segment. Every refusal is `ATTACHMENT_CORRUPTED` and repeats on later calls:
+ * what came out before was authentic but is not the whole file, so discard it.
+ */
+public interface AttachmentOpenerInterface {
+    
+    /**
+     * The end of the blob. `ATTACHMENT_CORRUPTED` if it was truncated or refused earlier.
+     */
+    fun `finish`()
+    
+    /**
+     * Take the next bytes of the blob; returns the plaintext now authenticated.
+     */
+    fun `update`(`data`: kotlin.ByteArray): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * Decrypts a blob fed to it in pieces. `update` returns the plaintext of every segment that
+ * authenticated (never a byte before); `finish` fails unless the blob ended exactly after
+ * its final segment. Every refusal is `ATTACHMENT_CORRUPTED` and repeats on later calls:
+ * what came out before was authentic but is not the whole file, so discard it.
+ */
+open class AttachmentOpener: Disposable, AutoCloseable, AttachmentOpenerInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+    /**
+     * Open the blob of `manifest`.
+     */
+    constructor(`manifest`: AttachmentManifest) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentopener_new(
+    
+        FfiConverterTypeAttachmentManifest.lower(`manifest`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentopener(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentopener(handle, status)
+        }
+    }
+
+    
+    /**
+     * The end of the blob. `ATTACHMENT_CORRUPTED` if it was truncated or refused earlier.
+     */
+    @Throws(HushwireException::class)override fun `finish`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentopener_finish(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Take the next bytes of the blob; returns the plaintext now authenticated.
+     */
+    @Throws(HushwireException::class)override fun `update`(`data`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentopener_update(
+        it,
+        FfiConverterByteArray.lower(`data`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAttachmentOpener: FfiConverter<AttachmentOpener, Long> {
+    override fun lower(value: AttachmentOpener): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AttachmentOpener {
+        return AttachmentOpener(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AttachmentOpener {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AttachmentOpener) = 8UL
+
+    override fun write(value: AttachmentOpener, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+//
+/**
+ * Encrypts a file fed to it in pieces. `update` returns the blob bytes ready so far;
+ * `finish` returns the rest and the manifest. Any later call after `finish` or an error
+ * fails (`INVALID_ARGUMENT` after `finish`, the same error after a failure).
+ */
+public interface AttachmentSealerInterface {
+    
+    /**
+     * Seal the rest: returns the blob's last bytes and the manifest.
+     */
+    fun `finish`(): SealedAttachment
+    
+    /**
+     * Take the next bytes of the file; returns the blob bytes now ready (often empty).
+     */
+    fun `update`(`data`: kotlin.ByteArray): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * Encrypts a file fed to it in pieces. `update` returns the blob bytes ready so far;
+ * `finish` returns the rest and the manifest. Any later call after `finish` or an error
+ * fails (`INVALID_ARGUMENT` after `finish`, the same error after a failure).
+ */
+open class AttachmentSealer: Disposable, AutoCloseable, AttachmentSealerInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+    /**
+     * Start a file of `media_type` (printable ASCII, e.g. `image/png`), with an optional
+     * name and thumbnail; `large_segments` picks 1 MiB segments instead of 64 KiB.
+     * `INVALID_ARGUMENT` for a bad media type, name or thumbnail.
+     */
+    constructor(`mediaType`: kotlin.String, `name`: kotlin.String?, `thumbnail`: kotlin.ByteArray?, `largeSegments`: kotlin.Boolean) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentsealer_new(
+    
+        FfiConverterString.lower(`mediaType`),FfiConverterOptionalString.lower(`name`),FfiConverterOptionalByteArray.lower(`thumbnail`),FfiConverterBoolean.lower(`largeSegments`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentsealer(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentsealer(handle, status)
+        }
+    }
+
+    
+    /**
+     * Seal the rest: returns the blob's last bytes and the manifest.
+     */
+    @Throws(HushwireException::class)override fun `finish`(): SealedAttachment {
+            return FfiConverterTypeSealedAttachment.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentsealer_finish(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Take the next bytes of the file; returns the blob bytes now ready (often empty).
+     */
+    @Throws(HushwireException::class)override fun `update`(`data`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentsealer_update(
+        it,
+        FfiConverterByteArray.lower(`data`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAttachmentSealer: FfiConverter<AttachmentSealer, Long> {
+    override fun lower(value: AttachmentSealer): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AttachmentSealer {
+        return AttachmentSealer(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AttachmentSealer {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AttachmentSealer) = 8UL
+
+    override fun write(value: AttachmentSealer, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -5202,6 +6321,60 @@ public object FfiConverterTypeEnvelopeInfo: FfiConverterRustBuffer<EnvelopeInfo>
 
 
 /**
+ * The end of a sealed attachment: the blob's last bytes and the manifest.
+ */
+data class SealedAttachment (
+    /**
+     * The blob's remaining bytes (write them after everything `update` returned).
+     */
+    var `tail`: kotlin.ByteArray
+    , 
+    /**
+     * The manifest, to send in a chat message.
+     */
+    var `manifest`: AttachmentManifest
+    
+): Disposable{
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`tail`,
+        this.`manifest`
+    )
+    }
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSealedAttachment: FfiConverterRustBuffer<SealedAttachment> {
+    override fun read(buf: ByteBuffer): SealedAttachment {
+        return SealedAttachment(
+            FfiConverterByteArray.read(buf),
+            FfiConverterTypeAttachmentManifest.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SealedAttachment) = (
+            FfiConverterByteArray.allocationSize(value.`tail`) +
+            FfiConverterTypeAttachmentManifest.allocationSize(value.`manifest`)
+    )
+
+    override fun write(value: SealedAttachment, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`tail`, buf)
+            FfiConverterTypeAttachmentManifest.write(value.`manifest`, buf)
+    }
+}
+
+
+
+/**
  * Per-session tolerance for lost and reordered messages.
  */
 data class SessionConfig (
@@ -6148,6 +7321,38 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalByteArray: FfiConverterRustBuffer<kotlin.ByteArray?> {
+    override fun read(buf: ByteBuffer): kotlin.ByteArray? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterByteArray.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.ByteArray?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterByteArray.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.ByteArray?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterByteArray.write(value, buf)
         }
     }
 }
