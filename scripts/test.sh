@@ -27,6 +27,8 @@ timed "feature matrix" feature_matrix
 timed "MSRV" bash scripts/check-msrv.sh
 timed "docs" env RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 timed "rust tests" cargo test --workspace --locked
+# The core's optional futures-io attachment adapters (a feature off by default).
+timed "async attachment adapters" cargo test -p hushwire --locked --features futures-io --test attachment_async
 
 # An independent Python implementation of docs/PROTOCOL.md recomputes every vector.
 spec_check() {

@@ -57,10 +57,14 @@ use crate::encoding::Reader;
 use crate::error::{DecodeError, Error, Result};
 use crate::padding;
 
+#[cfg(feature = "futures-io")]
+mod async_io;
 mod external;
 mod incremental;
 #[cfg(feature = "std")]
 mod stream;
+#[cfg(feature = "futures-io")]
+pub use async_io::{AsyncDecryptor, AsyncEncryptor};
 pub use external::{padded_len, FileKey, SegmentKey};
 pub use incremental::{Opener, Sealer};
 #[cfg(feature = "std")]
