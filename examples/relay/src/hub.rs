@@ -30,7 +30,7 @@ pub struct Limits {
 }
 
 /// Agents' relay tokens, kept as SHA-256 hashes and compared in constant time.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct AgentTokens {
     entries: Vec<(String, [u8; 32])>,
 }
@@ -51,7 +51,7 @@ impl AgentTokens {
     }
 
     /// The agent whose token this is. Looks at every entry whatever matches.
-    fn verify(&self, token: &str) -> Option<String> {
+    pub(crate) fn verify(&self, token: &str) -> Option<String> {
         let hash = sha256(token.as_bytes());
         let mut found = None;
         for (name, expected) in &self.entries {

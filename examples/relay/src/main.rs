@@ -5,6 +5,7 @@
 //! handles opaque bytes plus routing headers only: it has no dependency on the `hushwire`
 //! crate and never logs payloads. The wire protocol is described in this crate's README.
 
+mod blob;
 mod hub;
 mod protocol;
 mod store;
@@ -56,6 +57,19 @@ struct Args {
     /// Largest frame accepted, in bytes.
     #[arg(long, default_value_t = 96 * 1024)]
     max_frame: usize,
+    /// Directory of attachment blobs (ciphertext only), created on first run; by default the
+    /// database's path with `.blobs` appended.
+    #[arg(long)]
+    blob_dir: Option<PathBuf>,
+    /// Largest attachment blob, in bytes.
+    #[arg(long, default_value_t = 256 << 20)]
+    max_blob: u64,
+    /// All attachment blobs of one conversation together, in bytes.
+    #[arg(long, default_value_t = 1 << 30)]
+    blob_quota_conversation: u64,
+    /// All attachment blobs on this relay together, in bytes.
+    #[arg(long, default_value_t = 50 << 30)]
+    blob_quota_global: u64,
     /// Debug only: append every WebSocket frame the relay receives or sends to this file.
     #[arg(long)]
     frame_log: Option<PathBuf>,
@@ -150,7 +164,20 @@ async fn run(args: Args) -> Result<(), String> {
     if tokens.is_empty() {
         info!("warning: no --agent-token given; no agent can log in");
     }
-    let store = SqliteStore::open(&args.db).map_err(|e| e.to_string())?;
+    let store: Arc<dyn crate::store::Store> =
+        Arc::new(SqliteStore::open(&args.db).map_err(|e| e.to_string())?);
+    let blob_limits = blob::BlobLimits {
+        max_blob: args.max_blob,
+        per_conversation: args.blob_quota_conversation,
+        global: args.blob_quota_global,
+    };
+    let blob_dir = args.blob_dir.clone().unwrap_or_else(|| {
+        let mut p = args.db.clone().into_os_string();
+        p.push(".blobs");
+        PathBuf::from(p)
+    });
+    let blobs = blob::Blobs::open(&blob_dir, blob_limits, store.clone(), Arc::new(tokens.clone()))
+        .map_err(|e| format!("blob directory {}: {e}", blob_dir.display()))?;
     let frame_log = match &args.frame_log {
         Some(path) => Some(
             std::fs::OpenOptions::new()
@@ -166,14 +193,15 @@ async fn run(args: Args) -> Result<(), String> {
         rate_per_sec: args.rate_limit.max(1),
     };
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let hub = Hub::new(Arc::new(store), tokens, limits, frame_log, shutdown_rx.clone());
+    let hub = Hub::new(store, tokens, limits, frame_log, shutdown_rx.clone());
     #[cfg(feature = "tamper")]
     let hub = hub.with_tamper(args.tamper);
     let hub = Arc::new(hub);
 
     let mut app = Router::new()
         .route("/ws", get(hub::ws_handler))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(Arc::new(blobs).router());
     for mount in &args.mounts {
         let (prefix, dir) = mount.split_once('=').ok_or("--mount wants PREFIX=DIR")?;
         if !prefix.starts_with('/') || prefix.len() < 2 {
