@@ -10,7 +10,8 @@
 #   2. Browser end-to-end: headless Debian Chromium via playwright-core drives visitor.html
 #      and agent.html against the relay (reload, relay restart, no plaintext at rest or in
 #      logs or frames, a tampering relay shows warnings, M2/M3 and kill -9 with lost acks staged
-#      through routeWebSocket). Screenshots: target/e2e-screenshots/.
+#      through routeWebSocket; attachments both ways, inline image, drag-and-drop, ciphertext-only
+#      blob storage, a tampered blob shown as ATTACHMENT_CORRUPTED). Screenshots: target/e2e-screenshots/.
 # Installs what it needs through scripts/install-deps.sh (browser; the npm package build
 # installs the wasm tools). Exits non-zero on any failure.
 set -euo pipefail

@@ -10,6 +10,7 @@ import {
   RelayConnection, SealedStore, appendGap, appendLine, appendWarning, codeOf, deliveryOrder, fromB64, newRef, pageConfig,
   pending, toB64,
 } from './common.js';
+import { attachControls, isAttachment, showAttachment, uploadFile } from './attachments.js';
 
 const $ = (id) => document.getElementById(id);
 const log = $('log');
@@ -113,6 +114,12 @@ async function main() {
     return store.save(state);
   };
 
+  // Attachments are fetched and decrypted again when shown (the transcript keeps the manifest).
+  const render = (id, who, text, cls) => {
+    if (!isAttachment(text)) return appendLine(log, who, text, cls);
+    showAttachment(log, who, text, cls, { conversation: id, token });
+  };
+
   function show(id) {
     state.current = id;
     log.replaceChildren();
@@ -121,7 +128,7 @@ async function main() {
     if (id) {
       for (const l of state.convs[id].transcript) {
         if (l.gap) appendGap(log);
-        else appendLine(log, l.from, l.text, l.from === 'you' ? 'agent' : 'visitor');
+        else render(id, l.from, l.text, l.from === 'you' ? 'agent' : 'visitor');
       }
     }
   }
@@ -194,7 +201,7 @@ async function main() {
         try {
           const text = s.openText(f.data);
           c.transcript.push({ from: 'visitor', text });
-          if (state.current === id) appendLine(log, 'visitor', text);
+          if (state.current === id) render(id, 'visitor', text);
         } catch (e) {
           if (state.current === id) appendWarning(log, codeOf(e));
         }
@@ -223,6 +230,24 @@ async function main() {
     onStatus: (s) => ($('status').textContent = s),
     onOpen: async () => relay.send({ type: 'agent', token }),
     onFrame,
+  });
+
+  attachControls($('attach'), $('file'), $('console'), (file) => {
+    const id = state.current;
+    if (!id || !relay.connected) return;
+    relay.chain = relay.chain.then(async () => {
+      try {
+        const text = await uploadFile(file, { conversation: id, token });
+        const envelope = sessions.get(id).sealText(text);
+        state.convs[id].transcript.push({ from: 'you', text });
+        const p = post(id, 'message', envelope);
+        await save();
+        render(id, 'you', text, 'agent');
+        sendPosts([p]);
+      } catch (e) {
+        $('status').textContent = `attachment not sent: ${e.message ?? codeOf(e)}`;
+      }
+    });
   });
 
   $('form').addEventListener('submit', (ev) => {

@@ -297,6 +297,44 @@ async function mainRun() {
   await waitForText(agent, v3);
   check('conversation continues after the relay restart', true);
 
+  // ---- attachments: both ways, an inline image, drag-and-drop, ciphertext at rest ----------
+  const pngMarker = marker('ATTACHMENT-PNG');
+  const docMarker = marker('ATTACHMENT-DOC');
+  markers.push(pngMarker, docMarker);
+  // A 1x1 PNG; decoders ignore the marker bytes after its IEND chunk.
+  const png = Buffer.concat([Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64'), Buffer.from(pngMarker)]);
+  await visitor.setInputFiles('#file', { name: 'parcel.png', mimeType: 'image/png', buffer: png });
+  const shown = agent.locator('#log img.attachment').first();
+  await shown.waitFor();
+  await agent.waitForFunction(() => { const i = document.querySelector('#log img.attachment'); return i && i.complete; });
+  check('visitor -> agent: the image is shown inline after decryption', await shown.evaluate((img) => img.naturalWidth === 1 && img.alt === 'parcel.png'));
+  check('visitor sees its own image too', (await visitor.locator('#log img.attachment').count()) === 1);
+  // Agent -> visitor by drag-and-drop: a ~190 KB document (several segments and chunks).
+  const doc = Buffer.from(`%PDF-1.4 invoice ${docMarker}\n`.repeat(4000));
+  await agent.evaluate(({ b64 }) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const dt = new DataTransfer();
+    dt.items.add(new File([bytes], 'invoice.pdf', { type: 'application/pdf' }));
+    document.getElementById('console').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, { b64: doc.toString('base64') });
+  const link = visitor.locator('#log a[download="invoice.pdf"]').first();
+  await link.waitFor();
+  const [download] = await Promise.all([visitor.waitForEvent('download'), link.click()]);
+  const got = fs.readFileSync(await download.path());
+  check('agent -> visitor (dropped on the console): the download is the original file', got.equals(doc), `${got.length} bytes`);
+  // The relay's blob storage: two blobs, ciphertext only.
+  const blobDir = `${relay.db}.blobs`;
+  const blobFiles = [];
+  const walk = (d) => { for (const e of fs.readdirSync(d, { withFileTypes: true })) (e.isDirectory() ? walk : (f) => blobFiles.push(f))(path.join(d, e.name)); };
+  walk(blobDir);
+  const blobs = blobFiles.filter((f) => !f.endsWith('.size'));
+  const plainAtRest = blobs.filter((f) => {
+    const c = fs.readFileSync(f);
+    return c.includes(pngMarker) || c.includes(docMarker) || c.includes('PNG') || c.includes('%PDF') || c.includes('parcel') || c.includes('invoice');
+  });
+  check('relay blob storage holds the two blobs, ciphertext only (no marker, name, type or file signature)',
+    blobs.length === 2 && plainAtRest.length === 0, `${blobs.length} blobs; plaintext in ${plainAtRest.join(', ')}`);
+
   const vText = await logText(visitor);
   const aText = await logText(agent);
   check('visitor saw every agent plaintext', [a1, a2, a3].every((m) => vText.includes(m)));
@@ -313,6 +351,17 @@ async function mainRun() {
   check('CSP is enforced and violations are seen by this test', probe.length === 1 && probe[0].includes('img-src'), probe.join('; '));
   await visitor.screenshot({ path: path.join(shots, 'visitor.png'), fullPage: true });
   await agent.screenshot({ path: path.join(shots, 'agent.png'), fullPage: true });
+  // A tampered blob (one byte flipped at rest) shows an error, never a broken file.
+  for (const f of blobs) {
+    const c = fs.readFileSync(f);
+    c[Math.floor(c.length / 2)] ^= 1;
+    fs.writeFileSync(f, c);
+  }
+  await visitor.reload();
+  await visitor.waitForFunction(() => document.querySelectorAll('#log .warning[data-code="ATTACHMENT_CORRUPTED"]').length === 2);
+  check('tampered blobs: ATTACHMENT_CORRUPTED warnings instead of the image and the file',
+    (await visitor.locator('#log img.attachment').count()) === 0 && (await visitor.locator('#log a[download]').count()) === 0);
+  await visitor.screenshot({ path: path.join(shots, 'visitor-tampered-attachment.png'), fullPage: true });
   await ctx.close();
   await stopRelay(relay);
 

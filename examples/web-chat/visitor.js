@@ -7,6 +7,7 @@ import { init, VisitorHandshake, Session, createStorageKeyVault } from '/pkg/ind
 import {
   RelayConnection, SealedStore, appendGap, appendLine, appendWarning, codeOf, deliveryOrder, newRef, pageConfig, pending,
 } from './common.js';
+import { attachControls, isAttachment, showAttachment, uploadFile } from './attachments.js';
 
 const $ = (id) => document.getElementById(id);
 const log = $('log');
@@ -40,9 +41,14 @@ async function main() {
     return store.save(state);
   };
 
+  // Attachments are fetched and decrypted again when shown (the transcript keeps the manifest).
+  const render = (who, text, cls) => {
+    if (!isAttachment(text)) return appendLine(log, who, text, cls);
+    showAttachment(log, who, text, cls, { conversation: state.conversation, token: state.token });
+  };
   for (const line of state.transcript) {
     if (line.gap) appendGap(log);
-    else appendLine(log, line.from, line.text, line.from === 'you' ? 'visitor' : 'agent');
+    else render(line.from, line.text, line.from === 'you' ? 'visitor' : 'agent');
   }
   for (const text of state.queue) appendLine(log, 'you', text, 'visitor queued');
   const showSession = () => {
@@ -107,7 +113,7 @@ async function main() {
         try {
           const text = session.openText(f.data);
           state.transcript.push({ from: 'agent', text });
-          appendLine(log, 'agent', text);
+          render('agent', text);
         } catch (e) {
           appendWarning(log, codeOf(e));
         }
@@ -145,6 +151,27 @@ async function main() {
       }
     },
     onFrame,
+  });
+
+  // Sends an attachment once there is a session (its blob needs the conversation's token).
+  attachControls($('attach'), $('file'), $('widget'), (file) => {
+    relay.chain = relay.chain.then(async () => {
+      if (!session || !relay.connected) {
+        $('status').textContent = 'attachments can be sent once an agent has joined';
+        return;
+      }
+      try {
+        const text = await uploadFile(file, { conversation: state.conversation, token: state.token });
+        const envelope = session.sealText(text);
+        state.transcript.push({ from: 'you', text });
+        const p = post('message', envelope);
+        await save();
+        render('you', text, 'visitor');
+        sendPosts([p]);
+      } catch (e) {
+        $('status').textContent = `attachment not sent: ${e.message ?? codeOf(e)}`;
+      }
+    });
   });
 
   $('form').addEventListener('submit', async (ev) => {

@@ -83,9 +83,9 @@ struct Args {
 /// The Content-Security-Policy of everything the relay serves. The demo pages load only
 /// same-origin scripts (no inline script, not even an import map), the npm package's wasm
 /// ('wasm-unsafe-eval' allows compiling it, not JS eval) and talk only to this relay; nothing
-/// may frame them.
+/// may frame them. Images may also come from `blob:` URLs: attachments decrypted in the page.
 const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
-    connect-src 'self'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; \
+    connect-src 'self'; style-src 'self'; img-src 'self' blob:; base-uri 'none'; form-action 'none'; \
     frame-ancestors 'none'";
 
 /// Security headers on every HTTP response (pages, assets, the package, errors).
