@@ -707,6 +707,17 @@ fn open_attachment(manifest: &hushwire::attachment::Manifest, blob: &[u8], refer
                 .expect("only hushwire errors from a slice")
         });
     assert_eq!(whole, streamed, "the two readers disagree");
+    // The push opener (what the async and foreign-language adapters use), fed in pieces
+    // whose size the blob's length picks, none aligned with a segment.
+    let piece = 1 + blob.len() % 9_973;
+    let mut opener = hushwire::attachment::Opener::new(manifest);
+    let mut pushed = Vec::new();
+    let pushed = blob
+        .chunks(piece)
+        .try_for_each(|p| opener.update(p, &mut pushed))
+        .and_then(|()| opener.finish())
+        .map(|()| pushed);
+    assert_eq!(whole, pushed, "the push opener disagrees");
     match whole {
         Ok(p) => {
             assert_eq!(blob, reference, "an altered blob opened");
@@ -723,7 +734,8 @@ fn open_attachment(manifest: &hushwire::attachment::Manifest, blob: &[u8], refer
 /// accepted manifest re-encodes to the input). 1: the input is a blob for the small file's
 /// manifest. 2: the input is a list of 5-byte edits (op, u32 position) applied to the large
 /// file's blob — flip a bit, truncate, insert a byte, remove 16 bytes, copy one segment over
-/// another — and the result is opened. Accepted exactly when unaltered; both readers agree.
+/// another — and the result is opened. Accepted exactly when unaltered; all three readers
+/// (in memory, `Read`, push `Opener`) agree.
 pub fn attachment(data: &[u8]) {
     let Some((&mode, rest)) = data.split_first() else {
         return;
