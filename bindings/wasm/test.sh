@@ -4,7 +4,8 @@
 # check, Rust <-> wasm session hand-over (native example `cross`), a bundler check, and a real
 # browser test (Debian chromium + playwright-core), a check that the published files carry
 # nothing test-only, and `tsc --strict --noEmit` of index.d.ts against a consumer file that uses
-# every export (tests/types). Exits non-zero on any failure.
+# every export (tests/types), and the hushwire/attachment entry (vectors through WebCrypto in
+# Node and Chromium, negative vectors, streams). Exits non-zero on any failure.
 #
 #   bash bindings/wasm/test.sh        (HUSHWIRE_SKIP_BUILD=1 reuses an existing pkg/)
 set -euo pipefail
