@@ -114,13 +114,13 @@ wasm-opt "$wasm_opt_flag" --enable-bulk-memory --enable-nontrapping-float-to-int
 #   index.js   ESM for browsers, workers and bundlers (minified; no Node builtins)
 #   index.cjs  CommonJS for Node (reads the .wasm with fs)
 #   node.mjs   ESM for Node: re-exports index.js with an init() that reads the .wasm with fs
-cp "$here"/js/{core.js,node-cjs.mjs} "$stage/"
+cp "$here"/js/{core.js,finalize.js,node-cjs.mjs,node-input.mjs} "$stage/"
 esbuild="$here/node_modules/.bin/esbuild"
 "$esbuild" "$stage/core.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
     --legal-comments=none --log-level=error --outfile="$out/index.js"
 "$esbuild" "$stage/node-cjs.mjs" --bundle --format=cjs --platform=node --target=node18 --keep-names \
     --log-level=error --define:import.meta.url=undefined --outfile="$out/index.cjs"
-cp "$here"/js/{package.json,node.mjs,index.d.ts,README.md,CHANGELOG.md,LICENSE} "$out/"
+cp "$here"/js/{package.json,node.mjs,node-input.mjs,index.d.ts,README.md,CHANGELOG.md,LICENSE} "$out/"
 cp "$here/js/index.d.ts" "$out/index.d.cts"
 
 # ---- size budget ----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ if [ -f "$root/scripts/env.sh" ]; then
     . "$root/scripts/env.sh"
 fi
 if [ ! -x "$here/node_modules/.bin/esbuild" ] || [ ! -x "$here/node_modules/.bin/vite" ] ||
-    [ ! -x "$here/node_modules/.bin/tsc" ]; then
+    [ ! -x "$here/node_modules/.bin/tsc" ] || [ ! -f "$here/node_modules/@types/node/package.json" ]; then
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
@@ -39,7 +39,8 @@ ln -sfn ../pkg "$here/node_modules/hushwire"
 # The type declarations, as an application's strict TypeScript build sees them.
 "$here/node_modules/.bin/tsc" --strict --noEmit -p "$here/tests/types"
 "$here/node_modules/.bin/tsc" --strict --noEmit -p "$here/tests/types/tsconfig.es2022.json"
-echo "index.d.ts: tsc --strict --noEmit of tests/types passed (lib esnext.disposable and es2022)"
+"$here/node_modules/.bin/tsc" --strict --noEmit -p "$here/tests/types/tsconfig.node.json"
+echo "index.d.ts: tsc --strict --noEmit of tests/types passed (lib esnext.disposable, es2022 + dom, Node-only)"
 
 cd "$here/tests"
 node --test --test-reporter=spec --test-reporter-destination=stdout \

@@ -58,14 +58,24 @@ export class HushwireError extends Error {
   constructor(code: HushwireErrorCode, message: string, options?: { cause?: unknown });
 }
 
-/** What {@link init} accepts: where to get the .wasm, or the module itself. */
+// The instance type of a global class if this compilation declares it (DOM lib, @types/node),
+// else `never`: these declarations then compile in Node-only projects (no DOM lib) and in
+// browser projects alike, without either lib having to be present.
+type GlobalInstance<K extends string> = typeof globalThis extends { [P in K]: { prototype: infer T } } ? T : never;
+type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer T } } } ? T : never;
+
+/**
+ * What {@link init} accepts: where to get the .wasm, or the module itself. In Node a string
+ * is a file path or a `file:`/`http(s):` URL; in browsers a URL (relative to the page).
+ */
 export type InitInput =
   | string
-  | URL
-  | Request
-  | Response
-  | BufferSource
-  | WebAssembly.Module;
+  | GlobalInstance<'URL'>
+  | GlobalInstance<'Request'>
+  | GlobalInstance<'Response'>
+  | ArrayBuffer
+  | ArrayBufferView
+  | WasmModule;
 
 /**
  * Load and instantiate the WebAssembly module. Await it once before any other call (no
@@ -74,7 +84,9 @@ export type InitInput =
  *
  * Without `input`: browsers and workers fetch `hushwire_bg.wasm` next to the package's JS;
  * Node reads it from disk (and, on Node 18, installs `node:crypto`'s WebCrypto as
- * `globalThis.crypto` if it is missing).
+ * `globalThis.crypto` if it is missing). In Node a path or `file:` URL is read from disk.
+ * Every failure to get or instantiate the module, including a rejected `input` promise or a
+ * missing file, rejects with `INIT_FAILED` (the original error as `cause`).
  */
 export function init(input?: InitInput | Promise<InitInput>): Promise<void>;
 
@@ -192,8 +204,14 @@ export class Session implements Owned {
   readonly agentId: string;
   /** The certified agent device id. */
   readonly deviceId: string;
-  /** Change the out-of-order limits (defaults 1000 / 1000, each at most 20 000). */
-  setConfig(config: { maxSkip: number; maxStoredSkipped: number }): void;
+  /** The current out-of-order limits (see {@link setConfig}). */
+  readonly config: { readonly maxSkip: number; readonly maxStoredSkipped: number };
+  /**
+   * Change the out-of-order limits (defaults 1000 / 1000, each at most 20 000; `maxSkip` at
+   * least 1). A limit left out keeps its current value; at least one must be given. Throws
+   * `INVALID_ARGUMENT` for anything else.
+   */
+  setConfig(config: { maxSkip?: number; maxStoredSkipped?: number }): void;
   /**
    * Seal the whole session state under a 32-byte storage key, as text for IndexedDB /
    * localStorage. Keep the storage key elsewhere (see {@link createStorageKeyVault}).

@@ -83,7 +83,9 @@ const raw = (db, store, key) => new Promise((ok, fail) => {
   r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error);
 });
 const openRaw = (name) => new Promise((ok, fail) => {
-  const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error);
+  // Closes itself when a vault upgrades the database (as every connection to it must).
+  const r = indexedDB.open(name); r.onerror = () => fail(r.error);
+  r.onsuccess = () => { r.result.onversionchange = () => r.result.close(); ok(r.result); };
 });
 const outcome = async (p) => {
   try { await p; return 'resolved'; } catch (e) {
@@ -93,19 +95,31 @@ const outcome = async (p) => {
 const vault = await createStorageKeyVault({ databaseName: 'vault-test' });
 const key = await vault.getOrCreate();
 // A second connection sees the committed record as soon as getOrCreate has resolved.
-const other = await openRaw('vault-test');
-log('committed ' + (key.length === 32 && (await raw(other, 'storage-keys', 'default')) !== undefined));
+log('committed ' + (key.length === 32 && (await raw(await openRaw('vault-test'), 'storage-keys', 'default')) !== undefined));
 // An aborted write: the key is neither returned nor stored.
 const add = IDBObjectStore.prototype.add;
 IDBObjectStore.prototype.add = function (...args) { const r = add.apply(this, args); this.transaction.abort(); return r; };
 const aborted = await createStorageKeyVault({ databaseName: 'vault-test', keyName: 'aborted' });
 log('aborted write -> ' + await outcome(aborted.getOrCreate()));
 IDBObjectStore.prototype.add = add;
-log('aborted stored ' + ((await raw(other, 'storage-keys', 'aborted')) !== undefined));
-// A database of another layout (no such store).
-const wrongStore = await createStorageKeyVault({ databaseName: 'vault-test', storeName: 'missing' });
-log('missing store -> ' + await outcome(wrongStore.getOrCreate()));
+log('aborted stored ' + ((await raw(await openRaw('vault-test'), 'storage-keys', 'aborted')) !== undefined));
+// A second store in the same database (added by a version upgrade while the first vault's
+// connection is open): its own key; the first vault keeps working.
+const second = await createStorageKeyVault({ databaseName: 'vault-test', storeName: 'second' });
+const key2 = await second.getOrCreate();
+log('second store ' + (key2.length === 32 && key2.join() !== key.join()) +
+  ' first still ' + ((await vault.getOrCreate()).join() === key.join()) +
+  ' second stable ' + ((await second.getOrCreate()).join() === key2.join()));
+// A store of another layout (in-line keys): the key cannot be stored there.
+const v = (await openRaw('vault-test')).version + 1;
+await new Promise((ok, fail) => {
+  const r = indexedDB.open('vault-test', v);
+  r.onupgradeneeded = () => r.result.createObjectStore('inline', { keyPath: 'id' });
+  r.onsuccess = () => { r.result.close(); ok(); }; r.onerror = () => fail(r.error); });
+const otherLayout = await createStorageKeyVault({ databaseName: 'vault-test', storeName: 'inline' });
+log('other layout -> ' + await outcome(otherLayout.getOrCreate()));
 // A record that no longer decrypts.
+const other = await openRaw('vault-test');
 await new Promise((ok) => { const tx = other.transaction('storage-keys', 'readwrite');
   tx.objectStore('storage-keys').put({ iv: new Uint8Array(12), wrappingKey: null, ciphertext: new Uint8Array(48) }, 'broken');
   tx.oncomplete = ok; });
@@ -117,7 +131,7 @@ IDBFactory.prototype.open = function () { throw new DOMException('denied', 'Secu
 log('open refused -> ' + await outcome(createStorageKeyVault({ databaseName: 'vault-test-2' })));
 IDBFactory.prototype.open = open;
 await vault.delete();
-log('deleted ' + ((await raw(other, 'storage-keys', 'default')) === undefined));
+log('deleted ' + ((await raw(await openRaw('vault-test'), 'storage-keys', 'default')) === undefined));
 log('vault done');
 `);
 
@@ -246,7 +260,8 @@ test('visitor and agent pages in chromium exchange messages through the relay', 
     assert.match(t, /committed true/, vlog);
     assert.match(t, /aborted write -> HushwireError STORAGE_UNAVAILABLE cause AbortError/, vlog);
     assert.match(t, /aborted stored false/, vlog);
-    assert.match(t, /missing store -> HushwireError STORAGE_UNAVAILABLE cause NotFoundError/, vlog);
+    assert.match(t, /second store true first still true second stable true/, vlog);
+    assert.match(t, /other layout -> HushwireError STORAGE_UNAVAILABLE cause DataError/, vlog);
     assert.match(t, /broken record -> HushwireError STORAGE_UNAVAILABLE cause TypeError/, vlog);
     assert.match(t, /open refused -> HushwireError STORAGE_UNAVAILABLE cause SecurityError/, vlog);
     assert.match(t, /deleted true/, vlog);

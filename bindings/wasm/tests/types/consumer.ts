@@ -42,6 +42,9 @@ export async function visitorSide(orgPublicKey: string, send: (text: string) => 
   const role: 'visitor' | 'agent' = session.role;
   const ids: string[] = [session.safetyCode, session.sessionId, session.agentId, session.deviceId, pending];
   session.setConfig({ maxSkip: 100, maxStoredSkipped: 200 });
+  session.setConfig({ maxSkip: session.config.maxSkip + 1 });
+  // @ts-expect-error the current limits are read-only
+  session.config.maxSkip = 3;
 
   const vault: StorageKeyVault = await createStorageKeyVault();
   await createStorageKeyVault({ databaseName: 'db', storeName: 'keys', keyName: 'k' });
