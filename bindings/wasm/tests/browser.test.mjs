@@ -4,23 +4,8 @@
 // its failures (aborted transaction, missing store, undecryptable record, refused open).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, extname } from 'node:path';
-import { createRequire } from 'node:module';
 import * as hw from 'hushwire';
-import { certify } from './helpers.mjs';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const tools = process.env.HUSHWIRE_TOOLS;
-const pkgDir = new URL('../pkg/', import.meta.url);
-let chromium = null;
-try {
-  chromium = createRequire(join(tools || '.', 'x.js'))('playwright-core').chromium;
-} catch {}
-const skip = !chromium || !existsSync(CHROMIUM) ? 'playwright-core or chromium missing (scripts/install-deps.sh browser)' : false;
+import { agentSetup, launch, serve, skip } from './browser-harness.mjs';
 
 const IMPORT_MAP = '<script type="importmap">{"imports":{"hushwire":"/pkg/index.js"}}</script>';
 const page = (body) => `<!doctype html><meta charset="utf-8">${IMPORT_MAP}<pre id="log"></pre><script type="module">
@@ -146,9 +131,7 @@ let server, base, setupData;
 const boxes = new Map();
 const waiters = new Map();
 
-function serve(req, res) {
-  const url = new URL(req.url, base);
-  const send = (status, type, body) => { res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }); res.end(body); };
+function route(url, req, send) {
   if (url.pathname.startsWith('/box/')) {
     const name = url.pathname.slice(5);
     if (req.method === 'POST') {
@@ -174,54 +157,26 @@ function serve(req, res) {
     });
     return;
   }
-  if (url.pathname === '/favicon.ico') return send(204, 'image/x-icon', '');
   if (url.pathname === '/visitor.html') return send(200, 'text/html', VISITOR);
   if (url.pathname === '/agent.html') return send(200, 'text/html', AGENT);
   if (url.pathname === '/vault.html') return send(200, 'text/html', VAULT);
   if (url.pathname === '/worker.js') return send(200, 'text/javascript', WORKER);
   if (url.pathname === '/setup/visitor') return send(200, 'application/json', JSON.stringify({ orgPublicKey: setupData.orgPublicKey }));
   if (url.pathname === '/setup/agent') return send(200, 'application/json', JSON.stringify(setupData));
-  if (url.pathname.startsWith('/pkg/') && !url.pathname.includes('..')) {
-    const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
-    readFile(new URL(url.pathname.slice(5), pkgDir)).then(
-      (data) => send(200, types[extname(url.pathname)] || 'application/octet-stream', data),
-      () => send(404, 'text/plain', 'not found'));
-    return;
-  }
-  send(404, 'text/plain', 'not found');
+  return false;
 }
 
 before(async () => {
   await hw.init();
-  const now = Math.floor(Date.now() / 1000);
-  const key = hw.AgentKey.generate();
-  const { orgPublicKey, cert } = certify(key.publicKey, {
-    agentId: 'alice@shop.example',
-    deviceId: 'browser',
-    notBefore: now - 600,
-    notAfter: now + 3600,
-  });
-  setupData = {
-    orgPublicKey,
-    agentSecret: Buffer.from(key.secretBytes()).toString('base64'),
-    certificate: Buffer.from(cert).toString('base64'),
-  };
-  server = http.createServer(serve);
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  base = `http://127.0.0.1:${server.address().port}`;
+  setupData = agentSetup(hw);
+  ({ base, close: server } = await serve(route));
 });
 
-after(() => server?.close());
+after(() => server?.());
 
 test('visitor and agent pages in chromium exchange messages through the relay', { skip, timeout: 90_000 }, async () => {
-  const profile = await mkdtemp(join(tmpdir(), 'hushwire-chromium-'));
-  // A fresh profile directory (playwright passes it as --user-data-dir).
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
+  const { context } = browser;
   try {
     const errors = [];
     const [agentPage, visitorPage] = [await context.newPage(), await context.newPage()];
@@ -267,7 +222,6 @@ test('visitor and agent pages in chromium exchange messages through the relay', 
     assert.match(t, /deleted true/, vlog);
     assert.match(t, /vault done/, vlog);
   } finally {
-    await context.close();
-    await rm(profile, { recursive: true, force: true });
+    await browser.close();
   }
 });
