@@ -120,7 +120,10 @@ esbuild="$here/node_modules/.bin/esbuild"
     --legal-comments=none --log-level=error --outfile="$out/index.js"
 "$esbuild" "$stage/node-cjs.mjs" --bundle --format=cjs --platform=node --target=node18 --keep-names \
     --log-level=error --define:import.meta.url=undefined --outfile="$out/index.cjs"
-cp "$here"/js/{package.json,node.mjs,node-input.mjs,index.d.ts,README.md,CHANGELOG.md,LICENSE} "$out/"
+# tabs.js (multi-tab ownership) is its own entry over index.js, which it imports.
+"$esbuild" "$here/js/tabs.js" --format=esm --platform=browser --target=es2022 --minify --keep-names \
+    --legal-comments=none --log-level=error --outfile="$out/tabs.js"
+cp "$here"/js/{package.json,node.mjs,node-input.mjs,tabs.d.ts,index.d.ts,README.md,CHANGELOG.md,LICENSE} "$out/"
 cp "$here/js/index.d.ts" "$out/index.d.cts"
 
 # ---- size budget ----------------------------------------------------------------------------

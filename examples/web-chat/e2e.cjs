@@ -463,11 +463,84 @@ async function tamperRun(mode) {
   await stopRelay(relay);
 }
 
+/**
+ * Several tabs, one session (issue #15): two visitor tabs and two console tabs of the same
+ * browser profile. One tab of each owns the session (Web Lock); lines typed in every tab
+ * arrive; then each owner tab is closed mid-conversation and the other tab takes over:
+ * nothing is lost, nothing shown twice, no warning (no REPLAY) anywhere.
+ */
+async function tabsRun() {
+  const relay = await startRelay('tabs', '127.0.0.1:0');
+  const base = relay.url;
+  const ctx = await newContext();
+  const agent1 = await openEnrolledAgent(ctx, base, 'tabs-agent-1');
+  const agent2 = await openPage(ctx, `${base}/agent.html`, 'tabs-agent-2');
+  const visitor1 = await openPage(ctx, `${base}/visitor.html`, 'tabs-visitor-1');
+  await visitor1.click('#open');
+  await visitor1.waitForFunction(() => window.hushwireDemo && window.hushwireDemo.owner === true);
+  await visitor1.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  // The second tab opens the widget by itself (a conversation exists) and follows the first.
+  const visitor2 = await openPage(ctx, `${base}/visitor.html`, 'tabs-visitor-2');
+  await visitor2.waitForFunction(() => window.hushwireDemo && window.hushwireDemo.owner === false);
+  await agent2.waitForFunction(() => window.hushwireDemo && window.hushwireDemo.owner === false);
+  check('tabs: one owner per page kind, the other tab follows',
+    (await agent1.evaluate(() => window.hushwireDemo.owner)) === true);
+  // Accepted from the follower console: the request goes through the owner tab.
+  await agent2.locator('button.accept').first().click();
+  await visitor2.waitForFunction(() => document.getElementById('safety').textContent !== '—');
+  const lines = [];
+  const sayIn = async (page, label) => {
+    const text = marker(label);
+    lines.push(text);
+    await say(page, text);
+    return text;
+  };
+  await waitForText(visitor1, await sayIn(agent1, 'tabs-a1'));
+  await waitForText(agent1, await sayIn(visitor1, 'tabs-v1'));
+  await waitForText(agent1, await sayIn(visitor2, 'tabs-v2'));
+  await waitForText(visitor2, await sayIn(agent2, 'tabs-a2'));
+  for (const [p, l] of [[visitor2, 'tabs-v2'], [agent2, 'tabs-a2']]) {
+    for (const t of lines) await waitForText(p, t);
+    check(`tabs: the follower ${l.slice(5, 6) === 'v' ? 'visitor' : 'console'} tab shows every line`, true);
+  }
+  // The owners go away mid-conversation: a line typed in the follower just before, and lines
+  // typed right after, in both directions.
+  const inFlight = await sayIn(visitor2, 'tabs-v3');
+  await visitor1.close();
+  const afterV = await sayIn(visitor2, 'tabs-v4');
+  await visitor2.waitForFunction(() => window.hushwireDemo.owner === true);
+  await waitForText(agent1, inFlight);
+  await waitForText(agent1, afterV);
+  const beforeA = await sayIn(agent2, 'tabs-a3');
+  await waitForText(visitor2, beforeA);
+  await agent1.close();
+  await agent2.waitForFunction(() => window.hushwireDemo.owner === true);
+  await agent2.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  await waitForText(visitor2, await sayIn(agent2, 'tabs-a4'));
+  await waitForText(agent2, await sayIn(visitor2, 'tabs-v5'));
+  check('tabs: the remaining tabs took over ownership', true);
+  for (const [p, label] of [[visitor2, 'visitor'], [agent2, 'console']]) {
+    const shown = await p.locator('#log .msg .text').allInnerTexts();
+    const missing = lines.filter((t) => !shown.includes(t));
+    const twice = lines.filter((t) => shown.filter((x) => x === t).length !== 1);
+    const warnings = await p.locator('#log .warning').evaluateAll((els) => els.map((e) => e.dataset.code));
+    check(`tabs: the ${label} tab shows all ${lines.length} lines once, no warning (no REPLAY)`,
+      missing.length === 0 && twice.length === 0 && warnings.length === 0,
+      `missing ${missing} twice ${twice} warnings ${warnings}`);
+  }
+  await visitor2.screenshot({ path: path.join(shots, 'tabs-visitor.png'), fullPage: true });
+  await agent2.screenshot({ path: path.join(shots, 'tabs-agent.png'), fullPage: true });
+  await ctx.close();
+  await stopRelay(relay);
+}
+
 (async () => {
   const t0 = Date.now();
   try {
     console.log('browser e2e: clean run');
     await mainRun();
+    console.log('browser e2e: two visitor tabs and two console tabs, owners closed mid-conversation');
+    await tabsRun();
     console.log('browser e2e: delivery order and resends across kill -9');
     await deliveryRun();
     for (const mode of ['flip-byte', 'replay', 'reorder']) {

@@ -115,3 +115,19 @@ export function handle(e: unknown): HushwireErrorCode | null {
 }
 
 export const constructed: HushwireError = new HushwireError('MALFORMED', 'message', { cause: new Error('x') });
+
+// hushwire/tabs: several tabs, one session.
+import { coordinateTabs, type TabGroup } from 'hushwire/tabs';
+export async function tabsSide(): Promise<string> {
+  const group: TabGroup = coordinateTabs('chat', {
+    onRequest: (message: { text: string }, id: string) => `${id}: ${message.text}`,
+    onBroadcast: () => {},
+  });
+  const mode: 'locks' | 'election' | 'alone' = group.mode;
+  group.broadcast({ changed: true });
+  const reply = await group.request<string>({ text: 'hi' });
+  // @ts-expect-error onRequest is required
+  coordinateTabs('chat', {});
+  group.close();
+  return reply + mode + String(group.isOwner);
+}
