@@ -8,7 +8,7 @@
 import { init, AgentIdentity, AgentKey, Session, createStorageKeyVault } from '/pkg/index.js';
 import { coordinateTabs } from '/pkg/tabs.js';
 import {
-  RelayConnection, SealedStore, appendGap, appendLine, appendWarning, codeOf, deliveryOrder, fromB64, newRef, pageConfig,
+  RelayConnection, appendGap, appendLine, appendWarning, codeOf, deliveryOrder, fromB64, newRef, openLocalState, pageConfig,
   pending, toB64,
 } from './common.js';
 
@@ -91,8 +91,7 @@ async function relayToken(state, store) {
 async function main() {
   await init();
   const vault = await createStorageKeyVault({ databaseName: 'hushwire-agent' });
-  const storageKey = await vault.getOrCreate();
-  const store = await SealedStore.open('hushwire.agent', storageKey);
+  const { storageKey, store, lost } = await openLocalState(vault, 'hushwire.agent');
   let becameOwner;
   const ownership = new Promise((resolve) => (becameOwner = resolve));
   let handlerReady; // the owner's request handler, once this tab runs the console
@@ -172,6 +171,12 @@ async function main() {
     });
     return following;
   }
+  // localStorage reaches other tabs asynchronously (another renderer process): a broadcast can
+  // arrive before the write it announces, so the 'storage' event (fired once the write is
+  // visible here) triggers a render too.
+  addEventListener('storage', (e) => {
+    if (e.key === 'hushwire.agent') follow();
+  });
   await follow();
   // Not awaited: if the owner goes away first, this tab may become the owner that answers it.
   tabs.request({ type: 'waiting' }).then((ids) => {
@@ -189,7 +194,10 @@ async function main() {
   async function own() {
     // { convs: { id: { session, seq, transcript } }, unacked, current, identity, pendingKey,
     // relayToken }. `seq` is the last visitor frame accepted; `unacked` the posts not acked yet.
-    const state = (await store.load()) || { convs: {}, current: null };
+    const saved = await store.load();
+    const state = saved || { convs: {}, current: null };
+    // Storage the browser took away: this device enrols again (a new key), and says why.
+    if (!saved && lost) $('enrol-error').textContent = `the saved console state is gone (${lost}): enrol this device again`;
     state.unacked ||= [];
     await takeFragmentToken(state, store);
     const { org_public_key: orgPublicKey } = await pageConfig();

@@ -534,6 +534,78 @@ async function tabsRun() {
   await stopRelay(relay);
 }
 
+/**
+ * Storage that disappears (issue #15): the visitor's browser loses only the vault key, only the
+ * sealed export, or all site data between visits. Each time the widget starts a fresh
+ * conversation that works, says why the old one is gone (when it can tell: with everything
+ * cleared a visit looks like a first one), and shows no decryption failure.
+ */
+async function storageRun() {
+  const relay = await startRelay('storage', '127.0.0.1:0');
+  const base = relay.url;
+  const agentCtx = await newContext();
+  const agent = await openEnrolledAgent(agentCtx, base, 'storage-agent');
+  const visitorCtx = await newContext();
+  const visitor = await openPage(visitorCtx, `${base}/visitor.html`, 'storage-visitor');
+  const start = async () => {
+    await visitor.waitForFunction(() => window.hushwireDemo || !document.getElementById('open').hidden);
+    if (await visitor.locator('#open').isVisible()) await visitor.click('#open');
+    await visitor.waitForFunction(() => window.hushwireDemo && window.hushwireDemo.owner === true);
+    await visitor.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  };
+  const chat = async (label) => {
+    await agent.locator('button.accept').first().click();
+    await visitor.waitForFunction(() => document.getElementById('safety').textContent !== '—');
+    const v = marker(`${label}-v`);
+    await say(visitor, v);
+    await waitForText(agent, v);
+    const a = marker(`${label}-a`);
+    await say(agent, a);
+    await waitForText(visitor, a);
+  };
+  const warnings = (p) => p.locator('#log .warning').evaluateAll((els) => els.map((e) => `${e.dataset.code}:${e.dataset.lost || ''}`));
+  await start();
+  await chat('storage-first');
+  const cases = [
+    ['only the vault key deleted', 'key', () => new Promise((ok, fail) => {
+      const r = indexedDB.open('hushwire-visitor');
+      r.onerror = () => fail(r.error);
+      r.onsuccess = () => {
+        const tx = r.result.transaction('storage-keys', 'readwrite');
+        tx.objectStore('storage-keys').delete('default');
+        tx.oncomplete = () => { r.result.close(); ok(); };
+      };
+    })],
+    ['only the sealed export deleted', 'state', () => localStorage.removeItem('hushwire.visitor')],
+    ['all site storage cleared', null, () => {
+      localStorage.clear();
+      sessionStorage.clear();
+      return new Promise((ok, fail) => {
+        const r = indexedDB.deleteDatabase('hushwire-visitor');
+        r.onsuccess = () => ok();
+        r.onerror = () => fail(r.error);
+      });
+    }],
+  ];
+  for (const [what, lost, clear] of cases) {
+    // Cleared while the widget is idle (the vault closes its connection when the database is
+    // deleted), then the visitor comes back.
+    await visitor.evaluate(clear);
+    await visitor.reload();
+    await start();
+    const fresh = (await visitor.locator('#log .msg').count()) === 0;
+    const shown = await warnings(visitor);
+    check(`storage, ${what}: a fresh conversation, ${lost ? `saying the ${lost} was lost` : 'like a first visit'}, no other warning`,
+      fresh && JSON.stringify(shown) === JSON.stringify(lost ? [`STORAGE_LOST:${lost}`] : []), `fresh ${fresh}, warnings ${shown}`);
+    await chat(`storage-${lost || 'all'}`);
+    check(`storage, ${what}: the new conversation works both ways, no warning in the console`, (await warnings(agent)).length === 0);
+  }
+  await visitor.screenshot({ path: path.join(shots, 'storage-visitor.png'), fullPage: true });
+  await agentCtx.close();
+  await visitorCtx.close();
+  await stopRelay(relay);
+}
+
 (async () => {
   const t0 = Date.now();
   try {
@@ -541,6 +613,8 @@ async function tabsRun() {
     await mainRun();
     console.log('browser e2e: two visitor tabs and two console tabs, owners closed mid-conversation');
     await tabsRun();
+    console.log('browser e2e: storage that disappears (vault key, export, everything)');
+    await storageRun();
     console.log('browser e2e: delivery order and resends across kill -9');
     await deliveryRun();
     for (const mode of ['flip-byte', 'replay', 'reorder']) {

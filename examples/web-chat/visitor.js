@@ -6,7 +6,8 @@
 import { init, VisitorHandshake, Session, createStorageKeyVault } from '/pkg/index.js';
 import { coordinateTabs } from '/pkg/tabs.js';
 import {
-  RelayConnection, SealedStore, appendGap, appendLine, appendWarning, codeOf, deliveryOrder, newRef, pageConfig, pending,
+  RelayConnection, appendGap, appendNotice, appendLine, appendWarning, codeOf, deliveryOrder, newRef, openLocalState,
+  pageConfig, pending,
 } from './common.js';
 
 const $ = (id) => document.getElementById(id);
@@ -21,8 +22,7 @@ async function main() {
   await init();
   const org = (await pageConfig()).org_public_key;
   const vault = await createStorageKeyVault({ databaseName: 'hushwire-visitor' });
-  const storageKey = await vault.getOrCreate();
-  const store = await SealedStore.open('hushwire.visitor', storageKey);
+  const { storageKey, store, lost } = await openLocalState(vault, 'hushwire.visitor');
   let becameOwner;
   const ownership = new Promise((resolve) => (becameOwner = resolve));
   let handlerReady; // the owner's request handler, once this tab runs the conversation
@@ -43,7 +43,10 @@ async function main() {
   $('new-chat').addEventListener('click', () => tabs.request({ type: 'new' }));
 
   // A follower shows the owner's saved state; it never imports the session to seal or open.
-  async function follow() {
+  // Renders run one after another, so an older load never overwrites a newer one.
+  let following = Promise.resolve();
+  const follow = () => (following = following.then(followOnce, (e) => console.error(e)));
+  async function followOnce() {
     if (tabs.isOwner) return;
     const saved = (await store.load()) || { transcript: [], queue: [] };
     render(saved);
@@ -60,8 +63,15 @@ async function main() {
     $('status').textContent = 'connected through another tab';
     window.hushwireDemo = { ready: true, owner: false };
   }
+  // localStorage reaches other tabs asynchronously (another renderer process): a broadcast can
+  // arrive before the write it announces, so the 'storage' event (fired once the write is
+  // visible here) triggers a render too.
+  addEventListener('storage', (e) => {
+    if (e.key === 'hushwire.visitor') follow();
+  });
   await follow();
   await ownership;
+  await following;
   log.replaceChildren();
   handlerReady(await own());
   window.hushwireDemo = { ready: true, owner: true };
@@ -70,6 +80,7 @@ async function main() {
     log.replaceChildren();
     for (const line of saved.transcript) {
       if (line.gap) appendGap(log);
+      else if (line.notice) appendNotice(log, line.notice);
       else appendLine(log, line.from, line.text, line.from === 'you' ? 'visitor' : 'agent');
     }
     for (const text of saved.queue || []) appendLine(log, 'you', text, 'visitor queued');
@@ -80,7 +91,10 @@ async function main() {
   async function own() {
     // Persistent state: { conversation, token, session (sealed export), seq, transcript, queue,
     // unacked }. `seq` is the last agent frame accepted; `unacked` the posts not acknowledged yet.
-    let state = (await store.load()) || { transcript: [], queue: [] };
+    let state = await store.load();
+    // Storage the browser took away (noticed when this page opened it): a fresh conversation,
+    // and the transcript says why the old one is gone.
+    if (!state) state = { transcript: lost ? [{ notice: lost }] : [], queue: [] };
     let session = null;
     let handshake = null;
     if (state.session) {

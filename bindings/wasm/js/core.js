@@ -640,6 +640,14 @@ export async function createStorageKeyVault({
         return unwrap(await read());
       }
     },
+    /**
+     * The stored key's 32 bytes, or null if there is none (never creates one): tells a first
+     * visit from storage the browser has cleared.
+     */
+    async get() {
+      const existing = await read();
+      return existing ? unwrap(existing) : null;
+    },
     /** Delete the stored key (exports sealed under it become unreadable); resolves once committed. */
     async delete() {
       await attempt('deleting the key', () => run('readwrite', (s) => s.delete(keyName)));

@@ -234,6 +234,11 @@ export interface StorageKeyVault {
    * IndexedDB or WebCrypto failure (the key is then not stored, and its bytes are wiped).
    */
   getOrCreate(): Promise<Uint8Array>;
+  /**
+   * The stored key, or `null` if there is none; never creates one. A key missing where your
+   * exports exist means the browser deleted it (eviction, site data cleared): start fresh.
+   */
+  get(): Promise<Uint8Array | null>;
   /** Delete the stored key; exports sealed under it become unreadable. Resolves once committed. */
   delete(): Promise<void>;
   /** Close the IndexedDB connection. */

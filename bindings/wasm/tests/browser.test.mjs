@@ -78,7 +78,9 @@ const outcome = async (p) => {
   }
 };
 const vault = await createStorageKeyVault({ databaseName: 'vault-test' });
+const none = await vault.get();
 const key = await vault.getOrCreate();
+log('get before ' + none + ' after ' + ((await vault.get()).join() === key.join()));
 // A second connection sees the committed record as soon as getOrCreate has resolved.
 log('committed ' + (key.length === 32 && (await raw(await openRaw('vault-test'), 'storage-keys', 'default')) !== undefined));
 // An aborted write: the key is neither returned nor stored.
@@ -212,6 +214,7 @@ test('visitor and agent pages in chromium exchange messages through the relay', 
     const t = await text(vaultPage);
     const vlog = `vault page:\n${t}\nbrowser errors: ${errors.join('\n')}`;
     assert.deepEqual(errors, [], vlog);
+    assert.match(t, /get before null after true/, vlog);
     assert.match(t, /committed true/, vlog);
     assert.match(t, /aborted write -> HushwireError STORAGE_UNAVAILABLE cause AbortError/, vlog);
     assert.match(t, /aborted stored false/, vlog);

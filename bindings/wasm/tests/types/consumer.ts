@@ -48,7 +48,8 @@ export async function visitorSide(orgPublicKey: string, send: (text: string) => 
 
   const vault: StorageKeyVault = await createStorageKeyVault();
   await createStorageKeyVault({ databaseName: 'db', storeName: 'keys', keyName: 'k' });
-  const storageKey: Uint8Array = await vault.getOrCreate();
+  const maybe: Uint8Array | null = await vault.get();
+  const storageKey: Uint8Array = maybe ?? (await vault.getOrCreate());
   const saved: string = session.exportState(storageKey);
   const restored: Session = Session.importState(saved, storageKey);
   await vault.delete();
