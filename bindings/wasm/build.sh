@@ -65,7 +65,7 @@ fi
 t0=$SECONDS
 hot_crates=(aes ctr polyval ghash aes-gcm cipher universal-hash inout sha2 hmac digest
     block-buffer hybrid-array)
-cargo_args=(--release --locked --target wasm32-unknown-unknown -p hushwire-wasm --target-dir "$target_dir")
+cargo_args=(--release --locked --target wasm32-unknown-unknown -p hushwire-wasm)
 if [ "$opt_level" = split ]; then
     export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
     for c in "${hot_crates[@]}"; do cargo_args+=(--config "profile.release.package.$c.opt-level=3"); done
@@ -79,24 +79,30 @@ export CARGO_PROFILE_RELEASE_DEBUG=false
 # no panic locations or Debug formatting: about 10 KB gzipped. The crate is no_std with a
 # trapping panic handler either way, so behaviour is the same; only the size differs.
 size_flags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
-if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-    # build-std needs the standard library's source; fetch it if rustup can.
-    rustup component list --installed 2>/dev/null | grep -q '^rust-src' ||
-        rustup component add rust-src >/dev/null 2>&1 || true
-    if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
-        RUSTC_BOOTSTRAP=1 RUSTFLAGS="${RUSTFLAGS:-} $size_flags" \
-            cargo build "${cargo_args[@]}" -Zbuild-std=core,alloc
+# compile TARGET_DIR [RUSTFLAGS...]: the module into TARGET_DIR/wasm32-unknown-unknown/release.
+compile() {
+    local dir=$1
+    shift
+    local flags="${RUSTFLAGS:-} $* $size_flags"
+    if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+        # build-std needs the standard library's source; fetch it if rustup can.
+        rustup component list --installed 2>/dev/null | grep -q '^rust-src' ||
+            rustup component add rust-src >/dev/null 2>&1 || true
+        if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+            RUSTC_BOOTSTRAP=1 RUSTFLAGS="$flags" cargo build "${cargo_args[@]}" --target-dir "$dir" -Zbuild-std=core,alloc
+        else
+            echo "note: rustup's rust-src component is missing, so the size flags are off and the package" \
+                "will likely exceed its budget (rustup component add rust-src)"
+            RUSTFLAGS="${RUSTFLAGS:-} $*" cargo build "${cargo_args[@]}" --target-dir "$dir"
+        fi
     else
-        echo "note: rustup's rust-src component is missing, so the size flags are off and the package" \
-            "will likely exceed its budget (rustup component add rust-src)"
-        cargo build "${cargo_args[@]}"
+        # Debian fallback (shared/TOOLCHAIN.md): Debian's rustc builds the standard library for
+        # wasm32 itself; the package is no_std there, so core and alloc are all it needs.
+        PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 \
+            RUSTFLAGS="$flags" cargo build "${cargo_args[@]}" --target-dir "$dir" -Zbuild-std=core,alloc
     fi
-else
-    # Debian fallback (shared/TOOLCHAIN.md): Debian's rustc builds the standard library for
-    # wasm32 itself; the package is no_std there, so core and alloc are all it needs.
-    PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 \
-        RUSTFLAGS="${RUSTFLAGS:-} $size_flags" cargo build "${cargo_args[@]}" -Zbuild-std=core,alloc
-fi
+}
+compile "$target_dir"
 echo "rust -> wasm: $((SECONDS - t0)) s (opt-level $opt_level)"
 
 # ---- bindgen, optimise, package -------------------------------------------------------------
@@ -117,14 +123,51 @@ wasm-opt "$wasm_opt_flag" --enable-bulk-memory --enable-nontrapping-float-to-int
 cp "$here"/js/{core.js,finalize.js,node-cjs.mjs,node-input.mjs} "$stage/"
 esbuild="$here/node_modules/.bin/esbuild"
 "$esbuild" "$stage/core.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
-    --legal-comments=none --log-level=error --outfile="$out/index.js"
+    --legal-comments=none --log-level=error --external:./hushwire_nowasm.js --outfile="$out/index.js"
 "$esbuild" "$stage/node-cjs.mjs" --bundle --format=cjs --platform=node --target=node18 --keep-names \
-    --log-level=error --define:import.meta.url=undefined --outfile="$out/index.cjs"
+    --log-level=error --external:./hushwire_nowasm.js --define:import.meta.url=undefined --outfile="$out/index.cjs"
 # tabs.js (multi-tab ownership) is its own entry over index.js, which it imports.
 "$esbuild" "$here/js/tabs.js" --format=esm --platform=browser --target=es2022 --minify --keep-names \
     --legal-comments=none --log-level=error --outfile="$out/tabs.js"
 cp "$here"/js/{package.json,node.mjs,node-input.mjs,tabs.d.ts,index.d.ts,README.md,CHANGELOG.md,LICENSE} "$out/"
 cp "$here/js/index.d.ts" "$out/index.d.cts"
+
+# ---- the no-WebAssembly build ---------------------------------------------------------------
+# The same Rust code for the wasm MVP (wasm2js refuses wasm-bindgen's second table, which
+# reference types bring; -Ctarget-cpu=mvp turns them off), translated to JavaScript by
+# binaryen's wasm2js: pkg/hushwire_nowasm.js (glue + translation; index.js loads it when the
+# page forbids WebAssembly) and pkg/nowasm.js (the explicit entry `hushwire/nowasm`).
+t1=$SECONDS
+mvp_dir=${HUSHWIRE_WASM_MVP_TARGET_DIR:-$root/target/wasm-mvp}
+compile "$mvp_dir" -Ctarget-cpu=mvp
+mvp="$mvp_dir/stage"
+rm -rf "$mvp"
+mkdir -p "$mvp"
+wasm-bindgen --target web --no-typescript --out-name hushwire --out-dir "$mvp" \
+    "$mvp_dir/wasm32-unknown-unknown/release/hushwire_wasm.wasm"
+wasm-opt "$wasm_opt_flag" --strip-debug --strip-producers "$mvp/hushwire_bg.wasm" -o "$mvp/opt.wasm"
+wasm2js -O3 "$mvp/opt.wasm" -o "$mvp/wasm2js.mjs"
+# wasm2js binds its imports statically (import * from './hushwire_bg.js'); the glue hands them
+# over at instantiation instead: keep asmFunc and export a function that calls it.
+node -e '
+const fs = require("fs");
+const [src, out] = process.argv.slice(1);
+const js = fs.readFileSync(src, "utf8");
+const start = js.indexOf("\n") + 1;
+const end = js.indexOf("var retasmFunc = asmFunc(");
+if (!js.startsWith("import * as") || end < 0) throw new Error("unexpected wasm2js output layout");
+fs.writeFileSync(out, js.slice(start, end) + "export function instantiate(imports) {\n  return asmFunc(imports);\n}\n");
+' "$mvp/wasm2js.mjs" "$mvp/hushwire_wasm2js.js"
+cp "$here"/js/{nowasm-glue.js,wasm2js-shim.js} "$mvp/"
+"$esbuild" "$mvp/nowasm-glue.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
+    --legal-comments=none --log-level=error --inject:"$mvp/wasm2js-shim.js" \
+    --define:WebAssembly.instantiate=wasm2jsInstantiate --define:WebAssembly.Instance=Wasm2jsInstance \
+    --outfile="$out/hushwire_nowasm.js"
+sed "s#from './hushwire.js'#from './hushwire_nowasm.js'#" "$stage/core.js" >"$stage/core-nowasm.js"
+"$esbuild" "$stage/core-nowasm.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
+    --legal-comments=none --log-level=error --external:./hushwire_nowasm.js --outfile="$out/nowasm.js"
+cp "$here/js/index.d.ts" "$out/nowasm.d.ts"
+echo "no-wasm build (mvp compile + wasm2js): $((SECONDS - t1)) s"
 
 # ---- size budget ----------------------------------------------------------------------------
 gz() { gzip -9 -c "$@" | wc -c; }
@@ -138,6 +181,14 @@ printf 'index.js (browser JS: glue + wrapper, minified): %d bytes gzipped\n' "$j
 printf 'total shipped to a browser: %d bytes gzipped (budget %d)\n' "$total" "$max_gzip"
 if [ "$total" -gt "$max_gzip" ]; then
     echo "FAIL: the package exceeds the gzipped budget of $max_gzip bytes" >&2
+    exit 1
+fi
+# The no-WebAssembly entry: nowasm.js + hushwire_nowasm.js, at most 110 KB gzipped.
+nowasm_gz=$(($(gz "$out/nowasm.js") + $(gz "$out/hushwire_nowasm.js")))
+max_nowasm=${HUSHWIRE_NOWASM_MAX_GZIP:-$((110 * 1024))}
+printf 'no-wasm entry (nowasm.js + hushwire_nowasm.js, wasm2js): %d bytes gzipped (budget %d)\n' "$nowasm_gz" "$max_nowasm"
+if [ "$nowasm_gz" -gt "$max_nowasm" ]; then
+    echo "FAIL: the no-wasm entry exceeds the gzipped budget of $max_nowasm bytes" >&2
     exit 1
 fi
 if [ "$total" -gt $((60 * 1024)) ]; then

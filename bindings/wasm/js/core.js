@@ -7,7 +7,7 @@
 //     or the glue fails in an unexpected way, so no later call runs on a broken heap, and
 //     zeroes its whole linear memory at that moment (every object's secrets at once).
 // This file imports no Node builtins: it is the browser / worker / bundler entry.
-import initGlue, * as glue from './hushwire.js';
+import * as wasmGlue from './hushwire.js';
 import { backstop } from './finalize.js';
 
 /** The error type of every failure; `code` is stable (see README.md). */
@@ -26,6 +26,9 @@ let state = UNINIT;
 let initPromise = null;
 let poisonCause = null;
 let memory = null; // the instance's WebAssembly.Memory, kept only to wipe it on poisoning
+// The wasm-bindgen glue in use: the WebAssembly build's, or (when the page forbids compiling
+// WebAssembly) the same module compiled to JavaScript by wasm2js (./hushwire_nowasm.js).
+let glue = wasmGlue;
 
 function notReady() {
   if (state === POISONED) {
@@ -470,18 +473,32 @@ export function init(input) {
       }
       if (
         source !== undefined &&
-        !(source instanceof WebAssembly.Module) &&
+        !(typeof WebAssembly === 'object' && source instanceof WebAssembly.Module) &&
         !isFetchable(source) &&
         !(source instanceof ArrayBuffer || ArrayBuffer.isView(source))
       ) {
         throw new HushwireError('INVALID_ARGUMENT', 'invalid argument: init() takes a URL, Request, Response, bytes or a WebAssembly.Module');
       }
+      let exports;
       try {
-        const exports = await initGlue(source === undefined ? undefined : { module_or_path: source });
-        memory = exports.memory;
+        exports = await glue.default(source === undefined ? undefined : { module_or_path: source });
       } catch (e) {
-        throw new HushwireError('INIT_FAILED', `could not instantiate the hushwire module: ${e?.message ?? e}`, { cause: e });
+        if (!wasmForbidden(e)) {
+          throw new HushwireError('INIT_FAILED', `could not instantiate the hushwire module: ${e?.message ?? e}`, { cause: e });
+        }
+        // The page's Content-Security-Policy (no 'wasm-unsafe-eval') or the browser (WebAssembly
+        // disabled) forbids WebAssembly: load the same module compiled to JavaScript instead
+        // (about 100 KB gzipped more, several times slower; see README.md, "Pages that forbid
+        // WebAssembly"). Kept external so bundlers make it a chunk loaded only then.
+        try {
+          const alt = await import('./hushwire_nowasm.js');
+          exports = await alt.default();
+          glue = alt;
+        } catch (e2) {
+          throw new HushwireError('INIT_FAILED', `WebAssembly is forbidden here and the JavaScript build could not be loaded: ${e2?.message ?? e2}`, { cause: e });
+        }
       }
+      memory = exports.memory;
       state = READY;
     })();
     initPromise.catch(() => {
@@ -489,6 +506,20 @@ export function init(input) {
     });
   }
   return initPromise;
+}
+
+// A failure that says WebAssembly may not be compiled here (not that the module is bad): CSP
+// without 'wasm-unsafe-eval' (Chromium, Firefox and Safari word it differently), or no
+// WebAssembly at all (disabled by policy, Lockdown Mode).
+function wasmForbidden(e) {
+  if (typeof WebAssembly !== 'object') return true;
+  return e instanceof WebAssembly.CompileError && /Content.Security.Policy|unsafe-eval|Refused to compile|call to eval/i.test(String(e.message));
+}
+
+/** Which build runs: 'wasm', 'javascript' (wasm2js, where WebAssembly is forbidden), or null before init. */
+export function backend() {
+  if (state !== READY) return null;
+  return glue.isJavaScriptBuild === true ? 'javascript' : 'wasm';
 }
 
 function isFetchable(v) {

@@ -94,6 +94,13 @@ export function init(input?: InitInput | Promise<InitInput>): Promise<void>;
 export function isInitialized(): boolean;
 
 /**
+ * Which build runs: `'wasm'`, or `'javascript'` (the same module compiled to JavaScript by
+ * wasm2js: the `hushwire/nowasm` entry, or the fallback {@link init} loads when the page's
+ * Content-Security-Policy or the browser forbids WebAssembly). `null` before `init()`.
+ */
+export function backend(): 'wasm' | 'javascript' | null;
+
+/**
  * Objects owning WebAssembly memory. Call `free()` (or `using`) to wipe secrets promptly.
  *
  * What is wiped: the module's allocator zeroes every block it frees and the wrapper zeroes

@@ -12,6 +12,7 @@ import {
   generateStorageKey,
   init,
   isInitialized,
+  backend,
   type HushwireErrorCode,
   type InitInput,
   type StorageKeyVault,
@@ -23,7 +24,8 @@ export async function visitorSide(orgPublicKey: string, send: (text: string) => 
   await init(Promise.resolve(new Uint8Array(8) as BufferSource));
   await init();
   const ready: boolean = isInitialized();
-  if (!ready) throw new Error('not initialised');
+  const which: 'wasm' | 'javascript' | null = backend();
+  if (!ready || which === null) throw new Error('not initialised');
 
   const { handshake, hello }: { handshake: VisitorHandshake; hello: string } = VisitorHandshake.start(orgPublicKey);
   const pending: string = handshake.sessionId;
