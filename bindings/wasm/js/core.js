@@ -509,11 +509,14 @@ export function init(input) {
 }
 
 // A failure that says WebAssembly may not be compiled here (not that the module is bad): CSP
-// without 'wasm-unsafe-eval' (Chromium, Firefox and Safari word it differently), or no
-// WebAssembly at all (disabled by policy, Lockdown Mode).
+// without 'wasm-unsafe-eval', or no WebAssembly at all (disabled by policy, Lockdown Mode).
+// Browsers word and type it differently: Chromium a CompileError "Refused to compile or
+// instantiate WebAssembly module because 'unsafe-eval' is not an allowed source...", Firefox
+// "call to WebAssembly.instantiateStreaming() blocked by CSP", Safari "Refused to create a
+// WebAssembly object because 'unsafe-eval' or 'wasm-unsafe-eval' is not an allowed source".
 function wasmForbidden(e) {
   if (typeof WebAssembly !== 'object') return true;
-  return e instanceof WebAssembly.CompileError && /Content.Security.Policy|unsafe-eval|Refused to compile|call to eval/i.test(String(e.message));
+  return /blocked by CSP|Content.Security.Policy|unsafe-eval|Refused to (compile|create)/i.test(String(e?.message ?? ''));
 }
 
 /** Which build runs: 'wasm', 'javascript' (wasm2js, where WebAssembly is forbidden), or null before init. */

@@ -87,6 +87,7 @@ export function coordinateTabs(name, { onRequest, onBroadcast = () => {}, onOwne
 
   // ---- fallback election (no Web Locks) --------------------------------------------------
   let lastHeard = 0;
+  let ownerId = null; // the owner last announced
   let claim = null; // { timer } while claiming
   let beat = null;
   const startClaim = () => {
@@ -120,11 +121,13 @@ export function coordinateTabs(name, { onRequest, onBroadcast = () => {}, onOwne
       } else if (m.t === 'who' && owner) {
         post({ t: 'owner', tab: self });
       } else if (m.t === 'owner' && m.tab !== self) {
-        // A new owner (with Web Locks every announcement is one; in the election, the first
-        // after a silence): requests still unanswered go to it.
-        const fresh = locks || Date.now() - lastHeard > SILENCE_MS;
         lastHeard = Date.now();
-        if (fresh) resend();
+        // A new owner: requests still unanswered (sent to the one before, or before there was
+        // any) go to it.
+        if (m.tab !== ownerId) {
+          ownerId = m.tab;
+          resend();
+        }
       } else if (m.t === 'claim' && !locks) {
         if (owner) post({ t: 'owner', tab: self }); // already decided: tell the claimant
         else if (claim && m.tab < self) {

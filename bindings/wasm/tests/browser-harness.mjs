@@ -18,6 +18,85 @@ try {
 /** The `skip` option of a browser test: false, or why it cannot run here. */
 export const skip = !chromium || !existsSync(CHROMIUM) ? 'playwright-core or chromium missing (scripts/install-deps.sh browser)' : false;
 
+const FIREFOX = process.env.FIREFOX || '/usr/bin/firefox-esr';
+let puppeteer = null;
+try {
+  puppeteer = createRequire(join(process.env.HUSHWIRE_TOOLS || '.', 'x.js'))('puppeteer-core');
+} catch {}
+
+/**
+ * The browsers a cross-browser test runs in: `{ name, skip, launch() }`. `launch()` resolves
+ * to `{ newPage({ initScript? }), close() }`, pages offering the subset the tests use:
+ * `goto(url)`, `evaluate(fn, arg)`, `waitFor(fn, arg, timeoutMs)`, `text(selector)`,
+ * `errors` (uncaught page errors so far) and `close()`. Chromium is Debian's, driven by
+ * playwright-core over CDP; Firefox is Debian's firefox-esr, driven by puppeteer-core over
+ * WebDriver BiDi. Neither tool downloads a browser.
+ */
+export const browsers = [
+  {
+    name: 'chromium',
+    skip,
+    async launch() {
+      const b = await launch();
+      return {
+        async newPage({ initScript } = {}) {
+          const page = await b.context.newPage();
+          const errors = [];
+          page.on('pageerror', (e) => errors.push(String(e)));
+          if (initScript) await page.addInitScript(initScript);
+          return {
+            errors,
+            goto: (url) => page.goto(url),
+            evaluate: (fn, arg) => page.evaluate(fn, arg),
+            waitFor: (fn, arg, timeout = 30_000) => page.waitForFunction(fn, arg, { timeout }),
+            text: (selector) => page.locator(selector).textContent(),
+            close: () => page.close(),
+          };
+        },
+        close: () => b.close(),
+      };
+    },
+  },
+  {
+    name: 'firefox',
+    skip: !puppeteer || !existsSync(FIREFOX) ? 'puppeteer-core or firefox-esr missing (scripts/install-deps.sh browser)' : false,
+    async launch() {
+      const profile = await mkdtemp(join(tmpdir(), 'hushwire-firefox-'));
+      const browser = await puppeteer.launch({
+        browser: 'firefox',
+        protocol: 'webDriverBiDi',
+        executablePath: FIREFOX,
+        headless: true,
+        userDataDir: profile,
+      });
+      return {
+        async newPage({ initScript } = {}) {
+          const page = await browser.newPage();
+          const errors = [];
+          // Firefox reports CSP refusals (a blocked favicon, a refused WebAssembly compile) as
+          // page errors; they are reports, not exceptions of the page's code.
+          page.on('pageerror', (e) => {
+            if (!/^(Error: )?Content-Security-Policy:/.test(String(e))) errors.push(String(e));
+          });
+          if (initScript) await page.evaluateOnNewDocument(initScript);
+          return {
+            errors,
+            goto: (url) => page.goto(url),
+            evaluate: (fn, arg) => page.evaluate(fn, arg),
+            waitFor: (fn, arg, timeout = 30_000) => page.waitForFunction(fn, { timeout, polling: 50 }, arg),
+            text: (selector) => page.$eval(selector, (e) => e.textContent),
+            close: () => page.close(),
+          };
+        },
+        async close() {
+          await browser.close();
+          await rm(profile, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+];
+
 /** A headless chromium with a fresh profile; `close()` removes the profile. */
 export async function launch({ args = [] } = {}) {
   const profile = await mkdtemp(join(tmpdir(), 'hushwire-chromium-'));

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as hw from 'hushwire';
-import { agentSetup, launch, serve, skip } from './browser-harness.mjs';
+import { agentSetup, browsers, serve } from './browser-harness.mjs';
 
 const MAIN = `
 const entry = new URL(location.href).searchParams.get('entry');
@@ -53,29 +53,29 @@ before(async () => {
 });
 after(() => server?.());
 
-test('strict CSP: the default entry falls back to JavaScript; with wasm-unsafe-eval it runs wasm; nowasm runs anywhere', { skip, timeout: 120_000 }, async () => {
-  const browser = await launch();
-  try {
-    const results = {};
-    for (const entry of ['index', 'nowasm']) {
-      for (const wasm of [false, true]) {
-        const page = await browser.context.newPage();
-        const errors = [];
-        page.on('pageerror', (e) => errors.push(String(e)));
-        await page.goto(`${base}/csp/page.html?entry=${entry}&wasm=${wasm ? 1 : 0}`);
-        await page.waitForFunction(() => /done/.test(document.getElementById('log').textContent), null, { timeout: 60_000 });
-        const text = await page.locator('#log').textContent();
-        const label = `${entry}, ${wasm ? "script-src 'self' 'wasm-unsafe-eval'" : "script-src 'self'"}`;
-        results[label] = text.trim().split('\n')[0];
-        assert.deepEqual(errors, [], `${label}: ${errors}`);
-        assert.match(text, /got hello agent \/ hello visitor/, `${label}: ${text}`);
-        const expected = entry === 'index' && wasm ? 'wasm' : 'javascript';
-        assert.match(text, new RegExp(`backend ${expected} `), `${label}: ${text}`);
-        await page.close();
+for (const { name, skip, launch } of browsers) {
+  test(`${name}, strict CSP: the default entry falls back to JavaScript; with wasm-unsafe-eval it runs wasm; nowasm runs anywhere`, { skip, timeout: 180_000 }, async () => {
+    const browser = await launch();
+    try {
+      const results = {};
+      for (const entry of ['index', 'nowasm']) {
+        for (const wasm of [false, true]) {
+          const page = await browser.newPage();
+          await page.goto(`${base}/csp/page.html?entry=${entry}&wasm=${wasm ? 1 : 0}`);
+          await page.waitFor(() => /done/.test(document.getElementById('log').textContent), null, 90_000);
+          const text = await page.text('#log');
+          const label = `${entry}, ${wasm ? "script-src 'self' 'wasm-unsafe-eval'" : "script-src 'self'"}`;
+          results[label] = text.trim().split('\n')[0];
+          assert.deepEqual(page.errors, [], `${label}: ${page.errors}`);
+          assert.match(text, /got hello agent \/ hello visitor/, `${label}: ${text}`);
+          const expected = entry === 'index' && wasm ? 'wasm' : 'javascript';
+          assert.match(text, new RegExp(`backend ${expected} `), `${label}: ${text}`);
+          await page.close();
+        }
       }
+      for (const [label, line] of Object.entries(results)) console.log(`csp (${name}): ${label}: ${line}`);
+    } finally {
+      await browser.close();
     }
-    for (const [label, line] of Object.entries(results)) console.log(`csp: ${label}: ${line}`);
-  } finally {
-    await browser.close();
-  }
-});
+  });
+}

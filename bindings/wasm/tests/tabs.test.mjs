@@ -1,10 +1,10 @@
-// hushwire/tabs in Debian chromium: pages of one origin elect one owner, requests from every
+// hushwire/tabs in Debian chromium and firefox-esr: pages of one origin elect one owner, requests from every
 // page run in the owner (once per id, even when retried), broadcasts reach the others, and
 // when the owner page closes another takes over and answers what was outstanding. Run with
 // Web Locks and again with navigator.locks removed (the documented election fallback).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, serve, skip } from './browser-harness.mjs';
+import { browsers, serve } from './browser-harness.mjs';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import { coordinateTabs } from '/pkg/tabs.js';
@@ -29,34 +29,32 @@ before(async () => {
 });
 after(() => server?.());
 
-for (const locks of [true, false]) {
-  test(`tabs: one owner, requests through it, hand-over on close (${locks ? 'Web Locks' : 'election without Web Locks'})`, { skip, timeout: 60_000 }, async () => {
+for (const { name, skip, launch } of browsers) for (const locks of [true, false]) {
+  test(`${name}, tabs: one owner, requests through it, hand-over on close (${locks ? 'Web Locks' : 'election without Web Locks'})`, { skip, timeout: 60_000 }, async () => {
     const browser = await launch();
     try {
-      if (!locks) {
-        await browser.context.addInitScript(() => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined }));
-      }
-      const open = async (name) => {
-        const p = await browser.context.newPage();
-        await p.goto(`${base}/tabs.html?name=${name}`);
-        await p.waitForFunction(() => window.ready);
+      const initScript = locks ? undefined : () => Object.defineProperty(Navigator.prototype, 'locks', { get: () => undefined });
+      const open = async (tab) => {
+        const p = await browser.newPage({ initScript });
+        await p.goto(`${base}/tabs.html?name=${tab}`);
+        await p.waitFor(() => window.ready);
         return p;
       };
       const a = await open('a');
-      await a.waitForFunction(() => window.group.isOwner, null, { timeout: 10_000 });
+      await a.waitFor(() => window.group.isOwner, null, 10_000);
       const b = await open('b');
       const c = await open('c');
-      await b.waitForTimeout(locks ? 100 : 1000);
+      await new Promise((ok) => setTimeout(ok, locks ? 100 : 1000));
       assert.equal(await a.evaluate(() => window.group.mode), locks ? 'locks' : 'election');
       assert.deepEqual(await Promise.all([a, b, c].map((p) => p.evaluate(() => window.group.isOwner))), [true, false, false]);
       assert.equal(await b.evaluate(() => window.group.request('x')), 'a did x');
       assert.equal(await a.evaluate(() => window.group.request('y')), 'a did y');
       await a.evaluate(() => window.group.broadcast('hello'));
-      await b.waitForFunction(() => window.events.includes('cast hello'));
+      await b.waitFor(() => window.events.includes('cast hello'));
       assert.ok(!(await a.evaluate(() => window.events.includes('cast hello'))), 'the owner does not get its own broadcast');
       // A request the owner takes but never answers: closing the owner hands it to the next.
       const pending = c.evaluate(() => window.group.request('slow-then-retried'));
-      await a.waitForFunction(() => window.events.some((e) => e.startsWith('handled slow-then-retried')));
+      await a.waitFor(() => window.events.some((e) => e.startsWith('handled slow-then-retried')));
       await a.close();
       const result = await pending;
       const owners = await Promise.all([b, c].map((p) => p.evaluate(() => window.group.isOwner)));
