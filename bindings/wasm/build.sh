@@ -120,12 +120,16 @@ wasm-opt "$wasm_opt_flag" --enable-bulk-memory --enable-nontrapping-float-to-int
 #   index.js   ESM for browsers, workers and bundlers (minified; no Node builtins)
 #   index.cjs  CommonJS for Node (reads the .wasm with fs)
 #   node.mjs   ESM for Node: re-exports index.js with an init() that reads the .wasm with fs
-cp "$here"/js/{core.js,finalize.js,node-cjs.mjs,node-input.mjs} "$stage/"
+cp "$here"/js/{core.js,error.js,integrity.js,finalize.js,node-cjs.mjs,node-input.mjs} "$stage/"
+# The .wasm's SHA-384, written into the JavaScript that checks it before instantiating.
+wasm_sri="sha384-$(openssl dgst -sha384 -binary "$out/hushwire_bg.wasm" | base64 -w0)"
 esbuild="$here/node_modules/.bin/esbuild"
 "$esbuild" "$stage/core.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
-    --legal-comments=none --log-level=error --external:./hushwire_nowasm.js --outfile="$out/index.js"
+    --legal-comments=none --log-level=error --external:./hushwire_nowasm.js --define:HUSHWIRE_WASM_SHA384="\"$wasm_sri\"" \
+    --outfile="$out/index.js"
 "$esbuild" "$stage/node-cjs.mjs" --bundle --format=cjs --platform=node --target=node18 --keep-names \
-    --log-level=error --external:./hushwire_nowasm.js --define:import.meta.url=undefined --outfile="$out/index.cjs"
+    --log-level=error --external:./hushwire_nowasm.js --define:HUSHWIRE_WASM_SHA384="\"$wasm_sri\"" \
+    --define:import.meta.url=undefined --outfile="$out/index.cjs"
 # tabs.js (multi-tab ownership) is its own entry over index.js, which it imports.
 "$esbuild" "$here/js/tabs.js" --format=esm --platform=browser --target=es2022 --minify --keep-names \
     --legal-comments=none --log-level=error --outfile="$out/tabs.js"
@@ -194,4 +198,17 @@ fi
 if [ "$total" -gt $((60 * 1024)) ]; then
     echo "NOTE: over the 60 KB gzipped target (allowed by HUSHWIRE_WASM_MAX_GZIP=$max_gzip); see bindings/wasm/README.md"
 fi
+# ---- integrity -------------------------------------------------------------------------------
+# integrity.json: the version and the SHA-384 (Subresource Integrity form) of every file a page
+# loads, for a self-hosted copy (README.md, "Integrity"). The .wasm's is also inside index.js.
+node -e '
+const fs = require("fs"), crypto = require("crypto"), path = require("path");
+const dir = process.argv[1];
+const { version } = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+const files = {};
+for (const f of ["index.js", "hushwire_bg.wasm", "tabs.js", "nowasm.js", "hushwire_nowasm.js"]) {
+  files[f] = "sha384-" + crypto.createHash("sha384").update(fs.readFileSync(path.join(dir, f))).digest("base64");
+}
+fs.writeFileSync(path.join(dir, "integrity.json"), JSON.stringify({ name: "hushwire", version, files }, null, 2) + "\n");
+' "$out"
 echo "built $out"

@@ -2,7 +2,9 @@
 # Builds the npm package (build.sh) and runs every test of the wasm bindings:
 # node --test over the built package as ESM and CJS consumers, the docs/vectors conformance
 # check, Rust <-> wasm session hand-over (native example `cross`), a bundler check, and a real
-# browser test (Debian chromium + playwright-core), a check that the published files carry
+# browser tests (Debian chromium + playwright-core; the CSP and tabs tests also in Debian
+# firefox-esr + puppeteer-core over WebDriver BiDi; a 10 000-session leak test), a check that
+# the published files carry
 # nothing test-only, and `tsc --strict --noEmit` of index.d.ts against a consumer file that uses
 # every export (tests/types). Exits non-zero on any failure.
 #

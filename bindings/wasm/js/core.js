@@ -10,14 +10,10 @@
 import * as wasmGlue from './hushwire.js';
 import { backstop } from './finalize.js';
 
-/** The error type of every failure; `code` is stable (see README.md). */
-export class HushwireError extends Error {
-  constructor(code, message, options) {
-    super(message, options);
-    this.name = 'HushwireError';
-    this.code = code;
-  }
-}
+import { HushwireError } from './error.js';
+import { verifiedModule } from './integrity.js';
+
+export { HushwireError };
 
 const UNINIT = 0;
 const READY = 1;
@@ -479,9 +475,11 @@ export function init(input) {
       ) {
         throw new HushwireError('INVALID_ARGUMENT', 'invalid argument: init() takes a URL, Request, Response, bytes or a WebAssembly.Module');
       }
+      // The JavaScript build has no .wasm to fetch or check.
+      const module = glue.isJavaScriptBuild === true ? undefined : await verifiedModule(source);
       let exports;
       try {
-        exports = await glue.default(source === undefined ? undefined : { module_or_path: source });
+        exports = await glue.default(module === undefined ? undefined : { module_or_path: module });
       } catch (e) {
         if (!wasmForbidden(e)) {
           throw new HushwireError('INIT_FAILED', `could not instantiate the hushwire module: ${e?.message ?? e}`, { cause: e });
