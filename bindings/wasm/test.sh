@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package (build.sh) and runs every test of the wasm bindings:
 # node --test over the built package as ESM and CJS consumers, the docs/vectors conformance
-# check, Rust <-> wasm session hand-over (native example `cross`), a bundler check, and a real
+# check, Rust <-> wasm session hand-over (native example `cross`), bundler checks, real
 # browser tests (Debian chromium + playwright-core; the CSP and tabs tests also in Debian
 # firefox-esr + puppeteer-core over WebDriver BiDi; a 10 000-session leak test), a check that
 # the published files carry
@@ -27,7 +27,8 @@ if [ -f "$root/scripts/env.sh" ]; then
     . "$root/scripts/env.sh"
 fi
 if [ ! -x "$here/node_modules/.bin/esbuild" ] || [ ! -x "$here/node_modules/.bin/vite" ] ||
-    [ ! -x "$here/node_modules/.bin/tsc" ] || [ ! -f "$here/node_modules/@types/node/package.json" ]; then
+    [ ! -x "$here/node_modules/.bin/tsc" ] || [ ! -f "$here/node_modules/@types/node/package.json" ] ||
+    [ ! -x "$here/node_modules/.bin/webpack" ] || [ ! -x "$here/node_modules/.bin/rollup" ]; then
     (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
 fi
 

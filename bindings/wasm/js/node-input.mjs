@@ -4,13 +4,31 @@
 // (a missing .wasm) is returned as a rejected promise, which the wrapper reports as
 // INIT_FAILED with the fs error as `cause`.
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 const FETCHED = /^(https?|data|blob):/i;
 
+// The .wasm next to this file; inside an application's bundle (esbuild, Rollup, webpack for
+// Node) this file is gone, so the installed package's copy, as resolved from the bundle.
+async function readDefault(defaultFile) {
+  try {
+    return await readFile(defaultFile);
+  } catch (e) {
+    if (e?.code !== 'ENOENT') throw e;
+    let installed;
+    try {
+      installed = createRequire(defaultFile).resolve('hushwire/hushwire_bg.wasm');
+    } catch {
+      throw e; // neither: report the file that was looked for first
+    }
+    return readFile(installed);
+  }
+}
+
 /** The input to hand to the wrapper's init(): `defaultFile` (a file URL or path) if none. */
 export function nodeInput(input, defaultFile) {
-  if (input === undefined) return readFile(defaultFile);
+  if (input === undefined) return readDefault(defaultFile);
   if (input instanceof URL) return input.protocol === 'file:' ? readFile(input) : input;
   if (typeof input === 'string') {
     if (FETCHED.test(input)) return input;
