@@ -1,11 +1,12 @@
-// A real browser: Debian's chromium (driven by playwright-core) loads two pages, visitor and
+// Real browsers: Debian's chromium (playwright-core) and firefox-esr (puppeteer-core over
+// WebDriver BiDi) each load two pages, visitor and
 // agent, that import the package as ESM and talk through a tiny HTTP mailbox relay on
 // 127.0.0.1. Also checks a module Web Worker and the IndexedDB storage-key vault, including
 // its failures (aborted transaction, missing store, undecryptable record, refused open).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as hw from 'hushwire';
-import { agentSetup, launch, serve, skip } from './browser-harness.mjs';
+import { agentSetup, browsers, serve } from './browser-harness.mjs';
 
 const IMPORT_MAP = '<script type="importmap">{"imports":{"hushwire":"/pkg/index.js"}}</script>';
 const page = (body) => `<!doctype html><meta charset="utf-8">${IMPORT_MAP}<pre id="log"></pre><script type="module">
@@ -176,55 +177,51 @@ before(async () => {
 
 after(() => server?.());
 
-test('visitor and agent pages in chromium exchange messages through the relay', { skip, timeout: 90_000 }, async () => {
-  const browser = await launch();
-  const { context } = browser;
-  try {
-    const errors = [];
-    const [agentPage, visitorPage] = [await context.newPage(), await context.newPage()];
-    for (const p of [agentPage, visitorPage]) {
-      p.on('pageerror', (e) => errors.push(String(e)));
-      p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    }
-    await agentPage.goto(`${base}/agent.html`);
-    await visitorPage.goto(`${base}/visitor.html`);
-    const text = async (p) => p.locator('#log').textContent();
-    const finished = (p, who) => p.waitForFunction((w) => new RegExp(`${w} done|ERROR`).test(document.getElementById('log').textContent), who, { timeout: 45_000 }).catch(() => {});
-    await Promise.all([finished(visitorPage, 'visitor'), finished(agentPage, 'agent')]);
-    const v = await text(visitorPage);
-    const a = await text(agentPage);
-    const logs = `visitor page:\n${v}\nagent page:\n${a}\nbrowser errors: ${errors.join('\n')}`;
-    assert.deepEqual(errors, [], logs);
-    assert.doesNotMatch(v + a, /ERROR/, logs);
-    assert.match(v, /visitor done/, logs);
-    assert.match(a, /agent done/, logs);
-    assert.match(a, /agent got: Hello from the visitor ✓/);
-    assert.match(v, /visitor got: Hello from the agent, alice@shop.example/);
-    assert.match(a, /agent got: after restore/);
-    assert.match(a, /garbage -> HushwireError MALFORMED/);
-    assert.match(v, /vault key 32 stable true/);
-    assert.match(v, /worker: agent key 32 bytes/);
-    const code = (s, who) => s.match(new RegExp(`${who} safety (.+)`))[1];
-    assert.equal(code(v, 'visitor'), code(a, 'agent'));
+for (const { name, skip, launch } of browsers) {
+  test(`visitor and agent pages in ${name} exchange messages through the relay`, { skip, timeout: 120_000 }, async () => {
+    const browser = await launch();
+    try {
+      const [agentPage, visitorPage] = [await browser.newPage(), await browser.newPage()];
+      await agentPage.goto(`${base}/agent.html`);
+      await visitorPage.goto(`${base}/visitor.html`);
+      const text = async (p) => p.text('#log');
+      const finished = (p, who) => p.waitFor((w) => new RegExp(`${w} done|ERROR`).test(document.getElementById('log').textContent), who, 45_000).catch(() => {});
+      await Promise.all([finished(visitorPage, 'visitor'), finished(agentPage, 'agent')]);
+      const v = await text(visitorPage);
+      const a = await text(agentPage);
+      const errors = [...agentPage.errors, ...visitorPage.errors];
+      const logs = `visitor page:\n${v}\nagent page:\n${a}\nbrowser errors: ${errors.join('\n')}`;
+      assert.deepEqual(errors, [], logs);
+      assert.doesNotMatch(v + a, /ERROR/, logs);
+      assert.match(v, /visitor done/, logs);
+      assert.match(a, /agent done/, logs);
+      assert.match(a, /agent got: Hello from the visitor ✓/);
+      assert.match(v, /visitor got: Hello from the agent, alice@shop.example/);
+      assert.match(a, /agent got: after restore/);
+      assert.match(a, /garbage -> HushwireError MALFORMED/);
+      assert.match(v, /vault key 32 stable true/);
+      assert.match(v, /worker: agent key 32 bytes/);
+      const code = (s, who) => s.match(new RegExp(`${who} safety (.+)`))[1];
+      assert.equal(code(v, 'visitor'), code(a, 'agent'));
 
-    const vaultPage = await context.newPage();
-    vaultPage.on('pageerror', (e) => errors.push(String(e)));
-    await vaultPage.goto(`${base}/vault.html`);
-    await finished(vaultPage, 'vault');
-    const t = await text(vaultPage);
-    const vlog = `vault page:\n${t}\nbrowser errors: ${errors.join('\n')}`;
-    assert.deepEqual(errors, [], vlog);
-    assert.match(t, /get before null after true/, vlog);
-    assert.match(t, /committed true/, vlog);
-    assert.match(t, /aborted write -> HushwireError STORAGE_UNAVAILABLE cause AbortError/, vlog);
-    assert.match(t, /aborted stored false/, vlog);
-    assert.match(t, /second store true first still true second stable true/, vlog);
-    assert.match(t, /other layout -> HushwireError STORAGE_UNAVAILABLE cause DataError/, vlog);
-    assert.match(t, /broken record -> HushwireError STORAGE_UNAVAILABLE cause TypeError/, vlog);
-    assert.match(t, /open refused -> HushwireError STORAGE_UNAVAILABLE cause SecurityError/, vlog);
-    assert.match(t, /deleted true/, vlog);
-    assert.match(t, /vault done/, vlog);
-  } finally {
-    await browser.close();
-  }
-});
+      const vaultPage = await browser.newPage();
+      await vaultPage.goto(`${base}/vault.html`);
+      await finished(vaultPage, 'vault');
+      const t = await text(vaultPage);
+      const vlog = `vault page:\n${t}\nbrowser errors: ${vaultPage.errors.join('\n')}`;
+      assert.deepEqual(vaultPage.errors, [], vlog);
+      assert.match(t, /get before null after true/, vlog);
+      assert.match(t, /committed true/, vlog);
+      assert.match(t, /aborted write -> HushwireError STORAGE_UNAVAILABLE cause AbortError/, vlog);
+      assert.match(t, /aborted stored false/, vlog);
+      assert.match(t, /second store true first still true second stable true/, vlog);
+      assert.match(t, /other layout -> HushwireError STORAGE_UNAVAILABLE cause DataError/, vlog);
+      assert.match(t, /broken record -> HushwireError STORAGE_UNAVAILABLE cause TypeError/, vlog);
+      assert.match(t, /open refused -> HushwireError STORAGE_UNAVAILABLE cause SecurityError/, vlog);
+      assert.match(t, /deleted true/, vlog);
+      assert.match(t, /vault done/, vlog);
+    } finally {
+      await browser.close();
+    }
+  });
+}
