@@ -15,7 +15,7 @@
 #            version of wasm-bindgen in Cargo.lock, npm binaryen (wasm-opt)
 #   kotlin   npm kotlin-compiler (kotlinc, unpacked into target/tools), Debian libjna-java, a JDK
 #   python   pytest
-#   browser  Debian chromium, npm playwright-core
+#   browser  Debian chromium and firefox-esr, npm playwright-core and puppeteer-core
 #   fuzz     cargo-fuzz (run it with `cargo +nightly fuzz ...`)
 #   rust     cargo-hack (feature matrix), and the core crate's MSRV toolchain: Debian's rustc-web
 #            and cargo-web at exactly MSRV_RUST, downloaded with `apt-get download` and unpacked
@@ -30,6 +30,7 @@ set -euo pipefail
 BINARYEN_VERSION=132.0.0          # npm binaryen: wasm-opt (Debian's binaryen is too old)
 KOTLIN_VERSION=2.4.20             # npm kotlin-compiler (shared/TOOLCHAIN.md)
 PLAYWRIGHT_CORE_VERSION=1.65.1    # npm playwright-core (needs node >= 20)
+PUPPETEER_CORE_VERSION=25.16.0    # npm puppeteer-core: drives Debian's firefox-esr over WebDriver BiDi
 PYTEST_VERSION=9.2.0              # PyPI pytest (needs python >= 3.10)
 CARGO_FUZZ_VERSION=0.13.2         # crates.io cargo-fuzz
 CARGO_HACK_VERSION=0.6.44         # crates.io cargo-hack
@@ -230,9 +231,12 @@ do_python() {
 
 do_browser() {
     local t0=$SECONDS
-    apt_ensure chromium || true
+    apt_ensure chromium firefox-esr || true
     npm_ensure playwright-core "$PLAYWRIGHT_CORE_VERSION" && DID+=("playwright-core $PLAYWRIGHT_CORE_VERSION")
-    report browser "$t0" "executablePath /usr/bin/chromium; never 'playwright install'"
+    # puppeteer-core (unlike puppeteer) never downloads a browser; the skip flag says so twice.
+    PUPPETEER_SKIP_DOWNLOAD=1 npm_ensure puppeteer-core "$PUPPETEER_CORE_VERSION" &&
+        DID+=("puppeteer-core $PUPPETEER_CORE_VERSION")
+    report browser "$t0" "executablePath /usr/bin/chromium and /usr/bin/firefox-esr; never 'playwright install'"
 }
 
 cargo_fuzz_ok() { cargo fuzz --version >/dev/null 2>&1; }

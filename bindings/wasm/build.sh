@@ -66,9 +66,9 @@ t0=$SECONDS
 hot_crates=(aes ctr polyval ghash aes-gcm cipher universal-hash inout sha2 hmac digest
     block-buffer hybrid-array)
 # Two modules: the main one (hushwire-wasm) and the attachment entry's (attachment/), which
-# only apps that send or show files load.
-cargo_args=(--release --locked --target wasm32-unknown-unknown -p hushwire-wasm -p hushwire-wasm-attachment
-    --target-dir "$target_dir")
+# only apps that send or show files load. The no-wasm build below needs only the main one.
+cargo_args=(--release --locked --target wasm32-unknown-unknown)
+packages=(-p hushwire-wasm -p hushwire-wasm-attachment)
 if [ "$opt_level" = split ]; then
     export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
     for c in "${hot_crates[@]}"; do cargo_args+=(--config "profile.release.package.$c.opt-level=3"); done
@@ -82,24 +82,30 @@ export CARGO_PROFILE_RELEASE_DEBUG=false
 # no panic locations or Debug formatting: about 10 KB gzipped. The crate is no_std with a
 # trapping panic handler either way, so behaviour is the same; only the size differs.
 size_flags="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none"
-if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-    # build-std needs the standard library's source; fetch it if rustup can.
-    rustup component list --installed 2>/dev/null | grep -q '^rust-src' ||
-        rustup component add rust-src >/dev/null 2>&1 || true
-    if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
-        RUSTC_BOOTSTRAP=1 RUSTFLAGS="${RUSTFLAGS:-} $size_flags" \
-            cargo build "${cargo_args[@]}" -Zbuild-std=core,alloc
+# compile TARGET_DIR [RUSTFLAGS...]: the module into TARGET_DIR/wasm32-unknown-unknown/release.
+compile() {
+    local dir=$1
+    shift
+    local flags="${RUSTFLAGS:-} $* $size_flags"
+    if command -v rustup >/dev/null 2>&1 && rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+        # build-std needs the standard library's source; fetch it if rustup can.
+        rustup component list --installed 2>/dev/null | grep -q '^rust-src' ||
+            rustup component add rust-src >/dev/null 2>&1 || true
+        if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+            RUSTC_BOOTSTRAP=1 RUSTFLAGS="$flags" cargo build "${cargo_args[@]}" "${packages[@]}" --target-dir "$dir" -Zbuild-std=core,alloc
+        else
+            echo "note: rustup's rust-src component is missing, so the size flags are off and the package" \
+                "will likely exceed its budget (rustup component add rust-src)"
+            RUSTFLAGS="${RUSTFLAGS:-} $*" cargo build "${cargo_args[@]}" "${packages[@]}" --target-dir "$dir"
+        fi
     else
-        echo "note: rustup's rust-src component is missing, so the size flags are off and the package" \
-            "will likely exceed its budget (rustup component add rust-src)"
-        cargo build "${cargo_args[@]}"
+        # Debian fallback (shared/TOOLCHAIN.md): Debian's rustc builds the standard library for
+        # wasm32 itself; the package is no_std there, so core and alloc are all it needs.
+        PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 \
+            RUSTFLAGS="$flags" cargo build "${cargo_args[@]}" "${packages[@]}" --target-dir "$dir" -Zbuild-std=core,alloc
     fi
-else
-    # Debian fallback (shared/TOOLCHAIN.md): Debian's rustc builds the standard library for
-    # wasm32 itself; the package is no_std there, so core and alloc are all it needs.
-    PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-19 \
-        RUSTFLAGS="${RUSTFLAGS:-} $size_flags" cargo build "${cargo_args[@]}" -Zbuild-std=core,alloc
-fi
+}
+compile "$target_dir"
 echo "rust -> wasm: $((SECONDS - t0)) s (opt-level $opt_level)"
 
 # ---- bindgen, optimise, package -------------------------------------------------------------
@@ -122,12 +128,19 @@ wasm-opt "$wasm_opt_flag" --enable-bulk-memory --enable-nontrapping-float-to-int
 #   index.js   ESM for browsers, workers and bundlers (minified; no Node builtins)
 #   index.cjs  CommonJS for Node (reads the .wasm with fs)
 #   node.mjs   ESM for Node: re-exports index.js with an init() that reads the .wasm with fs
-cp "$here"/js/{core.js,node-cjs.mjs,attachment.js,attachment-node-cjs.mjs} "$stage/"
+cp "$here"/js/{core.js,error.js,integrity.js,finalize.js,node-cjs.mjs,node-input.mjs,attachment.js,attachment-node-cjs.mjs} "$stage/"
+# The .wasm's SHA-384, written into the JavaScript that checks it before instantiating.
+wasm_sri="sha384-$(openssl dgst -sha384 -binary "$out/hushwire_bg.wasm" | base64 -w0)"
 esbuild="$here/node_modules/.bin/esbuild"
 "$esbuild" "$stage/core.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
-    --legal-comments=none --log-level=error --outfile="$out/index.js"
+    --legal-comments=none --log-level=error --external:./hushwire_nowasm.js --define:HUSHWIRE_WASM_SHA384="\"$wasm_sri\"" \
+    --outfile="$out/index.js"
 "$esbuild" "$stage/node-cjs.mjs" --bundle --format=cjs --platform=node --target=node18 --keep-names \
-    --log-level=error --define:import.meta.url=undefined --outfile="$out/index.cjs"
+    --log-level=error --external:./hushwire_nowasm.js --define:HUSHWIRE_WASM_SHA384="\"$wasm_sri\"" \
+    --define:import.meta.url=undefined --outfile="$out/index.cjs"
+# tabs.js (multi-tab ownership) is its own entry over index.js, which it imports.
+"$esbuild" "$here/js/tabs.js" --format=esm --platform=browser --target=es2022 --minify --keep-names \
+    --legal-comments=none --log-level=error --outfile="$out/tabs.js"
 # The attachment entry (attachment.js / .cjs / -node.mjs) takes HushwireError from the main
 # entry, left external so both entries share one error class.
 "$esbuild" "$stage/attachment.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
@@ -140,9 +153,47 @@ if grep -q 'index\.js' "$out/attachment.cjs" || ! grep -q 'require("./index.cjs"
     echo "FAIL: attachment.cjs does not take HushwireError from index.cjs" >&2
     exit 1
 fi
-cp "$here"/js/{package.json,node.mjs,attachment-node.mjs,index.d.ts,attachment.d.ts,README.md,CHANGELOG.md,LICENSE} "$out/"
+cp "$here"/js/{package.json,node.mjs,node-input.mjs,attachment-node.mjs,tabs.d.ts,index.d.ts,attachment.d.ts,README.md,CHANGELOG.md,LICENSE} "$out/"
 cp "$here/js/index.d.ts" "$out/index.d.cts"
 cp "$here/js/attachment.d.ts" "$out/attachment.d.cts"
+
+# ---- the no-WebAssembly build ---------------------------------------------------------------
+# The same Rust code for the wasm MVP (wasm2js refuses wasm-bindgen's second table, which
+# reference types bring; -Ctarget-cpu=mvp turns them off), translated to JavaScript by
+# binaryen's wasm2js: pkg/hushwire_nowasm.js (glue + translation; index.js loads it when the
+# page forbids WebAssembly) and pkg/nowasm.js (the explicit entry `hushwire/nowasm`).
+t1=$SECONDS
+mvp_dir=${HUSHWIRE_WASM_MVP_TARGET_DIR:-$root/target/wasm-mvp}
+packages=(-p hushwire-wasm)
+compile "$mvp_dir" -Ctarget-cpu=mvp
+mvp="$mvp_dir/stage"
+rm -rf "$mvp"
+mkdir -p "$mvp"
+wasm-bindgen --target web --no-typescript --out-name hushwire --out-dir "$mvp" \
+    "$mvp_dir/wasm32-unknown-unknown/release/hushwire_wasm.wasm"
+wasm-opt "$wasm_opt_flag" --strip-debug --strip-producers "$mvp/hushwire_bg.wasm" -o "$mvp/opt.wasm"
+wasm2js -O3 "$mvp/opt.wasm" -o "$mvp/wasm2js.mjs"
+# wasm2js binds its imports statically (import * from './hushwire_bg.js'); the glue hands them
+# over at instantiation instead: keep asmFunc and export a function that calls it.
+node -e '
+const fs = require("fs");
+const [src, out] = process.argv.slice(1);
+const js = fs.readFileSync(src, "utf8");
+const start = js.indexOf("\n") + 1;
+const end = js.indexOf("var retasmFunc = asmFunc(");
+if (!js.startsWith("import * as") || end < 0) throw new Error("unexpected wasm2js output layout");
+fs.writeFileSync(out, js.slice(start, end) + "export function instantiate(imports) {\n  return asmFunc(imports);\n}\n");
+' "$mvp/wasm2js.mjs" "$mvp/hushwire_wasm2js.js"
+cp "$here"/js/{nowasm-glue.js,wasm2js-shim.js} "$mvp/"
+"$esbuild" "$mvp/nowasm-glue.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
+    --legal-comments=none --log-level=error --inject:"$mvp/wasm2js-shim.js" \
+    --define:WebAssembly.instantiate=wasm2jsInstantiate --define:WebAssembly.Instance=Wasm2jsInstance \
+    --outfile="$out/hushwire_nowasm.js"
+sed "s#from './hushwire.js'#from './hushwire_nowasm.js'#" "$stage/core.js" >"$stage/core-nowasm.js"
+"$esbuild" "$stage/core-nowasm.js" --bundle --format=esm --platform=browser --target=es2022 --minify --keep-names \
+    --legal-comments=none --log-level=error --external:./hushwire_nowasm.js --outfile="$out/nowasm.js"
+cp "$here/js/index.d.ts" "$out/nowasm.d.ts"
+echo "no-wasm build (mvp compile + wasm2js): $((SECONDS - t1)) s"
 
 # ---- size budget ----------------------------------------------------------------------------
 gz() { gzip -9 -c "$@" | wc -c; }
@@ -163,7 +214,28 @@ if [ "$total" -gt "$max_gzip" ]; then
     echo "FAIL: the package exceeds the gzipped budget of $max_gzip bytes" >&2
     exit 1
 fi
+# The no-WebAssembly entry: nowasm.js + hushwire_nowasm.js, at most 110 KB gzipped.
+nowasm_gz=$(($(gz "$out/nowasm.js") + $(gz "$out/hushwire_nowasm.js")))
+max_nowasm=${HUSHWIRE_NOWASM_MAX_GZIP:-$((110 * 1024))}
+printf 'no-wasm entry (nowasm.js + hushwire_nowasm.js, wasm2js): %d bytes gzipped (budget %d)\n' "$nowasm_gz" "$max_nowasm"
+if [ "$nowasm_gz" -gt "$max_nowasm" ]; then
+    echo "FAIL: the no-wasm entry exceeds the gzipped budget of $max_nowasm bytes" >&2
+    exit 1
+fi
 if [ "$total" -gt $((60 * 1024)) ]; then
     echo "NOTE: over the 60 KB gzipped target (allowed by HUSHWIRE_WASM_MAX_GZIP=$max_gzip); see bindings/wasm/README.md"
 fi
+# ---- integrity -------------------------------------------------------------------------------
+# integrity.json: the version and the SHA-384 (Subresource Integrity form) of every file a page
+# loads, for a self-hosted copy (README.md, "Integrity"). The .wasm's is also inside index.js.
+node -e '
+const fs = require("fs"), crypto = require("crypto"), path = require("path");
+const dir = process.argv[1];
+const { version } = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+const files = {};
+for (const f of ["index.js", "hushwire_bg.wasm", "tabs.js", "nowasm.js", "hushwire_nowasm.js", "attachment.js", "attachment_bg.wasm"]) {
+  files[f] = "sha384-" + crypto.createHash("sha384").update(fs.readFileSync(path.join(dir, f))).digest("base64");
+}
+fs.writeFileSync(path.join(dir, "integrity.json"), JSON.stringify({ name: "hushwire", version, files }, null, 2) + "\n");
+' "$out"
 echo "built $out"

@@ -67,6 +67,41 @@ export class SealedStore {
 }
 
 /**
+ * Opens the page's local state, noticing storage the browser took away (Safari's 7-day cap,
+ * eviction under storage pressure, private windows, "clear site data"). Returns
+ * `{ storageKey, store, lost }`, `lost` being null (nothing lost, or a first visit), `'key'`
+ * (the vault key is gone but the sealed state is still there: unreadable, so it is dropped),
+ * `'state'` (the key is there but the sealed state is gone) or `'unreadable'` (both there but
+ * the state does not open). Whatever was lost, the page starts a fresh conversation and says
+ * so ({@link appendNotice}) instead of failing on data it cannot decrypt.
+ */
+export async function openLocalState(vault, name) {
+  const existing = await vault.get();
+  const sealed = localStorage.getItem(name);
+  const storageKey = existing ?? (await vault.getOrCreate());
+  const store = await SealedStore.open(name, storageKey);
+  let lost = null;
+  if (!existing && sealed) lost = 'key';
+  else if (existing && !sealed) lost = 'state';
+  else if (sealed && (await store.load()) === null) lost = 'unreadable';
+  if (lost === 'key' || lost === 'unreadable') localStorage.removeItem(name);
+  return { storageKey, store, lost };
+}
+
+/** Says, in the transcript, that the saved conversation was lost and a new one started. */
+export function appendNotice(log, lost) {
+  const div = document.createElement('div');
+  div.className = 'warning notice';
+  div.dataset.code = 'STORAGE_LOST';
+  div.dataset.lost = lost;
+  div.textContent = `ⓘ This browser no longer has the saved conversation (${
+    lost === 'state' ? 'its saved state was deleted' : lost === 'key' ? 'its storage key was deleted' : 'it could not be opened'
+  }): a new conversation was started. Nothing was shown that could not be verified.`;
+  log.append(div);
+  return div;
+}
+
+/**
  * A WebSocket to the relay that reconnects with backoff. `onOpen(send)` runs on every
  * (re)connection and must log in; `onFrame(frame)` gets every JSON frame.
  */

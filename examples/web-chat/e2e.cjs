@@ -512,11 +512,158 @@ async function tamperRun(mode) {
   await stopRelay(relay);
 }
 
+/**
+ * Several tabs, one session (issue #15): two visitor tabs and two console tabs of the same
+ * browser profile. One tab of each owns the session (Web Lock); lines typed in every tab
+ * arrive; then each owner tab is closed mid-conversation and the other tab takes over:
+ * nothing is lost, nothing shown twice, no warning (no REPLAY) anywhere.
+ */
+async function tabsRun() {
+  const relay = await startRelay('tabs', '127.0.0.1:0');
+  const base = relay.url;
+  const ctx = await newContext();
+  const agent1 = await openEnrolledAgent(ctx, base, 'tabs-agent-1');
+  const agent2 = await openPage(ctx, `${base}/agent.html`, 'tabs-agent-2');
+  const visitor1 = await openPage(ctx, `${base}/visitor.html`, 'tabs-visitor-1');
+  await visitor1.click('#open');
+  await visitor1.waitForFunction(() => window.hushwireDemo && window.hushwireDemo.owner === true);
+  await visitor1.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  // The second tab opens the widget by itself (a conversation exists) and follows the first.
+  const visitor2 = await openPage(ctx, `${base}/visitor.html`, 'tabs-visitor-2');
+  await visitor2.waitForFunction(() => window.hushwireDemo && window.hushwireDemo.owner === false);
+  await agent2.waitForFunction(() => window.hushwireDemo && window.hushwireDemo.owner === false);
+  check('tabs: one owner per page kind, the other tab follows',
+    (await agent1.evaluate(() => window.hushwireDemo.owner)) === true);
+  // Accepted from the follower console: the request goes through the owner tab.
+  await agent2.locator('button.accept').first().click();
+  await visitor2.waitForFunction(() => document.getElementById('safety').textContent !== '—');
+  const lines = [];
+  const sayIn = async (page, label) => {
+    const text = marker(label);
+    lines.push(text);
+    await say(page, text);
+    return text;
+  };
+  await waitForText(visitor1, await sayIn(agent1, 'tabs-a1'));
+  await waitForText(agent1, await sayIn(visitor1, 'tabs-v1'));
+  await waitForText(agent1, await sayIn(visitor2, 'tabs-v2'));
+  await waitForText(visitor2, await sayIn(agent2, 'tabs-a2'));
+  for (const [p, l] of [[visitor2, 'tabs-v2'], [agent2, 'tabs-a2']]) {
+    for (const t of lines) await waitForText(p, t);
+    check(`tabs: the follower ${l.slice(5, 6) === 'v' ? 'visitor' : 'console'} tab shows every line`, true);
+  }
+  // The owners go away mid-conversation: a line typed in the follower just before, and lines
+  // typed right after, in both directions.
+  const inFlight = await sayIn(visitor2, 'tabs-v3');
+  await visitor1.close();
+  const afterV = await sayIn(visitor2, 'tabs-v4');
+  await visitor2.waitForFunction(() => window.hushwireDemo.owner === true);
+  await waitForText(agent1, inFlight);
+  await waitForText(agent1, afterV);
+  const beforeA = await sayIn(agent2, 'tabs-a3');
+  await waitForText(visitor2, beforeA);
+  await agent1.close();
+  await agent2.waitForFunction(() => window.hushwireDemo.owner === true);
+  await agent2.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  await waitForText(visitor2, await sayIn(agent2, 'tabs-a4'));
+  await waitForText(agent2, await sayIn(visitor2, 'tabs-v5'));
+  check('tabs: the remaining tabs took over ownership', true);
+  for (const [p, label] of [[visitor2, 'visitor'], [agent2, 'console']]) {
+    const shown = await p.locator('#log .msg .text').allInnerTexts();
+    const missing = lines.filter((t) => !shown.includes(t));
+    const twice = lines.filter((t) => shown.filter((x) => x === t).length !== 1);
+    const warnings = await p.locator('#log .warning').evaluateAll((els) => els.map((e) => e.dataset.code));
+    check(`tabs: the ${label} tab shows all ${lines.length} lines once, no warning (no REPLAY)`,
+      missing.length === 0 && twice.length === 0 && warnings.length === 0,
+      `missing ${missing} twice ${twice} warnings ${warnings}`);
+  }
+  await visitor2.screenshot({ path: path.join(shots, 'tabs-visitor.png'), fullPage: true });
+  await agent2.screenshot({ path: path.join(shots, 'tabs-agent.png'), fullPage: true });
+  await ctx.close();
+  await stopRelay(relay);
+}
+
+/**
+ * Storage that disappears (issue #15): the visitor's browser loses only the vault key, only the
+ * sealed export, or all site data between visits. Each time the widget starts a fresh
+ * conversation that works, says why the old one is gone (when it can tell: with everything
+ * cleared a visit looks like a first one), and shows no decryption failure.
+ */
+async function storageRun() {
+  const relay = await startRelay('storage', '127.0.0.1:0');
+  const base = relay.url;
+  const agentCtx = await newContext();
+  const agent = await openEnrolledAgent(agentCtx, base, 'storage-agent');
+  const visitorCtx = await newContext();
+  const visitor = await openPage(visitorCtx, `${base}/visitor.html`, 'storage-visitor');
+  const start = async () => {
+    await visitor.waitForFunction(() => window.hushwireDemo || !document.getElementById('open').hidden);
+    if (await visitor.locator('#open').isVisible()) await visitor.click('#open');
+    await visitor.waitForFunction(() => window.hushwireDemo && window.hushwireDemo.owner === true);
+    await visitor.waitForFunction(() => document.getElementById('status').textContent === 'connected');
+  };
+  const chat = async (label) => {
+    await agent.locator('button.accept').first().click();
+    await visitor.waitForFunction(() => document.getElementById('safety').textContent !== '—');
+    const v = marker(`${label}-v`);
+    await say(visitor, v);
+    await waitForText(agent, v);
+    const a = marker(`${label}-a`);
+    await say(agent, a);
+    await waitForText(visitor, a);
+  };
+  const warnings = (p) => p.locator('#log .warning').evaluateAll((els) => els.map((e) => `${e.dataset.code}:${e.dataset.lost || ''}`));
+  await start();
+  await chat('storage-first');
+  const cases = [
+    ['only the vault key deleted', 'key', () => new Promise((ok, fail) => {
+      const r = indexedDB.open('hushwire-visitor');
+      r.onerror = () => fail(r.error);
+      r.onsuccess = () => {
+        const tx = r.result.transaction('storage-keys', 'readwrite');
+        tx.objectStore('storage-keys').delete('default');
+        tx.oncomplete = () => { r.result.close(); ok(); };
+      };
+    })],
+    ['only the sealed export deleted', 'state', () => localStorage.removeItem('hushwire.visitor')],
+    ['all site storage cleared', null, () => {
+      localStorage.clear();
+      sessionStorage.clear();
+      return new Promise((ok, fail) => {
+        const r = indexedDB.deleteDatabase('hushwire-visitor');
+        r.onsuccess = () => ok();
+        r.onerror = () => fail(r.error);
+      });
+    }],
+  ];
+  for (const [what, lost, clear] of cases) {
+    // Cleared while the widget is idle (the vault closes its connection when the database is
+    // deleted), then the visitor comes back.
+    await visitor.evaluate(clear);
+    await visitor.reload();
+    await start();
+    const fresh = (await visitor.locator('#log .msg').count()) === 0;
+    const shown = await warnings(visitor);
+    check(`storage, ${what}: a fresh conversation, ${lost ? `saying the ${lost} was lost` : 'like a first visit'}, no other warning`,
+      fresh && JSON.stringify(shown) === JSON.stringify(lost ? [`STORAGE_LOST:${lost}`] : []), `fresh ${fresh}, warnings ${shown}`);
+    await chat(`storage-${lost || 'all'}`);
+    check(`storage, ${what}: the new conversation works both ways, no warning in the console`, (await warnings(agent)).length === 0);
+  }
+  await visitor.screenshot({ path: path.join(shots, 'storage-visitor.png'), fullPage: true });
+  await agentCtx.close();
+  await visitorCtx.close();
+  await stopRelay(relay);
+}
+
 (async () => {
   const t0 = Date.now();
   try {
     console.log('browser e2e: clean run');
     await mainRun();
+    console.log('browser e2e: two visitor tabs and two console tabs, owners closed mid-conversation');
+    await tabsRun();
+    console.log('browser e2e: storage that disappears (vault key, export, everything)');
+    await storageRun();
     console.log('browser e2e: delivery order and resends across kill -9');
     await deliveryRun();
     for (const mode of ['flip-byte', 'replay', 'reorder']) {

@@ -7,16 +7,13 @@
 //     or the glue fails in an unexpected way, so no later call runs on a broken heap, and
 //     zeroes its whole linear memory at that moment (every object's secrets at once).
 // This file imports no Node builtins: it is the browser / worker / bundler entry.
-import initGlue, * as glue from './hushwire.js';
+import * as wasmGlue from './hushwire.js';
+import { backstop } from './finalize.js';
 
-/** The error type of every failure; `code` is stable (see README.md). */
-export class HushwireError extends Error {
-  constructor(code, message, options) {
-    super(message, options);
-    this.name = 'HushwireError';
-    this.code = code;
-  }
-}
+import { HushwireError } from './error.js';
+import { verifiedModule } from './integrity.js';
+
+export { HushwireError };
 
 const UNINIT = 0;
 const READY = 1;
@@ -25,6 +22,9 @@ let state = UNINIT;
 let initPromise = null;
 let poisonCause = null;
 let memory = null; // the instance's WebAssembly.Memory, kept only to wipe it on poisoning
+// The wasm-bindgen glue in use: the WebAssembly build's, or (when the page forbids compiling
+// WebAssembly) the same module compiled to JavaScript by wasm2js (./hushwire_nowasm.js).
+let glue = wasmGlue;
 
 function notReady() {
   if (state === POISONED) {
@@ -136,6 +136,14 @@ function seconds(value, what) {
   return value;
 }
 
+// A count (a limit, not a time): a non-negative safe integer.
+function count(value, what) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw invalid(`${what} must be a non-negative integer`);
+  }
+  return value;
+}
+
 // Inputs far beyond any valid message are refused before they are copied into WebAssembly
 // memory, so a hostile relay cannot make the instance run out of memory (and trap). Largest
 // valid inputs: an envelope ~64 KiB; a session export with 20 000 stored keys < 1 MiB of text.
@@ -214,24 +222,38 @@ const disposeSymbol = typeof Symbol.dispose === 'symbol' ? Symbol.dispose : Symb
 // secrets: the Rust allocator wipes every block it frees); using it afterwards throws
 // OBJECT_FREED. Once the instance is poisoned its memory is already zero, so `free()` only
 // detaches the glue object (no call into the broken instance, no later finaliser call).
+//
+// The glue object is held in a private field and reached only through `raw()` (module
+// scope): applications never see it, so they cannot call into the glue unguarded (where
+// errors are bare strings and a trap would not poison the instance).
+let raw;
+// Free one glue object: through the instance while it is usable, else only detach it.
+function release(inner) {
+  if (state === READY) guard(() => inner.free());
+  else inner.__destroy_into_raw();
+}
+const { track, untrack } = backstop(release);
 class Owned {
   #inner;
   constructor(inner) {
     this.#inner = inner;
+    track(this, inner);
   }
-  /** @internal */
-  get _inner() {
-    if (this.#inner === null) {
-      throw new HushwireError('OBJECT_FREED', `this ${this.constructor.name} has been freed`);
-    }
-    return this.#inner;
+  static {
+    raw = (owner) => {
+      const inner = owner.#inner;
+      if (inner === null) {
+        throw new HushwireError('OBJECT_FREED', `this ${owner.constructor.name} has been freed`);
+      }
+      return inner;
+    };
   }
   free() {
     const inner = this.#inner;
     this.#inner = null;
     if (inner === null) return;
-    if (state === READY) guard(() => inner.free());
-    else inner.__destroy_into_raw();
+    untrack(this);
+    release(inner);
   }
   [disposeSymbol]() {
     this.free();
@@ -251,7 +273,7 @@ function checkToken(token) {
 // Sealed exports (sessions and agent identities): base64url text of the core's binary export.
 function exportState(owner, storageKey) {
   const k = bytes(storageKey, 'storageKey');
-  return guard(() => toBase64(owner._inner.exportState(k)));
+  return guard(() => toBase64(raw(owner).exportState(k)));
 }
 
 function importState(Class, GlueClass, exported, storageKey) {
@@ -274,10 +296,10 @@ export class AgentKey extends Owned {
     return guard(() => fromInner(AgentKey, glue.AgentKey.fromSecretBytes(s)));
   }
   secretBytes() {
-    return guard(() => this._inner.secretBytes());
+    return guard(() => raw(this).secretBytes());
   }
   get publicKey() {
-    return guard(() => this._inner.publicKey());
+    return guard(() => raw(this).publicKey());
   }
 }
 
@@ -291,12 +313,12 @@ export class AgentIdentity extends Owned {
     if (!(agentKey instanceof AgentKey)) throw invalid('agentKey must be an AgentKey');
     const cert = wire(certificate, 'certificate');
     const org = wire(orgPublicKey, 'orgPublicKey');
-    return guard(() => fromInner(AgentIdentity, glue.AgentIdentity.create(agentKey._inner, cert, org)));
+    return guard(() => fromInner(AgentIdentity, glue.AgentIdentity.create(raw(agentKey), cert, org)));
   }
   accept(hello) {
     const h = wire(hello, 'hello');
     return guard(() => {
-      const accepted = this._inner.accept(h);
+      const accepted = raw(this).accept(h);
       try {
         return { session: fromInner(Session, accepted.takeSession()), reply: toBase64(accepted.reply) };
       } finally {
@@ -305,10 +327,10 @@ export class AgentIdentity extends Owned {
     });
   }
   get agentId() {
-    return guard(() => this._inner.agentId);
+    return guard(() => raw(this).agentId);
   }
   get deviceId() {
-    return guard(() => this._inner.deviceId);
+    return guard(() => raw(this).deviceId);
   }
   exportState(storageKey) {
     return exportState(this, storageKey);
@@ -328,16 +350,16 @@ export class VisitorHandshake extends Owned {
     const org = wire(string(orgPublicKey, 'orgPublicKey'), 'orgPublicKey');
     return guard(() => {
       const handshake = fromInner(VisitorHandshake, glue.VisitorHandshake.start(org));
-      return { handshake, hello: toBase64(handshake._inner.hello) };
+      return { handshake, hello: toBase64(raw(handshake).hello) };
     });
   }
   get sessionId() {
-    return guard(() => this._inner.sessionId);
+    return guard(() => raw(this).sessionId);
   }
   finish(reply, now = Math.floor(Date.now() / 1000)) {
     const t = seconds(now, 'now');
     const r = wire(reply, 'reply');
-    return guard(() => fromInner(Session, this._inner.finish(r, t)));
+    return guard(() => fromInner(Session, raw(this).finish(r, t)));
   }
 }
 
@@ -349,45 +371,62 @@ export class Session extends Owned {
   }
   seal(plaintext) {
     const p = bytes(plaintext, 'plaintext');
-    return guard(() => this._inner.seal(p));
+    return guard(() => raw(this).seal(p));
   }
   sealText(text) {
     const p = utf8(text, 'text');
     try {
-      return guard(() => toBase64(this._inner.seal(p)));
+      return guard(() => toBase64(raw(this).seal(p)));
     } finally {
       p.fill(0); // the UTF-8 copy made here; the string itself cannot be wiped
     }
   }
   open(envelope) {
     const e = wire(envelope, 'envelope');
-    return guard(() => this._inner.open(e));
+    return guard(() => raw(this).open(e));
   }
   openText(envelope) {
     // The core checks UTF-8 before committing: a message that is not text is refused
     // (MALFORMED) without being consumed, so `open` can still read it.
     const e = wire(envelope, 'envelope');
-    return guard(() => this._inner.openText(e));
+    return guard(() => raw(this).openText(e));
   }
   get safetyCode() {
-    return guard(() => this._inner.safetyCode);
+    return guard(() => raw(this).safetyCode);
   }
   get sessionId() {
-    return guard(() => this._inner.sessionId);
+    return guard(() => raw(this).sessionId);
   }
   get role() {
-    return guard(() => this._inner.role);
+    return guard(() => raw(this).role);
   }
   get agentId() {
-    return guard(() => this._inner.agentId);
+    return guard(() => raw(this).agentId);
   }
   get deviceId() {
-    return guard(() => this._inner.deviceId);
+    return guard(() => raw(this).deviceId);
   }
-  setConfig({ maxSkip, maxStoredSkipped }) {
-    const a = seconds(maxSkip, 'maxSkip');
-    const b = seconds(maxStoredSkipped, 'maxStoredSkipped');
-    guard(() => this._inner.setConfig(a, b));
+  get config() {
+    return guard(() => {
+      const s = raw(this);
+      return { maxSkip: s.maxSkip, maxStoredSkipped: s.maxStoredSkipped };
+    });
+  }
+  setConfig(config) {
+    if (config === null || typeof config !== 'object') {
+      throw invalid('setConfig takes an object { maxSkip?, maxStoredSkipped? }');
+    }
+    const { maxSkip, maxStoredSkipped } = config;
+    if (maxSkip === undefined && maxStoredSkipped === undefined) {
+      throw invalid('setConfig needs maxSkip or maxStoredSkipped');
+    }
+    // A limit left out keeps its current value.
+    const a = maxSkip === undefined ? undefined : count(maxSkip, 'maxSkip');
+    const b = maxStoredSkipped === undefined ? undefined : count(maxStoredSkipped, 'maxStoredSkipped');
+    guard(() => {
+      const s = raw(this);
+      s.setConfig(a ?? s.maxSkip, b ?? s.maxStoredSkipped);
+    });
   }
   exportState(storageKey) {
     return exportState(this, storageKey);
@@ -414,24 +453,50 @@ export function isInitialized() {
  * .wasm next to this file is fetched (Node's entry reads it from disk instead).
  */
 export function init(input) {
-  if (state === POISONED) return Promise.reject(notReady());
+  if (state === POISONED || initPromise !== null) {
+    // The input is not used: a rejected promise of one must not surface as unhandled.
+    if (typeof input?.then === 'function') Promise.resolve(input).catch(() => {});
+    if (state === POISONED) return Promise.reject(notReady());
+  }
   if (initPromise === null) {
     initPromise = (async () => {
-      const source = await input;
+      let source;
+      try {
+        source = await input;
+      } catch (e) {
+        // A rejected input (a .wasm that could not be read or fetched) is reported, not rethrown raw.
+        throw new HushwireError('INIT_FAILED', `could not load the hushwire module: ${e?.message ?? e}`, { cause: e });
+      }
       if (
         source !== undefined &&
-        !(source instanceof WebAssembly.Module) &&
+        !(typeof WebAssembly === 'object' && source instanceof WebAssembly.Module) &&
         !isFetchable(source) &&
         !(source instanceof ArrayBuffer || ArrayBuffer.isView(source))
       ) {
         throw new HushwireError('INVALID_ARGUMENT', 'invalid argument: init() takes a URL, Request, Response, bytes or a WebAssembly.Module');
       }
+      // The JavaScript build has no .wasm to fetch or check.
+      const module = glue.isJavaScriptBuild === true ? undefined : await verifiedModule(source);
+      let exports;
       try {
-        const exports = await initGlue(source === undefined ? undefined : { module_or_path: source });
-        memory = exports.memory;
+        exports = await glue.default(module === undefined ? undefined : { module_or_path: module });
       } catch (e) {
-        throw new HushwireError('INIT_FAILED', `could not instantiate the hushwire module: ${e?.message ?? e}`, { cause: e });
+        if (!wasmForbidden(e)) {
+          throw new HushwireError('INIT_FAILED', `could not instantiate the hushwire module: ${e?.message ?? e}`, { cause: e });
+        }
+        // The page's Content-Security-Policy (no 'wasm-unsafe-eval') or the browser (WebAssembly
+        // disabled) forbids WebAssembly: load the same module compiled to JavaScript instead
+        // (about 100 KB gzipped more, several times slower; see README.md, "Pages that forbid
+        // WebAssembly"). Kept external so bundlers make it a chunk loaded only then.
+        try {
+          const alt = await import('./hushwire_nowasm.js');
+          exports = await alt.default();
+          glue = alt;
+        } catch (e2) {
+          throw new HushwireError('INIT_FAILED', `WebAssembly is forbidden here and the JavaScript build could not be loaded: ${e2?.message ?? e2}`, { cause: e });
+        }
       }
+      memory = exports.memory;
       state = READY;
     })();
     initPromise.catch(() => {
@@ -439,6 +504,23 @@ export function init(input) {
     });
   }
   return initPromise;
+}
+
+// A failure that says WebAssembly may not be compiled here (not that the module is bad): CSP
+// without 'wasm-unsafe-eval', or no WebAssembly at all (disabled by policy, Lockdown Mode).
+// Browsers word and type it differently: Chromium a CompileError "Refused to compile or
+// instantiate WebAssembly module because 'unsafe-eval' is not an allowed source...", Firefox
+// "call to WebAssembly.instantiateStreaming() blocked by CSP", Safari "Refused to create a
+// WebAssembly object because 'unsafe-eval' or 'wasm-unsafe-eval' is not an allowed source".
+function wasmForbidden(e) {
+  if (typeof WebAssembly !== 'object') return true;
+  return /blocked by CSP|Content.Security.Policy|unsafe-eval|Refused to (compile|create)/i.test(String(e?.message ?? ''));
+}
+
+/** Which build runs: 'wasm', 'javascript' (wasm2js, where WebAssembly is forbidden), or null before init. */
+export function backend() {
+  if (state !== READY) return null;
+  return glue.isJavaScriptBuild === true ? 'javascript' : 'wasm';
 }
 
 function isFetchable(v) {
@@ -483,6 +565,39 @@ function transact(db, storeName, mode, request) {
   });
 }
 
+function request(open) {
+  return new Promise((resolve, reject) => {
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+    open.onblocked = () => {}; // waits: other connections close on `versionchange`
+  });
+}
+
+// A connection to `databaseName` that has `storeName`: the current version if it has the
+// store, else one version up, creating it. Two tabs racing to add the same store: the loser's
+// upgrade finds it present and leaves it.
+async function openStore(databaseName, storeName) {
+  const withStore = (open) => {
+    open.onupgradeneeded = () => {
+      if (!open.result.objectStoreNames.contains(storeName)) open.result.createObjectStore(storeName);
+    };
+    return request(open);
+  };
+  for (;;) {
+    // A database that does not exist yet is created here (at version 1) with the store.
+    const c = await withStore(indexedDB.open(databaseName));
+    if (c.objectStoreNames.contains(storeName)) return c;
+    const version = c.version + 1;
+    c.close();
+    try {
+      return await withStore(indexedDB.open(databaseName, version));
+    } catch (e) {
+      // Another tab upgraded past `version` first (VersionError): look again.
+      if (e?.name !== 'VersionError') throw e;
+    }
+  }
+}
+
 /**
  * Open (or create) a storage-key vault in IndexedDB. Needs `indexedDB` and `crypto.subtle`
  * (browsers and workers; INVALID_ARGUMENT without them); does not need `init()`. Every other
@@ -496,13 +611,29 @@ export async function createStorageKeyVault({
   if (typeof indexedDB === 'undefined' || !globalThis.crypto?.subtle) {
     throw new HushwireError('INVALID_ARGUMENT', 'invalid argument: createStorageKeyVault needs indexedDB and crypto.subtle');
   }
-  const db = await attempt('opening the database', () => new Promise((resolve, reject) => {
-    const open = indexedDB.open(databaseName, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(storeName);
-    open.onsuccess = () => resolve(open.result);
-    open.onerror = () => reject(open.error);
-  }));
-  const read = () => attempt('reading the key', () => transact(db, storeName, 'readonly', (s) => s.get(keyName)));
+  // The connection is opened on demand and dropped when another connection needs a new
+  // version (a vault opening another store in the same database adds it by an upgrade), so
+  // several vaults, in one tab or many, share a database without blocking each other.
+  let db = null;
+  const connect = () => {
+    if (db === null) db = openStore(databaseName, storeName).then((c) => {
+      c.onversionchange = () => {
+        c.close();
+        db = null;
+      };
+      c.onclose = () => {
+        db = null;
+      };
+      return c;
+    }, (e) => {
+      db = null;
+      throw e;
+    });
+    return db;
+  };
+  await attempt('opening the database', connect);
+  const run = (mode, request) => connect().then((c) => transact(c, storeName, mode, request));
+  const read = () => attempt('reading the key', () => run('readonly', (s) => s.get(keyName)));
   const unwrap = (record) => attempt('decrypting the key', async () => {
     const key = new Uint8Array(
       await crypto.subtle.decrypt({ name: 'AES-GCM', iv: record.iv }, record.wrappingKey, record.ciphertext),
@@ -532,7 +663,7 @@ export async function createStorageKeyVault({
           const iv = crypto.getRandomValues(new Uint8Array(12));
           return { wrappingKey, iv, ciphertext: await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, wrappingKey, key) };
         });
-        await transact(db, storeName, 'readwrite', (s) => s.add(record, keyName));
+        await run('readwrite', (s) => s.add(record, keyName));
         return key;
       } catch (e) {
         key.fill(0);
@@ -541,13 +672,23 @@ export async function createStorageKeyVault({
         return unwrap(await read());
       }
     },
+    /**
+     * The stored key's 32 bytes, or null if there is none (never creates one): tells a first
+     * visit from storage the browser has cleared.
+     */
+    async get() {
+      const existing = await read();
+      return existing ? unwrap(existing) : null;
+    },
     /** Delete the stored key (exports sealed under it become unreadable); resolves once committed. */
     async delete() {
-      await attempt('deleting the key', () => transact(db, storeName, 'readwrite', (s) => s.delete(keyName)));
+      await attempt('deleting the key', () => run('readwrite', (s) => s.delete(keyName)));
     },
-    /** Close the database connection. */
+    /** Close the database connection (a later call opens it again). */
     close() {
-      db.close();
+      const pending = db;
+      db = null;
+      pending?.then((c) => c.close(), () => {});
     },
   };
 }

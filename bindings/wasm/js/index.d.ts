@@ -58,14 +58,24 @@ export class HushwireError extends Error {
   constructor(code: HushwireErrorCode, message: string, options?: { cause?: unknown });
 }
 
-/** What {@link init} accepts: where to get the .wasm, or the module itself. */
+// The instance type of a global class if this compilation declares it (DOM lib, @types/node),
+// else `never`: these declarations then compile in Node-only projects (no DOM lib) and in
+// browser projects alike, without either lib having to be present.
+type GlobalInstance<K extends string> = typeof globalThis extends { [P in K]: { prototype: infer T } } ? T : never;
+type WasmModule = typeof globalThis extends { WebAssembly: { Module: { prototype: infer T } } } ? T : never;
+
+/**
+ * What {@link init} accepts: where to get the .wasm, or the module itself. In Node a string
+ * is a file path or a `file:`/`http(s):` URL; in browsers a URL (relative to the page).
+ */
 export type InitInput =
   | string
-  | URL
-  | Request
-  | Response
-  | BufferSource
-  | WebAssembly.Module;
+  | GlobalInstance<'URL'>
+  | GlobalInstance<'Request'>
+  | GlobalInstance<'Response'>
+  | ArrayBuffer
+  | ArrayBufferView
+  | WasmModule;
 
 /**
  * Load and instantiate the WebAssembly module. Await it once before any other call (no
@@ -74,12 +84,21 @@ export type InitInput =
  *
  * Without `input`: browsers and workers fetch `hushwire_bg.wasm` next to the package's JS;
  * Node reads it from disk (and, on Node 18, installs `node:crypto`'s WebCrypto as
- * `globalThis.crypto` if it is missing).
+ * `globalThis.crypto` if it is missing). In Node a path or `file:` URL is read from disk.
+ * Every failure to get or instantiate the module, including a rejected `input` promise or a
+ * missing file, rejects with `INIT_FAILED` (the original error as `cause`).
  */
 export function init(input?: InitInput | Promise<InitInput>): Promise<void>;
 
 /** Whether {@link init} has completed and the instance is usable (not poisoned). */
 export function isInitialized(): boolean;
+
+/**
+ * Which build runs: `'wasm'`, or `'javascript'` (the same module compiled to JavaScript by
+ * wasm2js: the `hushwire/nowasm` entry, or the fallback {@link init} loads when the page's
+ * Content-Security-Policy or the browser forbids WebAssembly). `null` before `init()`.
+ */
+export function backend(): 'wasm' | 'javascript' | null;
 
 /**
  * Objects owning WebAssembly memory. Call `free()` (or `using`) to wipe secrets promptly.
@@ -192,8 +211,14 @@ export class Session implements Owned {
   readonly agentId: string;
   /** The certified agent device id. */
   readonly deviceId: string;
-  /** Change the out-of-order limits (defaults 1000 / 1000, each at most 20 000). */
-  setConfig(config: { maxSkip: number; maxStoredSkipped: number }): void;
+  /** The current out-of-order limits (see {@link setConfig}). */
+  readonly config: { readonly maxSkip: number; readonly maxStoredSkipped: number };
+  /**
+   * Change the out-of-order limits (defaults 1000 / 1000, each at most 20 000; `maxSkip` at
+   * least 1). A limit left out keeps its current value; at least one must be given. Throws
+   * `INVALID_ARGUMENT` for anything else.
+   */
+  setConfig(config: { maxSkip?: number; maxStoredSkipped?: number }): void;
   /**
    * Seal the whole session state under a 32-byte storage key, as text for IndexedDB /
    * localStorage. Keep the storage key elsewhere (see {@link createStorageKeyVault}).
@@ -216,6 +241,11 @@ export interface StorageKeyVault {
    * IndexedDB or WebCrypto failure (the key is then not stored, and its bytes are wiped).
    */
   getOrCreate(): Promise<Uint8Array>;
+  /**
+   * The stored key, or `null` if there is none; never creates one. A key missing where your
+   * exports exist means the browser deleted it (eviction, site data cleared): start fresh.
+   */
+  get(): Promise<Uint8Array | null>;
   /** Delete the stored key; exports sealed under it become unreadable. Resolves once committed. */
   delete(): Promise<void>;
   /** Close the IndexedDB connection. */

@@ -318,6 +318,18 @@ impl WasmSession {
         self.0.device_id().to_owned()
     }
 
+    /// The current limit on how far ahead a message may be (`SessionConfig::max_skip`).
+    #[wasm_bindgen(getter, js_name = maxSkip)]
+    pub fn max_skip(&self) -> u32 {
+        self.0.config().max_skip
+    }
+
+    /// The current limit on stored skipped-message keys (`SessionConfig::max_stored_skipped`).
+    #[wasm_bindgen(getter, js_name = maxStoredSkipped)]
+    pub fn max_stored_skipped(&self) -> u32 {
+        self.0.config().max_stored_skipped
+    }
+
     /// Change the out-of-order limits.
     #[wasm_bindgen(js_name = setConfig)]
     pub fn set_config(&mut self, max_skip: f64, max_stored_skipped: f64) -> Result<(), JsValue> {

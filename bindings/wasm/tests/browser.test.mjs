@@ -1,26 +1,12 @@
-// A real browser: Debian's chromium (driven by playwright-core) loads two pages, visitor and
+// Real browsers: Debian's chromium (playwright-core) and firefox-esr (puppeteer-core over
+// WebDriver BiDi) each load two pages, visitor and
 // agent, that import the package as ESM and talk through a tiny HTTP mailbox relay on
 // 127.0.0.1. Also checks a module Web Worker and the IndexedDB storage-key vault, including
 // its failures (aborted transaction, missing store, undecryptable record, refused open).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, extname } from 'node:path';
-import { createRequire } from 'node:module';
 import * as hw from 'hushwire';
-import { certify } from './helpers.mjs';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const tools = process.env.HUSHWIRE_TOOLS;
-const pkgDir = new URL('../pkg/', import.meta.url);
-let chromium = null;
-try {
-  chromium = createRequire(join(tools || '.', 'x.js'))('playwright-core').chromium;
-} catch {}
-const skip = !chromium || !existsSync(CHROMIUM) ? 'playwright-core or chromium missing (scripts/install-deps.sh browser)' : false;
+import { agentSetup, browsers, serve } from './browser-harness.mjs';
 
 const IMPORT_MAP = '<script type="importmap">{"imports":{"hushwire":"/pkg/index.js"}}</script>';
 const page = (body) => `<!doctype html><meta charset="utf-8">${IMPORT_MAP}<pre id="log"></pre><script type="module">
@@ -83,7 +69,9 @@ const raw = (db, store, key) => new Promise((ok, fail) => {
   r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error);
 });
 const openRaw = (name) => new Promise((ok, fail) => {
-  const r = indexedDB.open(name); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error);
+  // Closes itself when a vault upgrades the database (as every connection to it must).
+  const r = indexedDB.open(name); r.onerror = () => fail(r.error);
+  r.onsuccess = () => { r.result.onversionchange = () => r.result.close(); ok(r.result); };
 });
 const outcome = async (p) => {
   try { await p; return 'resolved'; } catch (e) {
@@ -91,21 +79,35 @@ const outcome = async (p) => {
   }
 };
 const vault = await createStorageKeyVault({ databaseName: 'vault-test' });
+const none = await vault.get();
 const key = await vault.getOrCreate();
+log('get before ' + none + ' after ' + ((await vault.get()).join() === key.join()));
 // A second connection sees the committed record as soon as getOrCreate has resolved.
-const other = await openRaw('vault-test');
-log('committed ' + (key.length === 32 && (await raw(other, 'storage-keys', 'default')) !== undefined));
+log('committed ' + (key.length === 32 && (await raw(await openRaw('vault-test'), 'storage-keys', 'default')) !== undefined));
 // An aborted write: the key is neither returned nor stored.
 const add = IDBObjectStore.prototype.add;
 IDBObjectStore.prototype.add = function (...args) { const r = add.apply(this, args); this.transaction.abort(); return r; };
 const aborted = await createStorageKeyVault({ databaseName: 'vault-test', keyName: 'aborted' });
 log('aborted write -> ' + await outcome(aborted.getOrCreate()));
 IDBObjectStore.prototype.add = add;
-log('aborted stored ' + ((await raw(other, 'storage-keys', 'aborted')) !== undefined));
-// A database of another layout (no such store).
-const wrongStore = await createStorageKeyVault({ databaseName: 'vault-test', storeName: 'missing' });
-log('missing store -> ' + await outcome(wrongStore.getOrCreate()));
+log('aborted stored ' + ((await raw(await openRaw('vault-test'), 'storage-keys', 'aborted')) !== undefined));
+// A second store in the same database (added by a version upgrade while the first vault's
+// connection is open): its own key; the first vault keeps working.
+const second = await createStorageKeyVault({ databaseName: 'vault-test', storeName: 'second' });
+const key2 = await second.getOrCreate();
+log('second store ' + (key2.length === 32 && key2.join() !== key.join()) +
+  ' first still ' + ((await vault.getOrCreate()).join() === key.join()) +
+  ' second stable ' + ((await second.getOrCreate()).join() === key2.join()));
+// A store of another layout (in-line keys): the key cannot be stored there.
+const v = (await openRaw('vault-test')).version + 1;
+await new Promise((ok, fail) => {
+  const r = indexedDB.open('vault-test', v);
+  r.onupgradeneeded = () => r.result.createObjectStore('inline', { keyPath: 'id' });
+  r.onsuccess = () => { r.result.close(); ok(); }; r.onerror = () => fail(r.error); });
+const otherLayout = await createStorageKeyVault({ databaseName: 'vault-test', storeName: 'inline' });
+log('other layout -> ' + await outcome(otherLayout.getOrCreate()));
 // A record that no longer decrypts.
+const other = await openRaw('vault-test');
 await new Promise((ok) => { const tx = other.transaction('storage-keys', 'readwrite');
   tx.objectStore('storage-keys').put({ iv: new Uint8Array(12), wrappingKey: null, ciphertext: new Uint8Array(48) }, 'broken');
   tx.oncomplete = ok; });
@@ -117,7 +119,7 @@ IDBFactory.prototype.open = function () { throw new DOMException('denied', 'Secu
 log('open refused -> ' + await outcome(createStorageKeyVault({ databaseName: 'vault-test-2' })));
 IDBFactory.prototype.open = open;
 await vault.delete();
-log('deleted ' + ((await raw(other, 'storage-keys', 'default')) === undefined));
+log('deleted ' + ((await raw(await openRaw('vault-test'), 'storage-keys', 'default')) === undefined));
 log('vault done');
 `);
 
@@ -132,9 +134,7 @@ let server, base, setupData;
 const boxes = new Map();
 const waiters = new Map();
 
-function serve(req, res) {
-  const url = new URL(req.url, base);
-  const send = (status, type, body) => { res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }); res.end(body); };
+function route(url, req, send) {
   if (url.pathname.startsWith('/box/')) {
     const name = url.pathname.slice(5);
     if (req.method === 'POST') {
@@ -160,99 +160,68 @@ function serve(req, res) {
     });
     return;
   }
-  if (url.pathname === '/favicon.ico') return send(204, 'image/x-icon', '');
   if (url.pathname === '/visitor.html') return send(200, 'text/html', VISITOR);
   if (url.pathname === '/agent.html') return send(200, 'text/html', AGENT);
   if (url.pathname === '/vault.html') return send(200, 'text/html', VAULT);
   if (url.pathname === '/worker.js') return send(200, 'text/javascript', WORKER);
   if (url.pathname === '/setup/visitor') return send(200, 'application/json', JSON.stringify({ orgPublicKey: setupData.orgPublicKey }));
   if (url.pathname === '/setup/agent') return send(200, 'application/json', JSON.stringify(setupData));
-  if (url.pathname.startsWith('/pkg/') && !url.pathname.includes('..')) {
-    const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm' };
-    readFile(new URL(url.pathname.slice(5), pkgDir)).then(
-      (data) => send(200, types[extname(url.pathname)] || 'application/octet-stream', data),
-      () => send(404, 'text/plain', 'not found'));
-    return;
-  }
-  send(404, 'text/plain', 'not found');
+  return false;
 }
 
 before(async () => {
   await hw.init();
-  const now = Math.floor(Date.now() / 1000);
-  const key = hw.AgentKey.generate();
-  const { orgPublicKey, cert } = certify(key.publicKey, {
-    agentId: 'alice@shop.example',
-    deviceId: 'browser',
-    notBefore: now - 600,
-    notAfter: now + 3600,
-  });
-  setupData = {
-    orgPublicKey,
-    agentSecret: Buffer.from(key.secretBytes()).toString('base64'),
-    certificate: Buffer.from(cert).toString('base64'),
-  };
-  server = http.createServer(serve);
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  base = `http://127.0.0.1:${server.address().port}`;
+  setupData = agentSetup(hw);
+  ({ base, close: server } = await serve(route));
 });
 
-after(() => server?.close());
+after(() => server?.());
 
-test('visitor and agent pages in chromium exchange messages through the relay', { skip, timeout: 90_000 }, async () => {
-  const profile = await mkdtemp(join(tmpdir(), 'hushwire-chromium-'));
-  // A fresh profile directory (playwright passes it as --user-data-dir).
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  try {
-    const errors = [];
-    const [agentPage, visitorPage] = [await context.newPage(), await context.newPage()];
-    for (const p of [agentPage, visitorPage]) {
-      p.on('pageerror', (e) => errors.push(String(e)));
-      p.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+for (const { name, skip, launch } of browsers) {
+  test(`visitor and agent pages in ${name} exchange messages through the relay`, { skip, timeout: 120_000 }, async () => {
+    const browser = await launch();
+    try {
+      const [agentPage, visitorPage] = [await browser.newPage(), await browser.newPage()];
+      await agentPage.goto(`${base}/agent.html`);
+      await visitorPage.goto(`${base}/visitor.html`);
+      const text = async (p) => p.text('#log');
+      const finished = (p, who) => p.waitFor((w) => new RegExp(`${w} done|ERROR`).test(document.getElementById('log').textContent), who, 45_000).catch(() => {});
+      await Promise.all([finished(visitorPage, 'visitor'), finished(agentPage, 'agent')]);
+      const v = await text(visitorPage);
+      const a = await text(agentPage);
+      const errors = [...agentPage.errors, ...visitorPage.errors];
+      const logs = `visitor page:\n${v}\nagent page:\n${a}\nbrowser errors: ${errors.join('\n')}`;
+      assert.deepEqual(errors, [], logs);
+      assert.doesNotMatch(v + a, /ERROR/, logs);
+      assert.match(v, /visitor done/, logs);
+      assert.match(a, /agent done/, logs);
+      assert.match(a, /agent got: Hello from the visitor ✓/);
+      assert.match(v, /visitor got: Hello from the agent, alice@shop.example/);
+      assert.match(a, /agent got: after restore/);
+      assert.match(a, /garbage -> HushwireError MALFORMED/);
+      assert.match(v, /vault key 32 stable true/);
+      assert.match(v, /worker: agent key 32 bytes/);
+      const code = (s, who) => s.match(new RegExp(`${who} safety (.+)`))[1];
+      assert.equal(code(v, 'visitor'), code(a, 'agent'));
+
+      const vaultPage = await browser.newPage();
+      await vaultPage.goto(`${base}/vault.html`);
+      await finished(vaultPage, 'vault');
+      const t = await text(vaultPage);
+      const vlog = `vault page:\n${t}\nbrowser errors: ${vaultPage.errors.join('\n')}`;
+      assert.deepEqual(vaultPage.errors, [], vlog);
+      assert.match(t, /get before null after true/, vlog);
+      assert.match(t, /committed true/, vlog);
+      assert.match(t, /aborted write -> HushwireError STORAGE_UNAVAILABLE cause AbortError/, vlog);
+      assert.match(t, /aborted stored false/, vlog);
+      assert.match(t, /second store true first still true second stable true/, vlog);
+      assert.match(t, /other layout -> HushwireError STORAGE_UNAVAILABLE cause DataError/, vlog);
+      assert.match(t, /broken record -> HushwireError STORAGE_UNAVAILABLE cause TypeError/, vlog);
+      assert.match(t, /open refused -> HushwireError STORAGE_UNAVAILABLE cause SecurityError/, vlog);
+      assert.match(t, /deleted true/, vlog);
+      assert.match(t, /vault done/, vlog);
+    } finally {
+      await browser.close();
     }
-    await agentPage.goto(`${base}/agent.html`);
-    await visitorPage.goto(`${base}/visitor.html`);
-    const text = async (p) => p.locator('#log').textContent();
-    const finished = (p, who) => p.waitForFunction((w) => new RegExp(`${w} done|ERROR`).test(document.getElementById('log').textContent), who, { timeout: 45_000 }).catch(() => {});
-    await Promise.all([finished(visitorPage, 'visitor'), finished(agentPage, 'agent')]);
-    const v = await text(visitorPage);
-    const a = await text(agentPage);
-    const logs = `visitor page:\n${v}\nagent page:\n${a}\nbrowser errors: ${errors.join('\n')}`;
-    assert.deepEqual(errors, [], logs);
-    assert.doesNotMatch(v + a, /ERROR/, logs);
-    assert.match(v, /visitor done/, logs);
-    assert.match(a, /agent done/, logs);
-    assert.match(a, /agent got: Hello from the visitor ✓/);
-    assert.match(v, /visitor got: Hello from the agent, alice@shop.example/);
-    assert.match(a, /agent got: after restore/);
-    assert.match(a, /garbage -> HushwireError MALFORMED/);
-    assert.match(v, /vault key 32 stable true/);
-    assert.match(v, /worker: agent key 32 bytes/);
-    const code = (s, who) => s.match(new RegExp(`${who} safety (.+)`))[1];
-    assert.equal(code(v, 'visitor'), code(a, 'agent'));
-
-    const vaultPage = await context.newPage();
-    vaultPage.on('pageerror', (e) => errors.push(String(e)));
-    await vaultPage.goto(`${base}/vault.html`);
-    await finished(vaultPage, 'vault');
-    const t = await text(vaultPage);
-    const vlog = `vault page:\n${t}\nbrowser errors: ${errors.join('\n')}`;
-    assert.deepEqual(errors, [], vlog);
-    assert.match(t, /committed true/, vlog);
-    assert.match(t, /aborted write -> HushwireError STORAGE_UNAVAILABLE cause AbortError/, vlog);
-    assert.match(t, /aborted stored false/, vlog);
-    assert.match(t, /missing store -> HushwireError STORAGE_UNAVAILABLE cause NotFoundError/, vlog);
-    assert.match(t, /broken record -> HushwireError STORAGE_UNAVAILABLE cause TypeError/, vlog);
-    assert.match(t, /open refused -> HushwireError STORAGE_UNAVAILABLE cause SecurityError/, vlog);
-    assert.match(t, /deleted true/, vlog);
-    assert.match(t, /vault done/, vlog);
-  } finally {
-    await context.close();
-    await rm(profile, { recursive: true, force: true });
-  }
-});
+  });
+}

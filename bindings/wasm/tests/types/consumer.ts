@@ -12,6 +12,7 @@ import {
   generateStorageKey,
   init,
   isInitialized,
+  backend,
   type HushwireErrorCode,
   type InitInput,
   type StorageKeyVault,
@@ -23,7 +24,8 @@ export async function visitorSide(orgPublicKey: string, send: (text: string) => 
   await init(Promise.resolve(new Uint8Array(8) as BufferSource));
   await init();
   const ready: boolean = isInitialized();
-  if (!ready) throw new Error('not initialised');
+  const which: 'wasm' | 'javascript' | null = backend();
+  if (!ready || which === null) throw new Error('not initialised');
 
   const { handshake, hello }: { handshake: VisitorHandshake; hello: string } = VisitorHandshake.start(orgPublicKey);
   const pending: string = handshake.sessionId;
@@ -42,10 +44,14 @@ export async function visitorSide(orgPublicKey: string, send: (text: string) => 
   const role: 'visitor' | 'agent' = session.role;
   const ids: string[] = [session.safetyCode, session.sessionId, session.agentId, session.deviceId, pending];
   session.setConfig({ maxSkip: 100, maxStoredSkipped: 200 });
+  session.setConfig({ maxSkip: session.config.maxSkip + 1 });
+  // @ts-expect-error the current limits are read-only
+  session.config.maxSkip = 3;
 
   const vault: StorageKeyVault = await createStorageKeyVault();
   await createStorageKeyVault({ databaseName: 'db', storeName: 'keys', keyName: 'k' });
-  const storageKey: Uint8Array = await vault.getOrCreate();
+  const maybe: Uint8Array | null = await vault.get();
+  const storageKey: Uint8Array = maybe ?? (await vault.getOrCreate());
   const saved: string = session.exportState(storageKey);
   const restored: Session = Session.importState(saved, storageKey);
   await vault.delete();
@@ -112,3 +118,19 @@ export function handle(e: unknown): HushwireErrorCode | null {
 }
 
 export const constructed: HushwireError = new HushwireError('MALFORMED', 'message', { cause: new Error('x') });
+
+// hushwire/tabs: several tabs, one session.
+import { coordinateTabs, type TabGroup } from 'hushwire/tabs';
+export async function tabsSide(): Promise<string> {
+  const group: TabGroup = coordinateTabs('chat', {
+    onRequest: (message: { text: string }, id: string) => `${id}: ${message.text}`,
+    onBroadcast: () => {},
+  });
+  const mode: 'locks' | 'election' | 'alone' = group.mode;
+  group.broadcast({ changed: true });
+  const reply = await group.request<string>({ text: 'hi' });
+  // @ts-expect-error onRequest is required
+  coordinateTabs('chat', {});
+  group.close();
+  return reply + mode + String(group.isOwner);
+}
