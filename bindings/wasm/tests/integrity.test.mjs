@@ -14,7 +14,7 @@ test('integrity.json holds the version and the SHA-384 of every file a page load
   const { version: pkgVersion } = JSON.parse(await readFile(new URL('package.json', pkg), 'utf8'));
   assert.equal(name, 'hushwire');
   assert.equal(version, pkgVersion);
-  assert.deepEqual(Object.keys(files).sort(), ['hushwire_bg.wasm', 'hushwire_nowasm.js', 'index.js', 'nowasm.js', 'tabs.js']);
+  assert.deepEqual(Object.keys(files).sort(), ['attachment.js', 'attachment_bg.wasm', 'hushwire_bg.wasm', 'hushwire_nowasm.js', 'index.js', 'nowasm.js', 'tabs.js']);
   for (const [file, hash] of Object.entries(files)) assert.equal(hash, sri(await readFile(new URL(file, pkg))), file);
   // The JavaScript carries the .wasm's hash (what SRI on the JavaScript transitively pins).
   assert.ok((await readFile(new URL('index.js', pkg), 'utf8')).includes(files['hushwire_bg.wasm']));
