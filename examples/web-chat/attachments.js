@@ -87,6 +87,9 @@ export async function showAttachment(log, who, text, cls, { conversation, token 
     }
     line.dataset.attachment = name;
   } catch (e) {
+    // The log was redrawn meanwhile (another tab handed this one the conversation): the new
+    // line reports it, so this one must not add a second warning.
+    if (!line.isConnected) return;
     appendWarning(log, codeOf(e));
     line.replaceWith(log.lastElementChild);
   }
