@@ -19,6 +19,7 @@ use crate::protocol::{self, conv_hex, parse_conv, ClientFrame, Code, FrameError}
 use crate::store::{Appended, ConvId, Kind, Post, Sender, Store, StoredFrame};
 #[cfg(feature = "tamper")]
 use crate::tamper::Tamper;
+use crate::tenancy::{AgentId, Tenants, HELLO_LEN, MAX_REPLY_LEN};
 
 /// Connection limits.
 #[derive(Debug, Clone, Copy)]
@@ -29,38 +30,10 @@ pub struct Limits {
     pub rate_per_sec: u32,
 }
 
-/// Agents' relay tokens, kept as SHA-256 hashes and compared in constant time.
-#[derive(Default)]
-pub struct AgentTokens {
-    entries: Vec<(String, [u8; 32])>,
-}
-
+/// Visitor tokens are random 256-bit secrets: stored as SHA-256 (no salt needed, see
+/// [`crate::tenancy::Credential`] for why no slow hash either).
 fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
-}
-
-impl AgentTokens {
-    /// Adds an agent.
-    pub fn add(&mut self, name: String, token: &str) {
-        self.entries.push((name, sha256(token.as_bytes())));
-    }
-
-    /// True when no agent is configured.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The agent whose token this is. Looks at every entry whatever matches.
-    fn verify(&self, token: &str) -> Option<String> {
-        let hash = sha256(token.as_bytes());
-        let mut found = None;
-        for (name, expected) in &self.entries {
-            if bool::from(expected.ct_eq(&hash)) && found.is_none() {
-                found = Some(name.clone());
-            }
-        }
-        found
-    }
 }
 
 /// What the hub queues for a connection.
@@ -93,7 +66,7 @@ const WAITING_FLUSH: Duration = Duration::from_millis(25);
 
 /// An agent connection.
 struct AgentSub {
-    name: String,
+    who: AgentId,
     outbox: Outbox,
     /// Waiting notices not sent yet, oldest first (latest hello per conversation).
     pending: Vec<(ConvId, Arc<str>)>,
@@ -109,14 +82,14 @@ struct AgentSub {
 struct Subscribers {
     visitors: HashMap<ConvId, Vec<(u64, Outbox)>>,
     agents: HashMap<u64, AgentSub>,
-    /// Agent connections by agent name: a frame reaches its agent's devices without a scan.
-    by_name: HashMap<String, Vec<u64>>,
+    /// Agent connections by agent: a frame reaches its agent's devices without a scan.
+    by_name: HashMap<AgentId, Vec<u64>>,
 }
 
 /// Shared relay state.
 pub struct Hub {
     store: Arc<dyn Store>,
-    tokens: AgentTokens,
+    tenants: Tenants,
     limits: Limits,
     #[cfg(feature = "tamper")]
     tamper: Option<Tamper>,
@@ -144,7 +117,7 @@ impl Drop for ActiveGuard {
 #[derive(Clone)]
 enum Auth {
     Visitor(ConvId),
-    Agent(String),
+    Agent(AgentId),
 }
 
 fn now() -> i64 {
@@ -399,14 +372,14 @@ impl Hub {
     /// New hub over `store`.
     pub fn new(
         store: Arc<dyn Store>,
-        tokens: AgentTokens,
+        tenants: Tenants,
         limits: Limits,
         frame_log: Option<std::fs::File>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Hub {
             store,
-            tokens,
+            tenants,
             limits,
             #[cfg(feature = "tamper")]
             tamper: None,
@@ -493,17 +466,17 @@ impl Hub {
 
     fn remove_agent(subs: &mut Subscribers, conn: u64) {
         if let Some(sub) = subs.agents.remove(&conn) {
-            if let Some(conns) = subs.by_name.get_mut(&sub.name) {
+            if let Some(conns) = subs.by_name.get_mut(&sub.who) {
                 conns.retain(|c| *c != conn);
                 if conns.is_empty() {
-                    subs.by_name.remove(&sub.name);
+                    subs.by_name.remove(&sub.who);
                 }
             }
         }
     }
 
     /// Queues `out` for every connection of `agent`.
-    fn to_agent(&self, agent: &str, out: impl Fn() -> Out) {
+    fn to_agent(&self, agent: &AgentId, out: impl Fn() -> Out) {
         let mut subs = self.lock_subs();
         let conns = subs.by_name.get(agent).cloned().unwrap_or_default();
         for conn in conns {
@@ -517,12 +490,16 @@ impl Hub {
         }
     }
 
-    /// A new (or newer) hello of a waiting conversation: pending for every agent connection.
-    fn announce_waiting(&self, id: &ConvId, text: String) {
+    /// A new (or newer) hello of a waiting conversation of `org`: pending for every
+    /// connection of that organisation's agents, and only theirs.
+    fn announce_waiting(&self, org: &str, id: &ConvId, text: String) {
         let text: Arc<str> = Arc::from(text);
         let mut subs = self.lock_subs();
         let mut gone = Vec::new();
         for (conn, sub) in subs.agents.iter_mut() {
+            if *sub.who.org != *org {
+                continue;
+            }
             sub.pending.retain(|(c, _)| c != id);
             sub.pending.push((*id, text.clone()));
             if !sub.woken {
@@ -537,14 +514,14 @@ impl Hub {
         }
     }
 
-    /// `id` was accepted by `agent`: its other agents' connections drop it from their pending
-    /// notices, and those that were told it was waiting get `taken`.
-    fn announce_taken(&self, id: &ConvId, agent: &str) {
+    /// `id` was accepted by `agent`: the connections of its organisation's other agents drop
+    /// it from their pending notices, and those that were told it was waiting get `taken`.
+    fn announce_taken(&self, id: &ConvId, agent: &AgentId) {
         let taken = json!({"type": "taken", "conversation": conv_hex(id)}).to_string();
         let mut subs = self.lock_subs();
         let mut gone = Vec::new();
         for (conn, sub) in subs.agents.iter_mut() {
-            if sub.name == agent {
+            if sub.who == *agent || sub.who.org != agent.org {
                 continue;
             }
             sub.pending.retain(|(c, _)| c != id);
@@ -591,15 +568,15 @@ impl Hub {
         vec![protocol::deliver(id, frame, &frame.data)]
     }
 
-    fn publish(&self, id: &ConvId, agent: Option<&str>, frame: &StoredFrame) {
+    fn publish(&self, id: &ConvId, org: Option<&str>, agent: Option<&AgentId>, frame: &StoredFrame) {
         let out = || Out::Frame(*id, frame.clone());
         match frame.sender {
             Sender::Visitor => {
-                if frame.kind == Kind::Hello && agent.is_none() {
+                if let (Kind::Hello, None, Some(org)) = (frame.kind, agent, org) {
                     let w = json!({"type": "waiting", "conversation": conv_hex(id), "seq": frame.seq,
                                    "hello": protocol::b64(&frame.data)})
                     .to_string();
-                    self.announce_waiting(id, w);
+                    self.announce_waiting(org, id, w);
                 } else if let Some(agent) = agent {
                     self.to_agent(agent, out);
                 }
@@ -667,14 +644,16 @@ impl Hub {
         Ok(out)
     }
 
-    /// Checks that the authenticated agent owns `conversation`.
-    async fn agent_conv(&self, agent: &str, conversation: Option<&str>) -> Result<ConvId, FrameError> {
+    /// Checks that the authenticated agent owns `conversation` (in its organisation).
+    async fn agent_conv(&self, agent: &AgentId, conversation: Option<&str>) -> Result<ConvId, FrameError> {
         let id = conversation
             .and_then(parse_conv)
             .ok_or_else(|| FrameError::fatal(Code::BadFrame, "missing or malformed conversation id"))?;
         let conv = self.blocking(move |s| s.conversation(&id)).await?;
         match conv {
-            Some(c) if c.agent.as_deref() == Some(agent) => Ok(id),
+            Some(c) if c.org.as_deref() == Some(&*agent.org) && c.agent.as_deref() == Some(&agent.name) => {
+                Ok(id)
+            }
             _ => Err(FrameError::soft(Code::Forbidden, "not your conversation")),
         }
     }
@@ -746,7 +725,7 @@ impl Hub {
                 Ok(out)
             }
             (None, ClientFrame::Agent { token }) => {
-                let Some(name) = self.tokens.verify(&token) else {
+                let Some(who) = self.tenants.login(&token) else {
                     info!("conn {conn}: rejected agent login");
                     return Err(FrameError::fatal(Code::Unauthorized, "unknown agent token"));
                 };
@@ -755,7 +734,7 @@ impl Hub {
                     subs.agents.insert(
                         conn,
                         AgentSub {
-                            name: name.clone(),
+                            who: who.clone(),
                             outbox,
                             pending: Vec::new(),
                             told: Default::default(),
@@ -763,20 +742,21 @@ impl Hub {
                             woken: false,
                         },
                     );
-                    subs.by_name.entry(name.clone()).or_default().push(conn);
+                    subs.by_name.entry(who.clone()).or_default().push(conn);
                 }
-                *auth = Some(Auth::Agent(name.clone()));
-                info!("conn {conn}: agent logged in");
-                let who = name.clone();
+                *auth = Some(Auth::Agent(who.clone()));
+                info!("conn {conn}: agent of organisation {} logged in", who.org);
+                let me = who.clone();
                 let (waiting, assigned) = self
-                    .blocking(move |s| Ok((s.waiting()?, s.assigned_to(&who)?)))
+                    .blocking(move |s| Ok((s.waiting(&me.org)?, s.assigned_to(&me.org, &me.name)?)))
                     .await?;
                 if let Some(sub) = self.lock_subs().agents.get_mut(&conn) {
                     // From here on `taken` follows what this connection was told.
                     sub.told.extend(waiting.iter().map(|w| w.id));
                     sub.listing = false;
                 }
-                let mut out = vec![json!({"type": "ready", "agent": name}).to_string()];
+                let mut out =
+                    vec![json!({"type": "ready", "agent": who.name, "organisation": &*who.org}).to_string()];
                 for (id, last) in assigned {
                     out.push(
                         json!({"type": "assigned", "conversation": conv_hex(&id), "seq": last}).to_string(),
@@ -801,10 +781,12 @@ impl Hub {
                 let who = agent.clone();
                 let result = self
                     .blocking(move |s| {
-                        if s.conversation(&id)?.is_none() {
+                        // Another organisation's conversation is answered exactly like an
+                        // unknown id: an agent cannot even learn that it exists.
+                        if s.conversation(&id)?.and_then(|c| c.org).as_deref() != Some(&*who.org) {
                             return Ok(None);
                         }
-                        let mine = s.assign(&id, &who)?;
+                        let mine = s.assign(&id, &who.org, &who.name)?;
                         let hello = if mine { s.latest_hello(&id)? } else { None };
                         Ok(Some((mine, hello)))
                     })
@@ -857,13 +839,49 @@ impl Hub {
                 if bytes.is_empty() {
                     return Err(FrameError::fatal(Code::BadFrame, "empty data"));
                 }
-                let (id, sender, agent) = match auth {
+                // The sizes of PROTOCOL.md §3.3/§3.4, checked before anything is stored: the
+                // relay routes a hello by the organisation key id inside it.
+                match kind {
+                    Kind::Hello if bytes.len() != HELLO_LEN => {
+                        return Err(FrameError::fatal(Code::BadFrame, "a hello is exactly 58 bytes"))
+                    }
+                    Kind::Reply if bytes.len() > MAX_REPLY_LEN => {
+                        return Err(FrameError::fatal(Code::BadFrame, "a reply is at most 365 bytes"))
+                    }
+                    _ => {}
+                }
+                let (id, sender, org, agent) = match auth {
                     Auth::Visitor(id) => {
                         if conversation.is_some_and(|c| parse_conv(&c) != Some(id)) {
                             return Err(FrameError::fatal(Code::Forbidden, "not your conversation"));
                         }
                         let conv = self.blocking(move |s| s.conversation(&id)).await?;
-                        let agent = conv.and_then(|c| c.agent);
+                        let (conv_org, agent) = conv.map(|c| (c.org, c.agent)).unwrap_or_default();
+                        let org = match kind {
+                            Kind::Hello => {
+                                let Some(org) = self.tenants.route_hello(&bytes) else {
+                                    return Err(FrameError::soft(
+                                        Code::Forbidden,
+                                        "no such organisation on this relay",
+                                    ));
+                                };
+                                if conv_org.as_deref().is_some_and(|o| *o != *org) {
+                                    return Err(FrameError::soft(
+                                        Code::Forbidden,
+                                        "this conversation belongs to another organisation",
+                                    ));
+                                }
+                                Some(org.to_string())
+                            }
+                            _ => conv_org,
+                        };
+                        let agent = match (&org, agent) {
+                            (Some(org), Some(name)) => Some(AgentId {
+                                org: Arc::from(org.as_str()),
+                                name,
+                            }),
+                            _ => None,
+                        };
                         match kind {
                             Kind::Hello if agent.is_some() => {
                                 return Err(FrameError::soft(
@@ -879,14 +897,14 @@ impl Hub {
                             }
                             _ => {}
                         }
-                        (id, Sender::Visitor, agent)
+                        (id, Sender::Visitor, org, agent)
                     }
                     Auth::Agent(agent) => {
                         let id = self.agent_conv(&agent, conversation.as_deref()).await?;
                         if kind == Kind::Hello {
                             return Err(FrameError::fatal(Code::Forbidden, "agents do not send hellos"));
                         }
-                        (id, Sender::Agent, Some(agent))
+                        (id, Sender::Agent, Some(agent.org.to_string()), Some(agent))
                     }
                 };
                 let appended = self
@@ -897,6 +915,7 @@ impl Hub {
                         data: bytes.clone(),
                         reference: reference.clone(),
                         now: now(),
+                        org: org.clone().filter(|_| kind == Kind::Hello),
                     })
                     .await?;
                 let (seq, prev) = match appended {
@@ -917,6 +936,12 @@ impl Hub {
                             "this ref was already used for a different frame",
                         ))
                     }
+                    Appended::OtherOrganisation => {
+                        return Err(FrameError::soft(
+                            Code::Forbidden,
+                            "this conversation belongs to another organisation",
+                        ))
+                    }
                 };
                 // Committed: now forward and acknowledge.
                 info!(
@@ -932,7 +957,7 @@ impl Hub {
                     kind,
                     data: bytes,
                 };
-                self.publish(&id, agent.as_deref(), &frame);
+                self.publish(&id, org.as_deref(), agent.as_ref(), &frame);
                 #[cfg(feature = "tamper")]
                 if self.tamper == Some(Tamper::Replay) && kind == Kind::Message {
                     // Test only: a malicious relay re-sends the envelope under a new number.
@@ -944,10 +969,16 @@ impl Hub {
                             data: frame.data.clone(),
                             reference: None,
                             now: now(),
+                            org: None,
                         })
                         .await?;
                     if let Appended::Stored { seq, prev } = appended {
-                        self.publish(&id, agent.as_deref(), &StoredFrame { seq, prev, ..frame });
+                        self.publish(
+                            &id,
+                            org.as_deref(),
+                            agent.as_ref(),
+                            &StoredFrame { seq, prev, ..frame },
+                        );
                     }
                 }
                 Ok(vec![ack(&id, seq, reference)])

@@ -10,6 +10,7 @@ mod protocol;
 mod store;
 #[cfg(feature = "tamper")]
 mod tamper;
+mod tenancy;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,8 +24,9 @@ use clap::Parser;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::hub::{AgentTokens, Hub, Limits};
+use crate::hub::{Hub, Limits};
 use crate::store::SqliteStore;
+use crate::tenancy::{Credential, Tenants};
 
 /// Command-line flags.
 #[derive(Parser, Debug)]
@@ -45,11 +47,18 @@ struct Args {
     /// Extra directory served under a prefix, as `PREFIX=DIR` (e.g. `/pkg=bindings/wasm/pkg`).
     #[arg(long = "mount", value_name = "PREFIX=DIR")]
     mounts: Vec<String>,
-    /// An agent's relay token, as `NAME:TOKEN` or `TOKEN` (name "agent"). Repeatable. Also
-    /// read from the environment variable HUSHWIRE_AGENT_TOKENS (comma-separated), which keeps
-    /// tokens out of the process list.
+    /// Multi-tenant: the organisations file (JSON: each organisation's id, public key and
+    /// agents' salted token hashes; see the README). Excludes `--agent-token`.
+    #[arg(long, value_name = "FILE", conflicts_with = "agent_tokens")]
+    orgs: Option<PathBuf>,
+    /// Single-tenant: an agent's relay token, as `NAME:TOKEN` or `TOKEN` (name "agent").
+    /// Repeatable. Also read from the environment variable HUSHWIRE_AGENT_TOKENS
+    /// (comma-separated), which keeps tokens out of the process list. The relay then serves
+    /// one organisation, whatever key id its hellos name.
     #[arg(long = "agent-token", value_name = "NAME:TOKEN")]
     agent_tokens: Vec<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Client frames allowed per second per connection (burst: twice that).
     #[arg(long, default_value_t = 20)]
     rate_limit: u32,
@@ -64,6 +73,14 @@ struct Args {
     #[cfg(feature = "tamper")]
     #[arg(long)]
     tamper: Option<crate::tamper::Tamper>,
+}
+
+/// Administration commands (instead of serving).
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Reads a relay token from standard input and prints its `token_hash` for the
+    /// organisations file (salted HMAC-SHA256; the token is never stored).
+    HashToken,
 }
 
 /// The Content-Security-Policy of everything the relay serves. The demo pages load only
@@ -102,7 +119,34 @@ macro_rules! info {
     ($($t:tt)*) => { $crate::log(format_args!($($t)*)) };
 }
 
-fn parse_tokens(args: &Args) -> Result<AgentTokens, String> {
+/// The `hash-token` command.
+fn hash_token() -> Result<(), String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("reading the token: {e}"))?;
+    let token = line.trim_end_matches(['\r', '\n']);
+    if token.len() < tenancy::MIN_TOKEN_LEN {
+        return Err(format!(
+            "a relay token is at least {} characters of a random secret",
+            tenancy::MIN_TOKEN_LEN
+        ));
+    }
+    println!("{}", Credential::new(token)?.to_text());
+    Ok(())
+}
+
+fn tenants(args: &Args) -> Result<Tenants, String> {
+    if let Some(path) = &args.orgs {
+        if std::env::var_os("HUSHWIRE_AGENT_TOKENS").is_some() {
+            return Err("HUSHWIRE_AGENT_TOKENS is for single-tenant relays, not with --orgs".into());
+        }
+        return Tenants::from_file(path);
+    }
+    Tenants::single(parse_tokens(args))
+}
+
+fn parse_tokens(args: &Args) -> Vec<(String, String)> {
     let mut specs: Vec<String> = args.agent_tokens.clone();
     if let Ok(env) = std::env::var("HUSHWIRE_AGENT_TOKENS") {
         specs.extend(
@@ -112,22 +156,24 @@ fn parse_tokens(args: &Args) -> Result<AgentTokens, String> {
                 .map(String::from),
         );
     }
-    let mut tokens = AgentTokens::default();
-    for spec in specs {
-        let (name, token) = match spec.rsplit_once(':') {
+    specs
+        .into_iter()
+        .map(|spec| match spec.rsplit_once(':') {
             Some((name, token)) => (name.to_string(), token.to_string()),
             None => ("agent".to_string(), spec),
-        };
-        if token.len() < 16 || name.is_empty() || name.len() > 64 {
-            return Err("an agent token must be at least 16 characters, its name 1..=64".into());
-        }
-        tokens.add(name, &token);
-    }
-    Ok(tokens)
+        })
+        .collect()
 }
 
 fn main() {
     let args = Args::parse();
+    if let Some(Command::HashToken) = args.command {
+        if let Err(e) = hash_token() {
+            info!("{e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -146,9 +192,12 @@ fn main() {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let tokens = parse_tokens(&args)?;
-    if tokens.is_empty() {
-        info!("warning: no --agent-token given; no agent can log in");
+    let tenants = tenants(&args)?;
+    if tenants.no_agents() {
+        info!("warning: no agent configured; no agent can log in");
+    }
+    for org in tenants.orgs() {
+        info!("serving organisation {}", org.id);
     }
     let store = SqliteStore::open(&args.db).map_err(|e| e.to_string())?;
     let frame_log = match &args.frame_log {
@@ -166,7 +215,7 @@ async fn run(args: Args) -> Result<(), String> {
         rate_per_sec: args.rate_limit.max(1),
     };
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
-    let hub = Hub::new(Arc::new(store), tokens, limits, frame_log, shutdown_rx.clone());
+    let hub = Hub::new(Arc::new(store), tenants, limits, frame_log, shutdown_rx.clone());
     #[cfg(feature = "tamper")]
     let hub = hub.with_tamper(args.tamper);
     let hub = Arc::new(hub);

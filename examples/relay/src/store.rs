@@ -74,7 +74,9 @@ impl Kind {
 pub struct Conversation {
     /// SHA-256 of the visitor's bearer token (the token itself is never stored).
     pub visitor_token_hash: [u8; 32],
-    /// The agent it is assigned to, once one accepted it.
+    /// The organisation its first hello named; `None` until then.
+    pub org: Option<String>,
+    /// The agent it is assigned to, once one of its organisation's agents accepted it.
     pub agent: Option<String>,
 }
 
@@ -112,6 +114,9 @@ pub enum Appended {
     },
     /// The sender already posted this `ref` with a different kind or data: nothing stored.
     Conflict,
+    /// A hello for another organisation than the conversation's: nothing stored (a
+    /// conversation belongs to the organisation of its first hello, for good).
+    OtherOrganisation,
 }
 
 /// A conversation waiting for an agent, with its latest hello.
@@ -140,6 +145,9 @@ pub struct Post {
     pub reference: Option<String>,
     /// Unix time of receipt.
     pub now: i64,
+    /// For a hello: the organisation it is addressed to, which the conversation then belongs
+    /// to (see [`Appended::OtherOrganisation`]).
+    pub org: Option<String>,
 }
 
 /// Receives the outcome of a queued append, once its transaction has committed.
@@ -173,10 +181,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Looks a conversation up.
     fn conversation(&self, id: &ConvId) -> Result<Option<Conversation>, StoreError>;
-    /// Assigns an unassigned conversation to `agent`; `false` if it is assigned already (to
-    /// anyone: a conversation is accepted exactly once, so two devices of one agent cannot
-    /// both answer the same hello).
-    fn assign(&self, id: &ConvId, agent: &str) -> Result<bool, StoreError>;
+    /// Assigns an unassigned conversation of `org` to its agent `agent`; `false` if it is
+    /// assigned already (to anyone: a conversation is accepted exactly once, so two devices of
+    /// one agent cannot both answer the same hello) or is not `org`'s.
+    fn assign(&self, id: &ConvId, org: &str, agent: &str) -> Result<bool, StoreError>;
     /// Queues a frame to append and returns at once; `done` is called with the outcome after
     /// the commit (from the writer's thread, so it must not block). With a `reference` (the
     /// client's post id), a post whose reference this sender already used in this
@@ -203,6 +211,7 @@ pub trait Store: Send + Sync + 'static {
             data: data.to_vec(),
             reference: reference.map(str::to_owned),
             now,
+            org: (kind == Kind::Hello).then(|| crate::tenancy::SINGLE_TENANT.to_owned()),
         };
         self.append_then(
             post,
@@ -223,12 +232,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<StoredFrame>, StoreError>;
     /// The latest hello of `id`, if it has one.
     fn latest_hello(&self, id: &ConvId) -> Result<Option<StoredFrame>, StoreError>;
-    /// Unassigned conversations that have a hello, each with its latest hello (oldest
-    /// conversation first, at most [`WAITING_LIMIT`]).
-    fn waiting(&self) -> Result<Vec<Waiting>, StoreError>;
-    /// Conversations assigned to `agent`, with their latest sequence number (at most
-    /// [`ASSIGNED_LIMIT`]).
-    fn assigned_to(&self, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError>;
+    /// Unassigned conversations of `org` that have a hello, each with its latest hello
+    /// (oldest conversation first, at most [`WAITING_LIMIT`]).
+    fn waiting(&self, org: &str) -> Result<Vec<Waiting>, StoreError>;
+    /// Conversations of `org` assigned to its agent `agent`, with their latest sequence
+    /// number (at most [`ASSIGNED_LIMIT`]).
+    fn assigned_to(&self, org: &str, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError>;
 }
 
 /// Most waiting conversations listed at a login.
@@ -238,7 +247,9 @@ pub const ASSIGNED_LIMIT: usize = 1000;
 
 /// Schema version written to `PRAGMA user_version`. 0 is the original schema (no `prev`,
 /// `ref`, per-sender and hello columns), which [`SqliteStore::open`] migrates in place.
-const SCHEMA_VERSION: i64 = 1;
+/// 1 has no organisations; [`MIGRATE_V1`] gives its conversations to the single-tenant
+/// organisation.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS conversations (
         id BLOB PRIMARY KEY,
@@ -248,7 +259,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS conversations (
         created INTEGER NOT NULL,
         last_visitor INTEGER NOT NULL DEFAULT 0,
         last_agent INTEGER NOT NULL DEFAULT 0,
-        hello_seq INTEGER
+        hello_seq INTEGER,
+        org TEXT
      );
      CREATE TABLE IF NOT EXISTS frames (
         conversation BLOB NOT NULL REFERENCES conversations(id),
@@ -263,11 +275,11 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS conversations (
      );";
 
 /// The indexes behind every per-login and per-post query (each plan is checked by a test).
-/// `conversations_agent` serves both login lists in creation order: an agent's conversations
-/// (`agent = ?`) and the waiting list (`agent IS NULL`), which thus never reads message
-/// frames; it reads one frame per listed conversation, its latest hello, by primary key
-/// (`hello_seq`).
-const INDEXES: &str = "CREATE INDEX IF NOT EXISTS conversations_agent ON conversations(agent, created);
+/// `conversations_org` serves both login lists of an organisation in creation order: an
+/// agent's conversations (`org = ? AND agent = ?`) and the waiting list (`org = ? AND agent
+/// IS NULL`), which thus never reads message frames nor another organisation's rows; it reads
+/// one frame per listed conversation, its latest hello, by primary key (`hello_seq`).
+const INDEXES: &str = "CREATE INDEX IF NOT EXISTS conversations_org ON conversations(org, agent, created);
      CREATE UNIQUE INDEX IF NOT EXISTS frames_ref
         ON frames(conversation, sender, ref) WHERE ref IS NOT NULL;";
 
@@ -292,6 +304,12 @@ const MIGRATE_V0: &str = "ALTER TABLE conversations ADD COLUMN last_visitor INTE
      DROP INDEX migrate_sender;
      DROP INDEX migrate_kind;";
 
+/// Upgrades a version-1 database (no organisations): its conversations with a hello belong to
+/// the single-tenant organisation; the login index becomes per organisation.
+const MIGRATE_V1: &str = "ALTER TABLE conversations ADD COLUMN org TEXT;
+     UPDATE conversations SET org = 'default' WHERE hello_seq IS NOT NULL;
+     DROP INDEX IF EXISTS conversations_agent;";
+
 /// Read connections kept open for reuse; more are opened under load and closed after.
 const IDLE_READERS: usize = 8;
 
@@ -310,6 +328,7 @@ enum Job {
     },
     Assign {
         id: ConvId,
+        org: String,
         agent: String,
         done: Box<dyn FnOnce(Result<bool, StoreError>) + Send>,
     },
@@ -392,7 +411,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
             let mut sp = tx.savepoint()?;
             let outcome = match &job {
                 Job::Create { id, hash, now, .. } => Outcome::Unit(insert_conversation(&sp, id, hash, *now)),
-                Job::Assign { id, agent, .. } => Outcome::Bool(assign_conversation(&sp, id, agent)),
+                Job::Assign { id, org, agent, .. } => Outcome::Bool(assign_conversation(&sp, id, org, agent)),
                 Job::Append { post, .. } => Outcome::Appended(append_frame(&sp, post)),
             };
             let ok = match &outcome {
@@ -458,6 +477,9 @@ impl SqliteStore {
         )?;
         if version == 0 && has_frames {
             tx.execute_batch(MIGRATE_V0)?;
+            tx.execute_batch(MIGRATE_V1)?;
+        } else if version == 1 {
+            tx.execute_batch(MIGRATE_V1)?;
         } else if version > SCHEMA_VERSION {
             return Err(StoreError(format!(
                 "database schema version {version} is newer than this relay ({SCHEMA_VERSION})"
@@ -548,19 +570,21 @@ impl SqliteStore {
     }
 }
 
-const Q_CONVERSATION: &str = "SELECT visitor_token_hash, agent FROM conversations WHERE id = ?1";
+const Q_CONVERSATION: &str = "SELECT visitor_token_hash, org, agent FROM conversations WHERE id = ?1";
 const Q_FRAMES_AFTER: &str = "SELECT seq, prev, sender, kind, data FROM frames
      WHERE conversation = ?1 AND sender = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4";
 const Q_HELLO: &str = "SELECT f.seq, f.prev, f.sender, f.kind, f.data FROM conversations c
      JOIN frames f ON f.conversation = c.id AND f.seq = c.hello_seq WHERE c.id = ?1";
 const Q_WAITING: &str = "SELECT c.id, f.seq, f.data FROM conversations c
      JOIN frames f ON f.conversation = c.id AND f.seq = c.hello_seq
-     WHERE c.agent IS NULL AND c.hello_seq IS NOT NULL
-     ORDER BY c.created, c.rowid LIMIT ?1";
-const Q_ASSIGNED: &str = "SELECT id, last_seq FROM conversations WHERE agent = ?1 ORDER BY created LIMIT ?2";
+     WHERE c.org = ?1 AND c.agent IS NULL AND c.hello_seq IS NOT NULL
+     ORDER BY c.created, c.rowid LIMIT ?2";
+const Q_ASSIGNED: &str =
+    "SELECT id, last_seq FROM conversations WHERE org = ?1 AND agent = ?2 ORDER BY created LIMIT ?3";
 const Q_LAST: &str = "SELECT last_seq, last_visitor, last_agent FROM conversations WHERE id = ?1";
 const Q_REF: &str = "SELECT seq, kind, data FROM frames WHERE conversation = ?1 AND sender = ?2 AND ref = ?3";
-const Q_ASSIGN: &str = "UPDATE conversations SET agent = ?2 WHERE id = ?1 AND agent IS NULL";
+const Q_ASSIGN: &str = "UPDATE conversations SET agent = ?3 WHERE id = ?1 AND org = ?2 AND agent IS NULL";
+const Q_CLAIM: &str = "UPDATE conversations SET org = ?2 WHERE id = ?1 AND (org IS NULL OR org = ?2)";
 
 /// Every query above, by name (see [`SqliteStore::query_plans`]).
 #[cfg(test)]
@@ -573,6 +597,7 @@ const QUERIES: &[(&str, &str)] = &[
     ("append: last seq", Q_LAST),
     ("append: ref lookup", Q_REF),
     ("assign", Q_ASSIGN),
+    ("append: claim for an organisation", Q_CLAIM),
 ];
 
 fn conv_id(bytes: Vec<u8>) -> Option<ConvId> {
@@ -615,8 +640,10 @@ fn insert_conversation(
 }
 
 /// Assigns an unassigned conversation (inside the writer's transaction).
-fn assign_conversation(conn: &Connection, id: &ConvId, agent: &str) -> Result<bool, StoreError> {
-    let changed = conn.prepare_cached(Q_ASSIGN)?.execute(params![&id[..], agent])?;
+fn assign_conversation(conn: &Connection, id: &ConvId, org: &str, agent: &str) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(Q_ASSIGN)?
+        .execute(params![&id[..], org, agent])?;
     Ok(changed == 1)
 }
 
@@ -630,6 +657,7 @@ fn append_frame(conn: &Connection, post: &Post) -> Result<Appended, StoreError> 
         data,
         reference,
         now,
+        org,
     } = post;
     if let Some(r) = reference {
         let found = conn
@@ -649,6 +677,12 @@ fn append_frame(conn: &Connection, post: &Post) -> Result<Appended, StoreError> 
             } else {
                 Appended::Conflict
             });
+        }
+    }
+    if let Some(org) = org {
+        // Read-only so far: nothing to undo.
+        if conn.prepare_cached(Q_CLAIM)?.execute(params![&id[..], org])? != 1 {
+            return Ok(Appended::OtherOrganisation);
         }
     }
     let (last, last_visitor, last_agent): (i64, i64, i64) = conn
@@ -703,22 +737,27 @@ impl Store for SqliteStore {
             Ok(conn
                 .prepare_cached(Q_CONVERSATION)?
                 .query_row(params![&id[..]], |r| {
-                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?))
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                    ))
                 })
                 .optional()?)
         })?;
         Ok(match row {
-            Some((hash, agent)) => Some(Conversation {
+            Some((hash, org, agent)) => Some(Conversation {
                 visitor_token_hash: hash.try_into().map_err(|_| StoreError("bad token hash".into()))?,
+                org,
                 agent,
             }),
             None => None,
         })
     }
 
-    fn assign(&self, id: &ConvId, agent: &str) -> Result<bool, StoreError> {
-        let (id, agent) = (*id, agent.to_owned());
-        self.wait(|done| Job::Assign { id, agent, done })
+    fn assign(&self, id: &ConvId, org: &str, agent: &str) -> Result<bool, StoreError> {
+        let (id, org, agent) = (*id, org.to_owned(), agent.to_owned());
+        self.wait(|done| Job::Assign { id, org, agent, done })
     }
 
     fn append_then(&self, post: Post, done: AppendDone) {
@@ -753,10 +792,10 @@ impl Store for SqliteStore {
         row.map(to_frame).transpose()
     }
 
-    fn waiting(&self) -> Result<Vec<Waiting>, StoreError> {
+    fn waiting(&self, org: &str) -> Result<Vec<Waiting>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(Q_WAITING)?;
-            let rows = stmt.query_map(params![WAITING_LIMIT as i64], |r| {
+            let rows = stmt.query_map(params![org, WAITING_LIMIT as i64], |r| {
                 Ok((
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, i64>(1)?,
@@ -777,10 +816,10 @@ impl Store for SqliteStore {
         })
     }
 
-    fn assigned_to(&self, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError> {
+    fn assigned_to(&self, org: &str, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(Q_ASSIGNED)?;
-            let rows = stmt.query_map(params![agent, ASSIGNED_LIMIT as i64], |r| {
+            let rows = stmt.query_map(params![org, agent, ASSIGNED_LIMIT as i64], |r| {
                 Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
             })?;
             let mut out = Vec::new();
@@ -824,7 +863,7 @@ mod tests {
                 .append(&id, Sender::Visitor, Kind::Hello, b"h", None, 0)
                 .unwrap();
             if i % 2 == 0 {
-                store.assign(&id, &format!("agent{}", i % 10)).unwrap();
+                store.assign(&id, "default", &format!("agent{}", i % 10)).unwrap();
                 for n in 0..20 {
                     let sender = if n % 2 == 0 {
                         Sender::Visitor
@@ -866,9 +905,9 @@ mod tests {
                 .map(|(_, l)| l.join(" | "))
                 .unwrap()
         };
-        assert!(plan("waiting").contains("USING INDEX conversations_agent (agent=?)"));
+        assert!(plan("waiting").contains("USING INDEX conversations_org (org=? AND agent=?)"));
         assert!(plan("waiting").contains("sqlite_autoindex_frames_1 (conversation=? AND seq=?)"));
-        assert!(plan("assigned_to").contains("USING INDEX conversations_agent (agent=?)"));
+        assert!(plan("assigned_to").contains("USING INDEX conversations_org (org=? AND agent=?)"));
         assert!(plan("append: ref lookup").contains("USING INDEX frames_ref"));
         assert!(plan("frames_after").contains("(conversation=? AND seq>?)"));
     }
@@ -938,6 +977,7 @@ mod tests {
                     data: data.to_vec(),
                     reference: r.map(str::to_owned),
                     now: 1,
+                    org: None,
                 },
                 done: Box::new(move |r| {
                     // Reported only once committed: another connection sees the frame.
@@ -1087,7 +1127,7 @@ mod tests {
             frames.iter().map(|f| (f.seq, f.prev)).collect::<Vec<_>>(),
             vec![(1, 0), (3, 1)]
         );
-        let waiting = store.waiting().unwrap();
+        let waiting = store.waiting("default").unwrap();
         assert_eq!(waiting.len(), 1);
         assert_eq!(
             (waiting[0].id, waiting[0].seq, waiting[0].hello.clone()),
@@ -1103,6 +1143,6 @@ mod tests {
         drop(store);
         // Opening again does not migrate twice.
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.assigned_to("a").unwrap(), vec![(a, 4)]);
+        assert_eq!(store.assigned_to("default", "a").unwrap(), vec![(a, 4)]);
     }
 }

@@ -22,6 +22,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 const AGENT_TOKEN: &str = "agent-token-0123456789abcdef";
 
+/// A well-formed v1 hello (PROTOCOL.md §3.3: 58 bytes, version 1, type 1, organisation key id
+/// at 18..26), base64url. The relay reads only its length, version, type and key id; a
+/// single-tenant relay takes any key id.
+const HELLO: &str = "AQEAAQIDBAUGBwgJCgsMDQ4PqqqqqqqqqqpkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ent8fX5_gIGCgw";
+
 struct Relay {
     child: Child,
     url: String,
@@ -30,6 +35,14 @@ struct Relay {
 
 impl Relay {
     fn start(db: &Path, bind: &str, extra: &[&str]) -> Relay {
+        let single = ["--agent-token".to_string(), format!("alice:{AGENT_TOKEN}")];
+        let mut args: Vec<&str> = single.iter().map(String::as_str).collect();
+        args.extend(extra);
+        Relay::start_with(db, bind, &args)
+    }
+
+    /// A relay with exactly the flags `args` (beyond `--bind` and `--db`).
+    fn start_with(db: &Path, bind: &str, args: &[&str]) -> Relay {
         let stderr = db.with_extension(format!("log{}", std::process::id()));
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -39,8 +52,7 @@ impl Relay {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"));
         cmd.args(["--bind", bind, "--db"])
             .arg(db)
-            .args(["--agent-token", &format!("alice:{AGENT_TOKEN}")])
-            .args(extra)
+            .args(args)
             .stderr(Stdio::from(log));
         let (child, url) = support::listen(cmd);
         Relay { child, url, stderr }
@@ -188,7 +200,7 @@ async fn until_synced(ws: &mut Ws) -> Vec<Value> {
 /// A healthy visitor still works: the relay survived whatever came before.
 async fn still_serving(relay: &Relay) {
     let (mut ws, _, _) = create(relay).await;
-    post(&mut ws, None, "hello", "aGVsbG8").await;
+    post(&mut ws, None, "hello", HELLO).await;
 }
 
 fn tmp() -> tempfile::TempDir {
@@ -263,7 +275,7 @@ async fn wrong_tokens_and_foreign_conversations_are_refused() {
     let dir = tmp();
     let relay = Relay::start(&dir.path().join("r.db"), "127.0.0.1:0", &[]);
     let (mut a, a_id, a_token) = create(&relay).await;
-    post(&mut a, None, "hello", "aGVsbG8tYQ").await;
+    post(&mut a, None, "hello", HELLO).await;
     let (_b, b_id, b_token) = create(&relay).await;
     assert_ne!(a_id, b_id);
     assert_ne!(a_token, b_token);
@@ -344,15 +356,15 @@ async fn routes_between_visitor_and_agent_and_rate_limits() {
     let relay = Relay::start(&dir.path().join("r.db"), "127.0.0.1:0", &["--rate-limit", "10"]);
     let mut ag = agent(&relay).await;
     let (mut v, id, _) = create(&relay).await;
-    post(&mut v, None, "hello", "SEVMTE8").await;
+    post(&mut v, None, "hello", HELLO).await;
     let w = expect(&mut ag, "waiting").await;
     assert_eq!(
         (w["conversation"].as_str(), w["hello"].as_str()),
-        (Some(id.as_str()), Some("SEVMTE8"))
+        (Some(id.as_str()), Some(HELLO))
     );
     send(&mut ag, json!({"type": "accept", "conversation": id})).await;
     let acc = expect(&mut ag, "accepted").await;
-    assert_eq!(acc["hello"], "SEVMTE8");
+    assert_eq!(acc["hello"], HELLO);
     assert!(sync(&mut ag, &id, acc["seq"].as_u64().unwrap()).await.is_empty());
     // A second login (another device of the same agent) sees it as assigned ...
     let mut other = agent(&relay).await;
@@ -373,7 +385,7 @@ async fn routes_between_visitor_and_agent_and_rate_limits() {
     // A visitor may not send a new hello once an agent has the conversation (soft error).
     send(
         &mut v,
-        json!({"type": "post", "kind": "hello", "data": "AAAA", "ref": "x"}),
+        json!({"type": "post", "kind": "hello", "data": HELLO, "ref": "x"}),
     )
     .await;
     let e = expect(&mut v, "error").await;
@@ -409,7 +421,7 @@ async fn acked_messages_survive_a_kill_and_history_survives_restarts() {
     let mut relay = Relay::start(&db, "127.0.0.1:0", &[]);
     let mut ag = agent(&relay).await;
     let (mut v, id, token) = create(&relay).await;
-    post(&mut v, None, "hello", "SEVMTE8").await;
+    post(&mut v, None, "hello", HELLO).await;
     expect(&mut ag, "waiting").await;
     send(&mut ag, json!({"type": "accept", "conversation": id})).await;
     expect(&mut ag, "accepted").await;
@@ -469,7 +481,7 @@ async fn sigterm_closes_connections_and_exits_cleanly() {
     let db = dir.path().join("r.db");
     let mut relay = Relay::start(&db, "127.0.0.1:0", &[]);
     let (mut v, id, token) = create(&relay).await;
-    let seq = post(&mut v, None, "hello", "SEVMTE8").await;
+    let seq = post(&mut v, None, "hello", HELLO).await;
     relay.signal("TERM");
     assert!(recv(&mut v).await.is_none(), "connection closed on shutdown");
     assert!(relay.wait().success(), "clean exit");
@@ -636,7 +648,7 @@ async fn flip_byte_tamper_mode_alters_only_forwarding() {
 async fn accepted_pair(relay: &Relay) -> (Ws, Ws, String) {
     let mut ag = agent(relay).await;
     let (mut v, id, _) = create(relay).await;
-    post(&mut v, None, "hello", "SEVMTE8").await;
+    post(&mut v, None, "hello", HELLO).await;
     expect(&mut ag, "waiting").await;
     send(&mut ag, json!({"type": "accept", "conversation": id})).await;
     let seq = expect(&mut ag, "accepted").await["seq"].as_u64().unwrap();
@@ -844,7 +856,7 @@ impl Member {
 async fn members(relay: &Relay) -> (Member, Member) {
     let mut ag = agent(relay).await;
     let (mut v, id, token) = create(relay).await;
-    post(&mut v, None, "hello", "SEVMTE8").await;
+    post(&mut v, None, "hello", HELLO).await;
     loop {
         let w = recv(&mut ag).await.unwrap();
         if w["type"] == "waiting" && w["conversation"] == id.as_str() {
@@ -1171,7 +1183,7 @@ async fn concurrent_posts_are_acked_stored_once_in_order_and_survive_kill_9() {
     let mut visitors = Vec::new();
     for _ in 0..VISITORS {
         let (mut ws, id, _) = create(&relay).await;
-        assert_eq!(post(&mut ws, None, "hello", "SEVMTE8").await, 1);
+        assert_eq!(post(&mut ws, None, "hello", HELLO).await, 1);
         visitors.push((ws, id));
     }
     let tasks: Vec<_> = visitors
@@ -1236,7 +1248,7 @@ async fn concurrent_posts_are_acked_stored_once_in_order_and_survive_kill_9() {
                 )
             })
             .collect();
-        let mut expected = vec![(1, 0, "SEVMTE8".to_string())];
+        let mut expected = vec![(1, 0, HELLO.to_string())];
         expected.extend((0..POSTS as u64).map(|n| (n + 2, n + 1, format!("TVNH{v:02}{n:02}"))));
         assert_eq!(got, expected, "conversation {v} after the restart");
     }
@@ -1273,7 +1285,7 @@ async fn waiting_notices_are_coalesced_and_the_waiting_list_stays_complete() {
     let mut visitors = Vec::new();
     for n in 0..N {
         let (mut v, id, _) = create(&relay).await;
-        post(&mut v, None, "hello", "SEVMTE8").await;
+        post(&mut v, None, "hello", HELLO).await;
         if n % 2 == 0 {
             send(&mut alice, json!({"type": "accept", "conversation": id})).await;
             loop {
@@ -1334,4 +1346,213 @@ async fn waiting_notices_are_coalesced_and_the_waiting_list_stays_complete() {
         }
     }
     assert_eq!(late_listed, open, "the waiting list at login");
+}
+
+/// `hushwire-relay hash-token` of `token` (the admin command the organisations file is
+/// written with).
+fn hash_token(token: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"))
+        .arg("hash-token")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{token}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let hash = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(
+        hash.starts_with("hmac-sha256$") && !hash.contains(token),
+        "{hash}"
+    );
+    hash
+}
+
+/// PROTOCOL.md §3.2, written out independently of the relay's code.
+fn key_id(org_pk: &[u8; 32]) -> [u8; 8] {
+    use sha2::Digest;
+    let d = sha2::Sha256::new()
+        .chain_update(b"hushwire/v1/org-key-id")
+        .chain_update(org_pk)
+        .finalize();
+    d[..8].try_into().unwrap()
+}
+
+/// A v1 hello addressed to the organisation with public key `org_pk`, base64url.
+fn hello_to(org_pk: &[u8; 32]) -> String {
+    use base64::Engine;
+    let mut h = vec![1u8, 1];
+    h.extend([0x42; 16]);
+    h.extend(key_id(org_pk));
+    h.extend([0x17; 32]);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h)
+}
+
+/// Reads frames until the `pong` of a ping sent now, after a pause longer than the waiting
+/// notices' coalescing window, and returns them.
+async fn quiet_frames(ws: &mut Ws) -> Vec<Value> {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send(ws, json!({"type": "ping"})).await;
+    let mut out = Vec::new();
+    loop {
+        let v = recv(ws).await.expect("open");
+        if v["type"] == "pong" {
+            return out;
+        }
+        out.push(v);
+    }
+}
+
+/// The login frames of an agent (up to a pong), after `ready`.
+async fn login_as(relay: &Relay, token: &str, org: &str) -> (Ws, Vec<Value>) {
+    let mut ws = connect(relay).await;
+    send(&mut ws, json!({"type": "agent", "token": token})).await;
+    let ready = expect(&mut ws, "ready").await;
+    assert_eq!(ready["organisation"], org);
+    send(&mut ws, json!({"type": "ping"})).await;
+    let mut out = Vec::new();
+    loop {
+        let v = recv(&mut ws).await.expect("open");
+        if v["type"] == "pong" {
+            return (ws, out);
+        }
+        out.push(v);
+    }
+}
+
+fn conversations_in(frames: &[Value]) -> Vec<String> {
+    frames
+        .iter()
+        .filter_map(|f| f["conversation"].as_str().map(String::from))
+        .collect()
+}
+
+/// Issue #16, tenancy: two organisations on one relay, each with an agent named "alice".
+/// Hellos are routed by their organisation key id; neither organisation's agents can see,
+/// take, read, post into or even learn of the existence of the other's conversations, at
+/// login or live, and that survives a restart. Hellos for unknown organisations, for a second
+/// organisation in one conversation, and of the wrong size are refused.
+#[tokio::test]
+async fn two_organisations_cannot_see_take_or_count_each_others_conversations() {
+    let dir = tmp();
+    let (pk_a, pk_b) = ([1u8; 32], [2u8; 32]);
+    let (tok_a, tok_b) = ("org-a-alice-token-0123456789", "org-b-alice-token-0123456789");
+    let b64 = |k: &[u8; 32]| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k)
+    };
+    let orgs = json!({"organisations": [
+        {"id": "shop-a", "org_public_key": b64(&pk_a),
+         "agents": [{"name": "alice", "token_hash": hash_token(tok_a)}]},
+        {"id": "shop-b", "org_public_key": b64(&pk_b),
+         "agents": [{"name": "alice", "token_hash": hash_token(tok_b)}]},
+    ]});
+    let orgs_file = dir.path().join("orgs.json");
+    std::fs::write(&orgs_file, orgs.to_string()).unwrap();
+    let db = dir.path().join("r.db");
+    let orgs_arg = orgs_file.to_str().unwrap().to_string();
+    let mut relay = Relay::start_with(&db, "127.0.0.1:0", &["--orgs", &orgs_arg]);
+
+    let (mut ag_a, list) = login_as(&relay, tok_a, "shop-a").await;
+    assert!(list.is_empty(), "{list:?}");
+    let (mut ag_b, _) = login_as(&relay, tok_b, "shop-b").await;
+    // Two visitors of A, one of B.
+    let (mut va1, a1, _) = create(&relay).await;
+    post(&mut va1, None, "hello", &hello_to(&pk_a)).await;
+    let (mut va2, a2, _) = create(&relay).await;
+    post(&mut va2, None, "hello", &hello_to(&pk_a)).await;
+    let (mut vb, b1, _) = create(&relay).await;
+    post(&mut vb, None, "hello", &hello_to(&pk_b)).await;
+    // A hello for an organisation this relay does not serve: refused, listed nowhere.
+    let (mut stray, _, _) = create(&relay).await;
+    send(&mut stray, post_frame(None, "hello", &hello_to(&[3u8; 32]), "s")).await;
+    let e = expect(&mut stray, "error").await;
+    assert_eq!(
+        (e["code"].as_str(), e["ref"].as_str()),
+        (Some("FORBIDDEN"), Some("s"))
+    );
+    // Malformed hellos (57 and 59 bytes) are refused before anything is stored.
+    for len in [57usize, 59] {
+        use base64::Engine;
+        let (mut ws, _, _) = create(&relay).await;
+        let mut h = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(hello_to(&pk_a))
+            .unwrap();
+        h.resize(len, 0);
+        let data = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h);
+        send(&mut ws, post_frame(None, "hello", &data, "m")).await;
+        expect_error_and_close(&mut ws, "BAD_FRAME").await;
+    }
+    // A conversation belongs to its first hello's organisation for good.
+    send(&mut vb, post_frame(None, "hello", &hello_to(&pk_a), "x")).await;
+    assert_eq!(expect(&mut vb, "error").await["code"], "FORBIDDEN");
+
+    // Live: each agent is told of its own organisation's conversations only.
+    let live_a = conversations_in(&quiet_frames(&mut ag_a).await);
+    let live_b = conversations_in(&quiet_frames(&mut ag_b).await);
+    assert_eq!(live_a, vec![a1.clone(), a2.clone()]);
+    assert_eq!(live_b, vec![b1.clone()]);
+    // At login too (a second device of each).
+    let (_, list_a) = login_as(&relay, tok_a, "shop-a").await;
+    let (_, list_b) = login_as(&relay, tok_b, "shop-b").await;
+    assert_eq!(conversations_in(&list_a), vec![a1.clone(), a2.clone()]);
+    assert_eq!(conversations_in(&list_b), vec![b1.clone()]);
+
+    // B's agent cannot take, read or post into A's conversation: the answers are exactly
+    // those for an id that does not exist, so it cannot even tell that it does.
+    let unknown = "0123456789abcdef0123456789abcdef";
+    let mut answers = Vec::new();
+    for id in [a1.as_str(), unknown] {
+        send(&mut ag_b, json!({"type": "accept", "conversation": id})).await;
+        let accept = expect(&mut ag_b, "error").await;
+        send(&mut ag_b, json!({"type": "sync", "conversation": id, "after": 0})).await;
+        let sync = expect(&mut ag_b, "error").await;
+        send(&mut ag_b, post_frame(Some(id), "message", "TUVTU0FHRQ", "p")).await;
+        let post = expect(&mut ag_b, "error").await;
+        answers.push((accept, sync, post));
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "another organisation's id is not distinguishable"
+    );
+    assert_eq!(answers[0].0["code"], "FORBIDDEN");
+
+    // A's alice takes a1; B's alice (same name) does not get it as "assigned", nor `taken`.
+    send(&mut ag_a, json!({"type": "accept", "conversation": a1})).await;
+    expect(&mut ag_a, "accepted").await;
+    let after_b = quiet_frames(&mut ag_b).await;
+    assert!(after_b.is_empty(), "{after_b:?}");
+    let (_, list_b) = login_as(&relay, tok_b, "shop-b").await;
+    assert_eq!(conversations_in(&list_b), vec![b1.clone()]);
+    // Messages flow inside organisation A only.
+    post(&mut ag_a, Some(&a1), "message", "QS1UTy1WSVNJVE9S").await;
+    assert_eq!(expect(&mut va1, "deliver").await["data"], "QS1UTy1WSVNJVE9S");
+    post(&mut va2, None, "message", "c2VlbiBieSBub2JvZHkgeWV0").await;
+
+    // After a restart the organisations are still apart.
+    drop((ag_a, ag_b, va1, va2, vb, stray));
+    relay.signal("TERM");
+    relay.wait();
+    let relay = Relay::start_with(&db, "127.0.0.1:0", &["--orgs", &orgs_arg]);
+    let (_, list_a) = login_as(&relay, tok_a, "shop-a").await;
+    let (_, list_b) = login_as(&relay, tok_b, "shop-b").await;
+    let kinds = |l: &[Value]| {
+        l.iter()
+            .map(|f| {
+                (
+                    f["type"].as_str().unwrap().to_string(),
+                    f["conversation"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        kinds(&list_a),
+        vec![
+            ("assigned".to_string(), a1.clone()),
+            ("waiting".to_string(), a2.clone())
+        ]
+    );
+    assert_eq!(kinds(&list_b), vec![("waiting".to_string(), b1.clone())]);
 }
