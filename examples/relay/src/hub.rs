@@ -154,11 +154,31 @@ fn storage_outcome<T>(r: Result<Result<T, crate::store::StoreError>, ()>) -> Res
     }
 }
 
+/// A frame for the debug frame log: the bearer token of `agent`, `resume` and `created` frames
+/// replaced by `[redacted]`. A frame that is not a JSON object is logged as it came (it is no
+/// login: the relay refuses it as malformed).
+fn redact_tokens(text: &str) -> std::borrow::Cow<'_, str> {
+    // Parsed whatever it looks like: a key can be spelt with escapes (`"tok\u0065n"`).
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(mut obj)) => {
+            if obj.contains_key("token") {
+                obj.insert("token".into(), serde_json::Value::from("[redacted]"));
+            }
+            serde_json::Value::Object(obj).to_string().into()
+        }
+        _ => text.into(),
+    }
+}
+
 /// Initial WebSocket read buffer: a chat frame is well under this.
 const READ_BUFFER: usize = 4 * 1024;
 
 /// The `/ws` endpoint.
-pub async fn ws_handler(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
+pub async fn ws_handler(
+    State(hub): State<Arc<Hub>>,
+    axum::extract::ConnectInfo(source): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
     // Let frames up to twice the limit through the WebSocket layer, so an oversized one gets a
     // clean TOO_LARGE error frame; anything larger fails the connection at the protocol level.
     let cap = hub.limits.max_frame.saturating_mul(2);
@@ -171,7 +191,7 @@ pub async fn ws_handler(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Re
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(cap.saturating_add(READ_BUFFER))
-        .on_upgrade(move |socket| handle_socket(hub, socket))
+        .on_upgrade(move |socket| handle_socket(hub, socket, source))
 }
 
 struct TokenBucket {
@@ -243,7 +263,7 @@ async fn until_shutdown(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
+async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::SocketAddr) {
     hub.active.fetch_add(1, Ordering::SeqCst);
     let _guard = ActiveGuard(hub.clone());
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -365,7 +385,13 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
         }
     };
     hub.unsubscribe(conn);
-    info!("conn {conn}: closed ({reason})");
+    // The connection's line of the access log, now that its organisation is known.
+    let (role, org) = match &auth {
+        Some(Auth::Agent(who)) => ("agent", who.org.to_string()),
+        Some(Auth::Visitor(_)) => ("visitor", "-".to_string()),
+        None => ("none", "-".to_string()),
+    };
+    tracing::info!(target: "access", conn, %source, role, org = %org, outcome = reason, "websocket closed");
 }
 
 impl Hub {
@@ -414,6 +440,7 @@ impl Hub {
 
     fn log_frame(&self, conn: u64, dir: &str, text: &str) {
         if let Some(f) = &self.frame_log {
+            let text = redact_tokens(text);
             if let Ok(mut f) = f.lock() {
                 let _ = writeln!(f, "{conn} {dir} {text}");
             }

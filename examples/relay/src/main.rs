@@ -65,9 +65,13 @@ struct Args {
     /// Largest frame accepted, in bytes.
     #[arg(long, default_value_t = 96 * 1024)]
     max_frame: usize,
-    /// Debug only: append every WebSocket frame the relay receives or sends to this file.
+    /// Debug only: append every WebSocket frame the relay receives or sends to this file
+    /// (created 0600; bearer tokens in frames are replaced by `[redacted]`).
     #[arg(long)]
     frame_log: Option<PathBuf>,
+    /// Log line format on stderr.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
     /// Test only: corrupt forwarded message envelopes (`flip-byte`, `replay`, `reorder`).
     /// Exists only in builds with the `tamper` cargo feature, which releases never enable.
     #[cfg(feature = "tamper")]
@@ -109,14 +113,67 @@ fn security_headers(app: Router) -> Router {
     })
 }
 
-fn log(msg: std::fmt::Arguments<'_>) {
-    eprintln!("hushwire-relay: {msg}");
-}
-
-/// Logs one line to stderr. Callers never pass payloads.
+/// Logs one event (tracing, to stderr). Callers never pass tokens, frames or payloads.
 #[macro_export]
 macro_rules! info {
-    ($($t:tt)*) => { $crate::log(format_args!($($t)*)) };
+    ($($t:tt)*) => { tracing::info!("{}", format_args!($($t)*)) };
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LogFormat {
+    /// `DATE LEVEL message field=value ...`
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+fn init_logs(format: LogFormat) {
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(true);
+    // Only fails if a subscriber is set already, which nothing else does.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// The access log: one event per HTTP request (a WebSocket's is its upgrade, and its
+/// organisation is logged when it closes, see the hub). The path without its query string,
+/// never headers or bodies: nothing a token or a frame could be in.
+async fn access_log(
+    axum::extract::ConnectInfo(source): axum::extract::ConnectInfo<SocketAddr>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().clone();
+    // Debug formatting escapes control characters a client put in the path.
+    let path = format!("{:?}", req.uri().path());
+    let response = next.run(req).await;
+    tracing::info!(
+        target: "access",
+        %method,
+        path = %path,
+        %source,
+        status = response.status().as_u16(),
+        "request"
+    );
+    response
+}
+
+/// Creates `path` readable and writable by its owner only (0600) if it does not exist yet;
+/// SQLite gives its -wal and -shm files the database's mode.
+fn create_private(path: &std::path::Path) -> Result<(), String> {
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(path)
+        .map(drop)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The `hash-token` command.
@@ -174,6 +231,7 @@ fn main() {
         }
         return;
     }
+    init_logs(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -199,15 +257,18 @@ async fn run(args: Args) -> Result<(), String> {
     for org in tenants.orgs() {
         info!("serving organisation {}", org.id);
     }
+    create_private(&args.db)?;
     let store = SqliteStore::open(&args.db).map_err(|e| e.to_string())?;
     let frame_log = match &args.frame_log {
-        Some(path) => Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| format!("frame log: {e}"))?,
-        ),
+        Some(path) => {
+            create_private(path)?;
+            Some(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(path)
+                    .map_err(|e| format!("frame log: {e}"))?,
+            )
+        }
         None => None,
     };
     let limits = Limits {
@@ -233,7 +294,7 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(dir) = &args.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }
-    let app = security_headers(app.with_state(hub.clone()));
+    let app = security_headers(app.with_state(hub.clone())).layer(axum::middleware::from_fn(access_log));
 
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -256,7 +317,7 @@ async fn run(args: Args) -> Result<(), String> {
         info!("shutting down: finishing frames in flight");
         let _ = shutdown_tx.send(true);
     });
-    axum::serve(listener, app)
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async move {
             let _ = shutdown_wait.wait_for(|s| *s).await;
         })

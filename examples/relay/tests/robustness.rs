@@ -531,6 +531,79 @@ async fn logs_never_contain_payloads_and_the_frame_log_records_frames() {
     );
 }
 
+/// Issue #16, logs: every token and frame body a session used is absent from the relay's log
+/// (text and JSON formats); the access log has date, path, source, organisation and status;
+/// the database and the frame log are created 0600 and the frame log holds no token.
+#[tokio::test]
+async fn logs_hold_no_token_or_frame_and_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    for format in ["text", "json"] {
+        let dir = tmp();
+        let db = dir.path().join("r.db");
+        let frames = dir.path().join("frames.log");
+        let mut relay = Relay::start(
+            &db,
+            "127.0.0.1:0",
+            &["--frame-log", frames.to_str().unwrap(), "--log-format", format],
+        );
+        let mut ag = agent(&relay).await;
+        let (mut v, id, visitor_token) = create(&relay).await;
+        post(&mut v, None, "hello", HELLO).await;
+        expect(&mut ag, "waiting").await;
+        send(&mut ag, json!({"type": "accept", "conversation": id})).await;
+        expect(&mut ag, "accepted").await;
+        let reply = "UkVQTFlfU0VDUkVUX0JPRFk";
+        post(&mut ag, Some(&id), "reply", reply).await;
+        expect(&mut v, "deliver").await;
+        let message = "TUVTU0FHRV9TRUNSRVRfQk9EWQ";
+        post(&mut v, None, "message", message).await;
+        drop(v);
+        let mut again = connect(&relay).await;
+        send(
+            &mut again,
+            json!({"type": "resume", "conversation": id, "token": visitor_token}),
+        )
+        .await;
+        expect(&mut again, "ready").await;
+        // A login spelt with an escaped key is redacted in the frame log too.
+        let mut sly = connect(&relay).await;
+        sly.send(Message::text(format!(
+            r#"{{"type":"agent","tok\u0065n":"{AGENT_TOKEN}"}}"#
+        )))
+        .await
+        .unwrap();
+        expect(&mut sly, "ready").await;
+        drop((ag, again, sly));
+        relay.signal("TERM");
+        relay.wait();
+        let log = std::fs::read_to_string(&relay.stderr).unwrap();
+        for secret in [AGENT_TOKEN, visitor_token.as_str(), HELLO, reply, message] {
+            assert!(!log.contains(secret), "{format} log holds {secret}");
+        }
+        let access: Vec<&str> = log.lines().filter(|l| l.contains("access")).collect();
+        let has = |needles: &[&str]| access.iter().any(|l| needles.iter().all(|n| l.contains(n)));
+        // Date and time (RFC 3339, UTC), path, source, status.
+        assert!(has(&["/ws", "101", "127.0.0.1:", "Z"]), "{format}: {access:?}");
+        assert!(
+            access
+                .iter()
+                .all(|l| l.starts_with("20") || l.starts_with("{\"timestamp\":\"20")),
+            "{access:?}"
+        );
+        assert!(
+            has(&["websocket closed", "agent", "default"]),
+            "{format}: {access:?}"
+        );
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(mode(&frames), 0o600);
+        let frame_log = std::fs::read_to_string(&frames).unwrap();
+        assert!(frame_log.contains(message), "the frame log records frames");
+        assert!(!frame_log.contains(AGENT_TOKEN) && !frame_log.contains(visitor_token.as_str()));
+        assert!(frame_log.contains("[redacted]"));
+    }
+}
+
 /// One HTTP/1.1 GET on a fresh connection; returns the status line and lower-cased headers.
 async fn http_get(relay: &Relay, path: &str) -> (String, Vec<(String, String)>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
