@@ -16,19 +16,13 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use crate::info;
 use crate::protocol::{self, conv_hex, parse_conv, ClientFrame, Code, FrameError};
-use crate::store::{Appended, ConvId, Kind, Post, Sender, Store, StoredFrame};
+use crate::store::{Appended, ConvId, Kind, Post, Quota, Sender, Store, StoredFrame};
 #[cfg(feature = "tamper")]
 use crate::tamper::Tamper;
 use crate::tenancy::{AgentId, Tenants, HELLO_LEN, MAX_REPLY_LEN};
 
-/// Connection limits.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Largest text frame accepted.
-    pub max_frame: usize,
-    /// Frames per second per connection; bursts of twice that.
-    pub rate_per_sec: u32,
-}
+pub use crate::limits::Limits;
+use crate::limits::{origin_allowed, Admission, Refusal, Slot};
 
 /// Visitor tokens are random 256-bit secrets: stored as SHA-256 (no salt needed, see
 /// [`crate::tenancy::Credential`] for why no slow hash either).
@@ -48,8 +42,15 @@ enum Out {
 
 type Outbox = mpsc::Sender<Out>;
 
-/// Most frames one `sync` (or one catch-up) reads; beyond it `synced` says `"more": true`.
+/// Most frames a live catch-up reads (only when publishes overtook each other: a few).
 const SYNC_LIMIT: usize = 10_000;
+
+/// Most frames one `sync` answers (issue #16: no request loads an unbounded backlog; at most
+/// 64 maximal frames in memory for it); beyond it `synced` says `"more": true` and the
+/// client syncs on from there.
+const SYNC_PAGE: usize = 64;
+/// Most frame bytes one `sync` sends (at least one frame, so it always progresses).
+const SYNC_PAGE_BYTES: usize = 1 << 20;
 
 /// Per connection: for each conversation synced on it, the sequence number of the last peer
 /// frame delivered (or the `after` it synced from). Frames of a conversation without a
@@ -101,6 +102,9 @@ pub struct Hub {
     next_conn: AtomicU64,
     active: AtomicUsize,
     idle: Notify,
+    admission: Arc<Admission>,
+    /// Conversations stored (see `Create`).
+    conversations: AtomicU64,
 }
 
 /// Counts a live connection; wakes `wait_idle` when the last one ends.
@@ -177,8 +181,37 @@ const READ_BUFFER: usize = 4 * 1024;
 pub async fn ws_handler(
     State(hub): State<Arc<Hub>>,
     axum::extract::ConnectInfo(source): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    use axum::response::IntoResponse;
+    let header = |name: axum::http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    // Cross-site WebSocket hijacking: a page elsewhere must not drive a visitor's browser into
+    // this relay (browsers always send Origin; other clients are not browsers).
+    if !origin_allowed(
+        header(axum::http::header::ORIGIN),
+        header(axum::http::header::HOST),
+        &hub.limits.allowed_origins,
+    ) {
+        return (axum::http::StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    let slot = match hub.admission.admit(source.ip(), &hub.limits) {
+        Ok(slot) => slot,
+        Err(Refusal::PerAddress) => {
+            return (
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too many connections from this address",
+            )
+                .into_response()
+        }
+        Err(Refusal::Total) => {
+            return (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "too many connections",
+            )
+                .into_response()
+        }
+    };
     // Let frames up to twice the limit through the WebSocket layer, so an oversized one gets a
     // clean TOO_LARGE error frame; anything larger fails the connection at the protocol level.
     let cap = hub.limits.max_frame.saturating_mul(2);
@@ -191,7 +224,7 @@ pub async fn ws_handler(
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(cap.saturating_add(READ_BUFFER))
-        .on_upgrade(move |socket| handle_socket(hub, socket, source))
+        .on_upgrade(move |socket| handle_socket(hub, socket, source, slot))
 }
 
 struct TokenBucket {
@@ -263,7 +296,7 @@ async fn until_shutdown(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::SocketAddr) {
+async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::SocketAddr, _slot: Slot) {
     hub.active.fetch_add(1, Ordering::SeqCst);
     let _guard = ActiveGuard(hub.clone());
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -275,6 +308,11 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::S
     let mut bucket = TokenBucket::new(hub.limits.rate_per_sec);
     let mut shutdown = hub.shutdown.clone();
     let auth_deadline = tokio::time::sleep(Duration::from_secs(10));
+    // Idle timeout: the relay pings every half period; a peer that sends nothing at all
+    // (a pong is something) for a whole period is gone or stuck.
+    let half_idle = hub.limits.idle / 2;
+    let mut idle_tick = tokio::time::interval_at(tokio::time::Instant::now() + half_idle, half_idle);
+    let mut last_heard = Instant::now();
     // Waiting notices: when to send the pending ones.
     let mut flush_at: Option<tokio::time::Instant> = None;
     tokio::pin!(auth_deadline);
@@ -321,6 +359,13 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::S
                 }
                 if !ok { break "send failed"; }
             }
+            _ = idle_tick.tick() => {
+                if last_heard.elapsed() >= hub.limits.idle {
+                    close(&hub, conn, &mut socket, &FrameError::fatal(Code::IdleTimeout, "nothing received in time")).await;
+                    break "idle";
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() { break "send failed"; }
+            }
             () = &mut auth_deadline, if auth.is_none() => {
                 close(&hub, conn, &mut socket, &FrameError::fatal(Code::AuthTimeout, "no login frame in time")).await;
                 break "auth timeout";
@@ -335,6 +380,13 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::S
                     }
                     Some(Ok(m)) => m,
                 };
+                last_heard = Instant::now();
+                // Every frame counts against the rate limit, control frames included: a flood
+                // of pings costs the relay as much as one of chat frames.
+                if !bucket.take() {
+                    close(&hub, conn, &mut socket, &FrameError::fatal(Code::RateLimited, "too many frames")).await;
+                    break "rate limited";
+                }
                 let text = match msg {
                     Message::Text(t) => t,
                     Message::Binary(b) => {
@@ -349,10 +401,6 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::S
                 if text.len() > hub.limits.max_frame {
                     close(&hub, conn, &mut socket, &FrameError::fatal(Code::TooLarge, "frame too large")).await;
                     break "frame too large";
-                }
-                if !bucket.take() {
-                    close(&hub, conn, &mut socket, &FrameError::fatal(Code::RateLimited, "too many frames")).await;
-                    break "rate limited";
                 }
                 let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
                     Ok(f) => f,
@@ -417,6 +465,8 @@ impl Hub {
             next_conn: AtomicU64::new(1),
             active: AtomicUsize::new(0),
             idle: Notify::new(),
+            admission: Arc::new(Admission::default()),
+            conversations: AtomicU64::new(0),
         }
     }
 
@@ -428,6 +478,35 @@ impl Hub {
         }
         self.tamper = mode;
         self
+    }
+
+    /// Counts the stored conversations, then every `period` deletes the unassigned ones older
+    /// than the limit; runs until shutdown.
+    pub async fn expire_loop(self: Arc<Self>, period: Duration) {
+        match self.blocking(|s| s.count_conversations()).await {
+            Ok(n) => {
+                self.conversations.fetch_add(n, Ordering::SeqCst);
+            }
+            Err(_) => info!("cannot count the stored conversations"),
+        }
+        let mut shutdown = self.shutdown.clone();
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tokio::select! {
+                () = until_shutdown(&mut shutdown) => return,
+                _ = tick.tick() => {}
+            }
+            let ttl = i64::try_from(self.limits.unassigned_ttl.as_secs()).unwrap_or(i64::MAX);
+            let before = now().saturating_sub(ttl);
+            if let Ok(n) = self.blocking(move |s| s.expire_unassigned(before)).await {
+                if n > 0 {
+                    let _ = self
+                        .conversations
+                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| Some(c.saturating_sub(n)));
+                    info!("expired {n} unassigned conversations");
+                }
+            }
+        }
     }
 
     /// Waits until every connection has finished, at most `limit`.
@@ -652,9 +731,18 @@ impl Hub {
         // What this connection was sent already it will read (a WebSocket is ordered and
         // reliable; a broken one takes its cursors with it): never send it twice.
         let after = cursors.get(&id).map_or(after, |&c| c.max(after));
-        let frames = self
-            .blocking(move |s| s.frames_after(&id, peer, after, SYNC_LIMIT))
+        let mut frames = self
+            .blocking(move |s| s.frames_after(&id, peer, after, SYNC_PAGE))
             .await?;
+        let mut more = frames.len() >= SYNC_PAGE;
+        let mut bytes = 0usize;
+        if let Some(cut) = frames.iter().position(|f| {
+            bytes = bytes.saturating_add(f.data.len());
+            bytes > SYNC_PAGE_BYTES
+        }) {
+            frames.truncate(cut.max(1));
+            more = true;
+        }
         let last = frames.last().map(|f| f.seq).unwrap_or(after);
         // From here on live frames continue exactly where this sync ends; frames published
         // meanwhile wait in the outbox and are checked against this cursor.
@@ -665,7 +753,7 @@ impl Hub {
             .collect();
         out.push(
             json!({"type": "synced", "conversation": conv_hex(&id), "seq": last,
-                   "more": frames.len() >= SYNC_LIMIT})
+                   "more": more})
             .to_string(),
         );
         Ok(out)
@@ -697,6 +785,15 @@ impl Hub {
         match (state, frame) {
             (_, ClientFrame::Ping) => Ok(vec![json!({"type": "pong"}).to_string()]),
             (None, ClientFrame::Create) => {
+                // The relay-wide cap, counted here (creates in flight can pass it by at most
+                // their number; expiry and deletion give room back).
+                if self.conversations.fetch_add(1, Ordering::SeqCst) >= self.limits.total_conversations {
+                    self.conversations.fetch_sub(1, Ordering::SeqCst);
+                    return Err(FrameError::fatal(
+                        Code::QuotaExceeded,
+                        "the relay holds as many conversations as it may",
+                    ));
+                }
                 let id: ConvId = random()?;
                 let token = protocol::b64(&random::<32>()?);
                 let hash = sha256(token.as_bytes());
@@ -934,6 +1031,23 @@ impl Hub {
                         (id, Sender::Agent, Some(agent.org.to_string()), Some(agent))
                     }
                 };
+                // Before an agent has the conversation only a short queue (PROTOCOL: the relay
+                // protocol in the README): nobody reads it yet, and it is what an anonymous
+                // client can make the relay store.
+                let l = &self.limits;
+                let quota = if agent.is_none() {
+                    Quota {
+                        frames: l.pre_accept_frames,
+                        bytes: l.pre_accept_bytes,
+                        org_conversations: l.org_conversations,
+                    }
+                } else {
+                    Quota {
+                        frames: l.conv_frames,
+                        bytes: l.conv_bytes,
+                        org_conversations: l.org_conversations,
+                    }
+                };
                 let appended = self
                     .append(Post {
                         id,
@@ -943,6 +1057,7 @@ impl Hub {
                         reference: reference.clone(),
                         now: now(),
                         org: org.clone().filter(|_| kind == Kind::Hello),
+                        quota,
                     })
                     .await?;
                 let (seq, prev) = match appended {
@@ -967,6 +1082,22 @@ impl Hub {
                         return Err(FrameError::soft(
                             Code::Forbidden,
                             "this conversation belongs to another organisation",
+                        ))
+                    }
+                    Appended::QuotaExceeded => {
+                        return Err(FrameError::soft(
+                            Code::QuotaExceeded,
+                            if agent.is_none() {
+                                "no agent has this conversation yet: its queue is full"
+                            } else {
+                                "this conversation or its organisation is full"
+                            },
+                        ))
+                    }
+                    Appended::Gone => {
+                        return Err(FrameError::fatal(
+                            Code::Unauthorized,
+                            "this conversation has expired",
                         ))
                     }
                 };
@@ -997,6 +1128,7 @@ impl Hub {
                             reference: None,
                             now: now(),
                             org: None,
+                            quota: Quota::NONE,
                         })
                         .await?;
                     if let Appended::Stored { seq, prev } = appended {

@@ -6,6 +6,7 @@
 //! crate and never logs payloads. The wire protocol is described in this crate's README.
 
 mod hub;
+mod limits;
 mod protocol;
 mod store;
 #[cfg(feature = "tamper")]
@@ -65,6 +66,44 @@ struct Args {
     /// Largest frame accepted, in bytes.
     #[arg(long, default_value_t = 96 * 1024)]
     max_frame: usize,
+    /// Open WebSocket connections per source address.
+    #[arg(long, env = "HUSHWIRE_RELAY_CONNS_PER_ADDR", default_value_t = 64)]
+    conns_per_addr: usize,
+    /// Open WebSocket connections in total.
+    #[arg(long, env = "HUSHWIRE_RELAY_CONNS_TOTAL", default_value_t = 20_000)]
+    conns_total: usize,
+    /// Seconds a connection may send nothing (the relay pings every half of it).
+    #[arg(long, env = "HUSHWIRE_RELAY_IDLE_SECS", default_value_t = 120)]
+    idle_secs: u64,
+    /// Frames a visitor may store before an agent accepts the conversation (hellos included).
+    #[arg(long, env = "HUSHWIRE_RELAY_PRE_ACCEPT_FRAMES", default_value_t = 16)]
+    pre_accept_frames: u64,
+    /// Frame bytes a visitor may store before an agent accepts the conversation.
+    #[arg(long, env = "HUSHWIRE_RELAY_PRE_ACCEPT_BYTES", default_value_t = 256 * 1024)]
+    pre_accept_bytes: u64,
+    /// Frames one conversation may hold.
+    #[arg(long, env = "HUSHWIRE_RELAY_CONV_FRAMES", default_value_t = 100_000)]
+    conv_frames: u64,
+    /// Frame bytes one conversation may hold.
+    #[arg(long, env = "HUSHWIRE_RELAY_CONV_BYTES", default_value_t = 256 << 20)]
+    conv_bytes: u64,
+    /// Conversations one organisation may hold.
+    #[arg(long, env = "HUSHWIRE_RELAY_ORG_CONVERSATIONS", default_value_t = 1_000_000)]
+    org_conversations: u64,
+    /// Conversations the relay may hold in total.
+    #[arg(
+        long,
+        env = "HUSHWIRE_RELAY_TOTAL_CONVERSATIONS",
+        default_value_t = 10_000_000
+    )]
+    total_conversations: u64,
+    /// Seconds after which a conversation no agent has accepted is deleted.
+    #[arg(long, env = "HUSHWIRE_RELAY_UNASSIGNED_TTL_SECS", default_value_t = 24 * 3600)]
+    unassigned_ttl_secs: u64,
+    /// A browser origin (`https://host[:port]`) allowed to open WebSockets; repeatable. None:
+    /// only the relay's own origin.
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
     /// Debug only: append every WebSocket frame the relay receives or sends to this file
     /// (created 0600; bearer tokens in frames are replaced by `[redacted]`).
     #[arg(long)]
@@ -274,12 +313,30 @@ async fn run(args: Args) -> Result<(), String> {
     let limits = Limits {
         max_frame: args.max_frame,
         rate_per_sec: args.rate_limit.max(1),
+        conns_per_addr: args.conns_per_addr,
+        conns_total: args.conns_total,
+        idle: std::time::Duration::from_secs(args.idle_secs.max(2)),
+        pre_accept_frames: args.pre_accept_frames,
+        pre_accept_bytes: args.pre_accept_bytes,
+        conv_frames: args.conv_frames,
+        conv_bytes: args.conv_bytes,
+        org_conversations: args.org_conversations,
+        total_conversations: args.total_conversations,
+        unassigned_ttl: std::time::Duration::from_secs(args.unassigned_ttl_secs),
+        allowed_origins: args.allowed_origins.clone(),
     };
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let hub = Hub::new(Arc::new(store), tenants, limits, frame_log, shutdown_rx.clone());
     #[cfg(feature = "tamper")]
     let hub = hub.with_tamper(args.tamper);
     let hub = Arc::new(hub);
+    // Expiry runs often enough that a conversation outlives its limit by at most a quarter of
+    // it (and at most a minute).
+    let period = (limits_ttl(&args) / 4).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(60),
+    );
+    tokio::spawn(hub.clone().expire_loop(period));
 
     let mut app = Router::new()
         .route("/ws", get(hub::ws_handler))
@@ -328,6 +385,10 @@ async fn run(args: Args) -> Result<(), String> {
     hub.wait_idle(std::time::Duration::from_secs(10)).await;
     info!("stopped");
     Ok(())
+}
+
+fn limits_ttl(args: &Args) -> std::time::Duration {
+    std::time::Duration::from_secs(args.unassigned_ttl_secs)
 }
 
 async fn wait_for_signal() {

@@ -84,6 +84,12 @@ pub enum Code {
     RefReused,
     /// Storage or randomness failure.
     Internal,
+    /// Nothing received (not even a pong) within the idle timeout.
+    IdleTimeout,
+    /// A quota is reached: the conversation's queue before an agent accepts it, or the
+    /// frames, bytes or conversations a conversation, an organisation or the relay may hold.
+    /// Nothing was stored.
+    QuotaExceeded,
 }
 
 impl Code {
@@ -100,6 +106,8 @@ impl Code {
             Code::SlowConsumer => "SLOW_CONSUMER",
             Code::RefReused => "REF_REUSED",
             Code::Internal => "INTERNAL",
+            Code::IdleTimeout => "IDLE_TIMEOUT",
+            Code::QuotaExceeded => "QUOTA_EXCEEDED",
         }
     }
 }

@@ -117,6 +117,32 @@ pub enum Appended {
     /// A hello for another organisation than the conversation's: nothing stored (a
     /// conversation belongs to the organisation of its first hello, for good).
     OtherOrganisation,
+    /// The post's [`Quota`] is reached, or its organisation holds as many conversations as
+    /// it may: nothing stored.
+    QuotaExceeded,
+    /// The conversation does not exist (any more: unassigned conversations expire).
+    Gone,
+}
+
+/// What one append may bring a conversation to, checked inside its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Most frames the conversation may then hold.
+    pub frames: u64,
+    /// Most frame bytes the conversation may then hold.
+    pub bytes: u64,
+    /// For a conversation's first hello: most conversations its organisation may then hold.
+    pub org_conversations: u64,
+}
+
+#[cfg(any(test, feature = "tamper"))]
+impl Quota {
+    /// No limit (tests, and the tamper mode's re-sent frames).
+    pub const NONE: Quota = Quota {
+        frames: u64::MAX,
+        bytes: u64::MAX,
+        org_conversations: u64::MAX,
+    };
 }
 
 /// A conversation waiting for an agent, with its latest hello.
@@ -148,6 +174,8 @@ pub struct Post {
     /// For a hello: the organisation it is addressed to, which the conversation then belongs
     /// to (see [`Appended::OtherOrganisation`]).
     pub org: Option<String>,
+    /// The limits this append must stay within.
+    pub quota: Quota,
 }
 
 /// Receives the outcome of a queued append, once its transaction has committed.
@@ -212,6 +240,7 @@ pub trait Store: Send + Sync + 'static {
             reference: reference.map(str::to_owned),
             now,
             org: (kind == Kind::Hello).then(|| crate::tenancy::SINGLE_TENANT.to_owned()),
+            quota: Quota::NONE,
         };
         self.append_then(
             post,
@@ -238,6 +267,11 @@ pub trait Store: Send + Sync + 'static {
     /// Conversations of `org` assigned to its agent `agent`, with their latest sequence
     /// number (at most [`ASSIGNED_LIMIT`]).
     fn assigned_to(&self, org: &str, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError>;
+    /// How many conversations are stored.
+    fn count_conversations(&self) -> Result<u64, StoreError>;
+    /// Deletes every unassigned conversation created before `before` (Unix time), with its
+    /// frames; returns how many.
+    fn expire_unassigned(&self, before: i64) -> Result<u64, StoreError>;
 }
 
 /// Most waiting conversations listed at a login.
@@ -260,7 +294,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS conversations (
         last_visitor INTEGER NOT NULL DEFAULT 0,
         last_agent INTEGER NOT NULL DEFAULT 0,
         hello_seq INTEGER,
-        org TEXT
+        org TEXT,
+        bytes INTEGER NOT NULL DEFAULT 0
      );
      CREATE TABLE IF NOT EXISTS frames (
         conversation BLOB NOT NULL REFERENCES conversations(id),
@@ -280,6 +315,7 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS conversations (
 /// IS NULL`), which thus never reads message frames nor another organisation's rows; it reads
 /// one frame per listed conversation, its latest hello, by primary key (`hello_seq`).
 const INDEXES: &str = "CREATE INDEX IF NOT EXISTS conversations_org ON conversations(org, agent, created);
+     CREATE INDEX IF NOT EXISTS conversations_unassigned ON conversations(created) WHERE agent IS NULL;
      CREATE UNIQUE INDEX IF NOT EXISTS frames_ref
         ON frames(conversation, sender, ref) WHERE ref IS NOT NULL;";
 
@@ -307,7 +343,10 @@ const MIGRATE_V0: &str = "ALTER TABLE conversations ADD COLUMN last_visitor INTE
 /// Upgrades a version-1 database (no organisations): its conversations with a hello belong to
 /// the single-tenant organisation; the login index becomes per organisation.
 const MIGRATE_V1: &str = "ALTER TABLE conversations ADD COLUMN org TEXT;
+     ALTER TABLE conversations ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
      UPDATE conversations SET org = 'default' WHERE hello_seq IS NOT NULL;
+     UPDATE conversations SET bytes = COALESCE((SELECT SUM(length(data)) FROM frames f
+        WHERE f.conversation = conversations.id), 0);
      DROP INDEX IF EXISTS conversations_agent;";
 
 /// Read connections kept open for reuse; more are opened under load and closed after.
@@ -336,6 +375,10 @@ enum Job {
         post: Post,
         done: AppendDone,
     },
+    Expire {
+        before: i64,
+        done: Box<dyn FnOnce(Result<u64, StoreError>) + Send>,
+    },
 }
 
 /// A job's outcome, held until its transaction commits.
@@ -343,6 +386,7 @@ enum Outcome {
     Unit(Result<(), StoreError>),
     Bool(Result<bool, StoreError>),
     Appended(Result<Appended, StoreError>),
+    Count(Result<u64, StoreError>),
 }
 
 impl Job {
@@ -413,11 +457,13 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
                 Job::Create { id, hash, now, .. } => Outcome::Unit(insert_conversation(&sp, id, hash, *now)),
                 Job::Assign { id, org, agent, .. } => Outcome::Bool(assign_conversation(&sp, id, org, agent)),
                 Job::Append { post, .. } => Outcome::Appended(append_frame(&sp, post)),
+                Job::Expire { before, .. } => Outcome::Count(expire_unassigned(&sp, *before)),
             };
             let ok = match &outcome {
                 Outcome::Unit(r) => r.is_ok(),
                 Outcome::Bool(r) => r.is_ok(),
                 Outcome::Appended(r) => r.is_ok(),
+                Outcome::Count(r) => r.is_ok(),
             };
             if ok {
                 sp.commit()?;
@@ -448,9 +494,11 @@ fn report(job: Job, outcome: Option<Outcome>, failed: Option<&StoreError>) {
         (Job::Create { done, .. }, Some(Outcome::Unit(r)), None) => done(r),
         (Job::Assign { done, .. }, Some(Outcome::Bool(r)), None) => done(r),
         (Job::Append { done, .. }, Some(Outcome::Appended(r)), None) => done(r),
+        (Job::Expire { done, .. }, Some(Outcome::Count(r)), None) => done(r),
         (Job::Create { done, .. }, _, _) => done(Err(err())),
         (Job::Assign { done, .. }, _, _) => done(Err(err())),
         (Job::Append { done, .. }, _, _) => done(Err(err())),
+        (Job::Expire { done, .. }, _, _) => done(Err(err())),
     }
 }
 
@@ -581,10 +629,14 @@ const Q_WAITING: &str = "SELECT c.id, f.seq, f.data FROM conversations c
      ORDER BY c.created, c.rowid LIMIT ?2";
 const Q_ASSIGNED: &str =
     "SELECT id, last_seq FROM conversations WHERE org = ?1 AND agent = ?2 ORDER BY created LIMIT ?3";
-const Q_LAST: &str = "SELECT last_seq, last_visitor, last_agent FROM conversations WHERE id = ?1";
+const Q_LAST: &str = "SELECT last_seq, last_visitor, last_agent, bytes FROM conversations WHERE id = ?1";
 const Q_REF: &str = "SELECT seq, kind, data FROM frames WHERE conversation = ?1 AND sender = ?2 AND ref = ?3";
 const Q_ASSIGN: &str = "UPDATE conversations SET agent = ?3 WHERE id = ?1 AND org = ?2 AND agent IS NULL";
-const Q_CLAIM: &str = "UPDATE conversations SET org = ?2 WHERE id = ?1 AND (org IS NULL OR org = ?2)";
+/// Gives a conversation to the organisation of its first hello, if that organisation holds
+/// fewer than `?3` conversations (counted on `conversations_org`, inside the transaction).
+const Q_CLAIM: &str = "UPDATE conversations SET org = ?2 WHERE id = ?1 AND org IS NULL
+     AND (SELECT COUNT(*) FROM conversations WHERE org = ?2) < ?3";
+const Q_ORG: &str = "SELECT org FROM conversations WHERE id = ?1";
 
 /// Every query above, by name (see [`SqliteStore::query_plans`]).
 #[cfg(test)]
@@ -598,6 +650,7 @@ const QUERIES: &[(&str, &str)] = &[
     ("append: ref lookup", Q_REF),
     ("assign", Q_ASSIGN),
     ("append: claim for an organisation", Q_CLAIM),
+    ("append: organisation", Q_ORG),
 ];
 
 fn conv_id(bytes: Vec<u8>) -> Option<ConvId> {
@@ -647,6 +700,20 @@ fn assign_conversation(conn: &Connection, id: &ConvId, org: &str, agent: &str) -
     Ok(changed == 1)
 }
 
+/// Deletes the unassigned conversations created before `before`, and their frames (inside
+/// the writer's transaction; `conversations_unassigned` finds them).
+fn expire_unassigned(conn: &Connection, before: i64) -> Result<u64, StoreError> {
+    conn.prepare_cached(
+        "DELETE FROM frames WHERE conversation IN
+            (SELECT id FROM conversations WHERE agent IS NULL AND created < ?1)",
+    )?
+    .execute(params![before])?;
+    let n = conn
+        .prepare_cached("DELETE FROM conversations WHERE agent IS NULL AND created < ?1")?
+        .execute(params![before])?;
+    Ok(n as u64)
+}
+
 /// Appends one frame (inside the writer's transaction): the `ref` lookup and the sequence
 /// numbers see every earlier write of the same transaction.
 fn append_frame(conn: &Connection, post: &Post) -> Result<Appended, StoreError> {
@@ -658,6 +725,7 @@ fn append_frame(conn: &Connection, post: &Post) -> Result<Appended, StoreError> 
         reference,
         now,
         org,
+        quota: _,
     } = post;
     if let Some(r) = reference {
         let found = conn
@@ -679,16 +747,45 @@ fn append_frame(conn: &Connection, post: &Post) -> Result<Appended, StoreError> 
             });
         }
     }
+    let Some((last, last_visitor, last_agent, bytes)) = conn
+        .prepare_cached(Q_LAST)?
+        .query_row(params![&id[..]], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
+        .optional()?
+    else {
+        return Ok(Appended::Gone);
+    };
+    let seq = last + 1;
+    let new_bytes = bytes.saturating_add(i64::try_from(data.len()).unwrap_or(i64::MAX));
+    if seq as u64 > post.quota.frames || new_bytes as u64 > post.quota.bytes {
+        return Ok(Appended::QuotaExceeded);
+    }
     if let Some(org) = org {
         // Read-only so far: nothing to undo.
-        if conn.prepare_cached(Q_CLAIM)?.execute(params![&id[..], org])? != 1 {
-            return Ok(Appended::OtherOrganisation);
+        let current: Option<String> = conn
+            .prepare_cached(Q_ORG)?
+            .query_row(params![&id[..]], |r| r.get(0))?;
+        match current {
+            Some(c) if c == *org => {}
+            Some(_) => return Ok(Appended::OtherOrganisation),
+            None => {
+                let max = i64::try_from(post.quota.org_conversations).unwrap_or(i64::MAX);
+                if conn
+                    .prepare_cached(Q_CLAIM)?
+                    .execute(params![&id[..], org, max])?
+                    != 1
+                {
+                    return Ok(Appended::QuotaExceeded);
+                }
+            }
         }
     }
-    let (last, last_visitor, last_agent): (i64, i64, i64) = conn
-        .prepare_cached(Q_LAST)?
-        .query_row(params![&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    let seq = last + 1;
     let prev = match sender {
         Sender::Visitor => last_visitor,
         Sender::Agent => last_agent,
@@ -697,10 +794,11 @@ fn append_frame(conn: &Connection, post: &Post) -> Result<Appended, StoreError> 
         "UPDATE conversations SET last_seq = ?2,
             last_visitor = CASE WHEN ?3 = 'visitor' THEN ?2 ELSE last_visitor END,
             last_agent = CASE WHEN ?3 = 'agent' THEN ?2 ELSE last_agent END,
-            hello_seq = CASE WHEN ?4 = 'hello' THEN ?2 ELSE hello_seq END
+            hello_seq = CASE WHEN ?4 = 'hello' THEN ?2 ELSE hello_seq END,
+            bytes = ?5
          WHERE id = ?1",
     )?
-    .execute(params![&id[..], seq, sender.as_str(), kind.as_str()])?;
+    .execute(params![&id[..], seq, sender.as_str(), kind.as_str(), new_bytes])?;
     conn.prepare_cached(
         "INSERT INTO frames (conversation, seq, sender, kind, data, created, prev, ref)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -814,6 +912,17 @@ impl Store for SqliteStore {
             }
             Ok(out)
         })
+    }
+
+    fn count_conversations(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            let n: i64 = conn.query_row("SELECT COUNT(*) FROM conversations", [], |r| r.get(0))?;
+            Ok(n as u64)
+        })
+    }
+
+    fn expire_unassigned(&self, before: i64) -> Result<u64, StoreError> {
+        self.wait(|done| Job::Expire { before, done })
     }
 
     fn assigned_to(&self, org: &str, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError> {
@@ -957,7 +1066,7 @@ mod tests {
 
     /// Issue #19, group commit: one transaction holding a new conversation, two posts of the
     /// same sender, a resend of a ref posted earlier in the same batch, a conflicting reuse
-    /// and a post that fails (unknown conversation). Outcomes are those of one transaction
+    /// a post to an unknown conversation and a create that fails (existing id). Outcomes are those of one transaction
     /// per write, the failure undoes only itself, and each is reported after the commit.
     #[test]
     fn a_batch_commits_like_one_transaction_per_write() {
@@ -978,6 +1087,7 @@ mod tests {
                     reference: r.map(str::to_owned),
                     now: 1,
                     org: None,
+                    quota: Quota::NONE,
                 },
                 done: Box::new(move |r| {
                     // Reported only once committed: another connection sees the frame.
@@ -996,6 +1106,8 @@ mod tests {
         };
         let created = std::sync::Arc::new(Mutex::new(None));
         let c2 = created.clone();
+        let again = std::sync::Arc::new(Mutex::new(None));
+        let a2 = again.clone();
         let batch = vec![
             Job::Create {
                 id,
@@ -1008,6 +1120,13 @@ mod tests {
             post(id, Sender::Visitor, b"a", Some("r1")),
             post(id, Sender::Visitor, b"x", Some("r2")),
             post([9u8; 16], Sender::Visitor, b"c", None),
+            // A write that fails (the id exists): undone alone.
+            Job::Create {
+                id,
+                hash: [1; 32],
+                now: 1,
+                done: Box::new(move |r| *a2.lock().unwrap() = Some(r.is_ok())),
+            },
             post(id, Sender::Agent, b"d", None),
             post(id, Sender::Visitor, b"e", None),
         ];
@@ -1016,13 +1135,14 @@ mod tests {
         configure(&conn).unwrap();
         run_batch(&mut conn, batch);
         assert_eq!(*created.lock().unwrap(), Some(true));
+        assert_eq!(*again.lock().unwrap(), Some(false));
         let got = results.lock().unwrap().clone();
         assert_eq!(got.len(), 7);
         assert_eq!(got[0], Ok(Appended::Stored { seq: 1, prev: 0 }));
         assert_eq!(got[1], Ok(Appended::Stored { seq: 2, prev: 1 }));
         assert_eq!(got[2], Ok(Appended::Duplicate { seq: 1 }));
         assert_eq!(got[3], Ok(Appended::Conflict));
-        assert!(got[4].is_err(), "unknown conversation: {:?}", got[4]);
+        assert_eq!(got[4], Ok(Appended::Gone), "unknown conversation");
         assert_eq!(got[5], Ok(Appended::Stored { seq: 3, prev: 0 }));
         assert_eq!(got[6], Ok(Appended::Stored { seq: 4, prev: 2 }));
         let frames = store.frames_after(&id, Sender::Visitor, 0, 100).unwrap();

@@ -783,6 +783,8 @@ struct Member {
     /// Resends answered with a sequence number acked before under the same id (none) or
     /// first acked by the resend (these).
     resends: usize,
+    /// The last `synced` said `"more": true` (a sync answers one page).
+    more: bool,
 }
 
 impl Member {
@@ -798,6 +800,7 @@ impl Member {
             acked: Vec::new(),
             unacked: Vec::new(),
             resends: 0,
+            more: false,
         }
     }
 
@@ -835,6 +838,7 @@ impl Member {
                 }
             }
             Some("error") => panic!("{} got {v}", self.kind()),
+            Some("synced") => self.more = v["more"] == true,
             _ => {}
         }
     }
@@ -874,10 +878,16 @@ impl Member {
         ws.close(None).await.unwrap();
     }
 
+    /// Syncs page after page until the relay has no more.
     async fn sync(&mut self) {
-        let frame = json!({"type": "sync", "conversation": self.id, "after": self.last});
-        send(self.ws.as_mut().unwrap(), frame).await;
-        self.read_until(|v| v["type"] == "synced").await;
+        loop {
+            let frame = json!({"type": "sync", "conversation": self.id, "after": self.last});
+            send(self.ws.as_mut().unwrap(), frame).await;
+            self.read_until(|v| v["type"] == "synced").await;
+            if !self.more {
+                return;
+            }
+        }
     }
 
     /// Agent: logs in on a new connection but does not sync yet.
@@ -894,6 +904,9 @@ impl Member {
             send(&mut ws, frame).await;
             self.ws = Some(ws);
             self.read_until(|v| v["type"] == "synced").await;
+            if self.more {
+                self.sync().await;
+            }
         } else {
             self.login(relay).await;
             self.sync().await;
@@ -1251,7 +1264,11 @@ async fn concurrent_posts_are_acked_stored_once_in_order_and_survive_kill_9() {
     const POSTS: usize = 25;
     let dir = tmp();
     let db = dir.path().join("r.db");
-    let mut relay = Relay::start(&db, "127.0.0.1:0", &["--rate-limit", "10000"]);
+    let mut relay = Relay::start(
+        &db,
+        "127.0.0.1:0",
+        &["--rate-limit", "10000", "--pre-accept-frames", "100"],
+    );
     let port = relay.port();
     let mut visitors = Vec::new();
     for _ in 0..VISITORS {
@@ -1628,4 +1645,224 @@ async fn two_organisations_cannot_see_take_or_count_each_others_conversations() 
         ]
     );
     assert_eq!(kinds(&list_b), vec![("waiting".to_string(), b1.clone())]);
+}
+
+/// Issue #16, abuse limits on what is stored: before an agent accepts, a visitor may queue
+/// only `--pre-accept-frames` frames (hello included; soft QUOTA_EXCEEDED, nothing stored),
+/// afterwards up to the conversation quota; an organisation holds at most
+/// `--org-conversations` conversations and the relay at most `--total-conversations`.
+#[tokio::test]
+async fn quotas_bound_the_queue_before_accept_and_conversations_per_conversation_org_and_relay() {
+    let dir = tmp();
+    let relay = Relay::start(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &[
+            "--pre-accept-frames",
+            "3",
+            "--conv-frames",
+            "6",
+            "--org-conversations",
+            "2",
+            "--total-conversations",
+            "4",
+        ],
+    );
+    let mut ag = agent(&relay).await;
+    let (mut v, id, _) = create(&relay).await;
+    post(&mut v, None, "hello", HELLO).await;
+    post(&mut v, None, "message", "TTE").await;
+    post(&mut v, None, "message", "TTI").await;
+    send(&mut v, post_frame(None, "message", "TTM", "over")).await;
+    let e = expect(&mut v, "error").await;
+    assert_eq!(
+        (e["code"].as_str(), e["ref"].as_str()),
+        (Some("QUOTA_EXCEEDED"), Some("over"))
+    );
+    expect(&mut ag, "waiting").await;
+    send(&mut ag, json!({"type": "accept", "conversation": id})).await;
+    expect(&mut ag, "accepted").await;
+    // Nothing of the refused post was stored: the agent syncs exactly two messages.
+    let got = sync(&mut ag, &id, 1).await;
+    assert_eq!(
+        got.iter()
+            .map(|f| f["data"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["TTE", "TTI"]
+    );
+    // Accepted: up to the conversation's quota (6 frames).
+    post(&mut ag, Some(&id), "reply", "UkVQTFk").await;
+    expect(&mut v, "deliver").await;
+    post(&mut v, None, "message", "TTM").await;
+    post(&mut v, None, "message", "TTQ").await;
+    send(&mut v, post_frame(None, "message", "TTU", "full")).await;
+    assert_eq!(expect(&mut v, "error").await["code"], "QUOTA_EXCEEDED");
+    // The organisation holds one conversation; a second hello fits, a third does not.
+    let (mut v2, _, _) = create(&relay).await;
+    post(&mut v2, None, "hello", HELLO).await;
+    let (mut v3, _, _) = create(&relay).await;
+    send(&mut v3, post_frame(None, "hello", HELLO, "h3")).await;
+    assert_eq!(expect(&mut v3, "error").await["code"], "QUOTA_EXCEEDED");
+    // Four conversations exist (v, v2, v3 without an organisation, and this one); a fifth
+    // cannot be created.
+    let (_v4, _, _) = create(&relay).await;
+    let mut v5 = connect(&relay).await;
+    send(&mut v5, json!({"type": "create"})).await;
+    expect_error_and_close(&mut v5, "QUOTA_EXCEEDED").await;
+}
+
+/// Issue #16: an unassigned conversation is deleted after `--unassigned-ttl-secs`: it leaves
+/// the waiting list and its visitor can no longer resume it; an accepted one stays.
+#[tokio::test]
+async fn unassigned_conversations_expire() {
+    let dir = tmp();
+    let relay = Relay::start(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &["--unassigned-ttl-secs", "1"],
+    );
+    let mut ag = agent(&relay).await;
+    let (mut kept, kept_id, kept_token) = create(&relay).await;
+    post(&mut kept, None, "hello", HELLO).await;
+    expect(&mut ag, "waiting").await;
+    send(&mut ag, json!({"type": "accept", "conversation": kept_id})).await;
+    expect(&mut ag, "accepted").await;
+    let (mut gone, gone_id, gone_token) = create(&relay).await;
+    post(&mut gone, None, "hello", HELLO).await;
+    drop((kept, gone));
+    // created has a resolution of a second: older than 1 s after at most 2 s, and expiry runs
+    // every second.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let mut ws = connect(&relay).await;
+    send(&mut ws, json!({"type": "agent", "token": AGENT_TOKEN})).await;
+    expect(&mut ws, "ready").await;
+    send(&mut ws, json!({"type": "ping"})).await;
+    let mut listed = Vec::new();
+    loop {
+        let v = recv(&mut ws).await.unwrap();
+        if v["type"] == "pong" {
+            break;
+        }
+        listed.push((
+            v["type"].as_str().unwrap().to_string(),
+            v["conversation"].as_str().unwrap().to_string(),
+        ));
+    }
+    assert_eq!(listed, vec![("assigned".to_string(), kept_id.clone())]);
+    let mut ws = connect(&relay).await;
+    send(
+        &mut ws,
+        json!({"type": "resume", "conversation": gone_id, "token": gone_token}),
+    )
+    .await;
+    expect_error_and_close(&mut ws, "UNAUTHORIZED").await;
+    let mut ws = connect(&relay).await;
+    send(
+        &mut ws,
+        json!({"type": "resume", "conversation": kept_id, "token": kept_token}),
+    )
+    .await;
+    expect(&mut ws, "ready").await;
+}
+
+/// The HTTP status of a WebSocket upgrade attempt with the given extra headers.
+async fn upgrade_status(relay: &Relay, headers: &[(&str, &str)]) -> u16 {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = relay.url.as_str().into_client_request().unwrap();
+    for (k, v) in headers {
+        let name: tokio_tungstenite::tungstenite::http::HeaderName = k.parse().unwrap();
+        req.headers_mut().insert(name, v.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((_, resp)) => resp.status().as_u16(),
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// Issue #16, connections: the Origin allow-list (default: the relay's own origin; clients
+/// without an Origin are not browsers), per-address and global connection caps.
+#[tokio::test]
+async fn origins_and_connection_caps_are_enforced_before_the_upgrade() {
+    let dir = tmp();
+    let relay = Relay::start(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &["--conns-per-addr", "3"],
+    );
+    let own = format!("http://{}", relay.port());
+    assert_eq!(
+        upgrade_status(&relay, &[("origin", "https://evil.example")]).await,
+        403
+    );
+    assert_eq!(upgrade_status(&relay, &[("origin", "null")]).await, 403);
+    assert_eq!(upgrade_status(&relay, &[("origin", &own)]).await, 101);
+    assert_eq!(upgrade_status(&relay, &[]).await, 101);
+    let held: Vec<Ws> = futures_util::future::join_all((0..3).map(|_| connect(&relay))).await;
+    assert_eq!(
+        upgrade_status(&relay, &[]).await,
+        429,
+        "fourth connection from one address"
+    );
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(upgrade_status(&relay, &[]).await, 101, "slots are given back");
+    drop(relay);
+
+    let relay = Relay::start(
+        &dir.path().join("r2.db"),
+        "127.0.0.1:0",
+        &["--conns-total", "2", "--allowed-origin", "https://shop.example"],
+    );
+    assert_eq!(
+        upgrade_status(&relay, &[("origin", "https://shop.example")]).await,
+        101
+    );
+    let own = format!("http://{}", relay.port());
+    assert_eq!(
+        upgrade_status(&relay, &[("origin", &own)]).await,
+        403,
+        "the list replaces the default"
+    );
+    let _held: Vec<Ws> = futures_util::future::join_all((0..2).map(|_| connect(&relay))).await;
+    assert_eq!(upgrade_status(&relay, &[]).await, 503, "global cap");
+}
+
+/// Issue #16: WebSocket pings count against the rate limit, and a connection that sends
+/// nothing (not even the pongs to the relay's pings) within `--idle-secs` is closed.
+#[tokio::test]
+async fn control_frames_are_rate_limited_and_idle_connections_time_out() {
+    let dir = tmp();
+    let relay = Relay::start(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &["--rate-limit", "5", "--idle-secs", "2"],
+    );
+    let mut flood = connect(&relay).await;
+    for _ in 0..100 {
+        if flood.send(Message::Ping(Default::default())).await.is_err() {
+            break;
+        }
+    }
+    let e = expect(&mut flood, "error").await;
+    assert_eq!(e["code"], "RATE_LIMITED");
+    // A connection that does not read never answers the relay's pings.
+    let (mut silent, _, _) = create(&relay).await;
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let e = expect(&mut silent, "error").await;
+    assert_eq!(e["code"], "IDLE_TIMEOUT");
+    // One that reads answers them (tungstenite pongs on read) and stays.
+    let (mut live, _, _) = create(&relay).await;
+    let until = tokio::time::Instant::now() + Duration::from_millis(3500);
+    let mut pings = 0;
+    while let Ok(m) = tokio::time::timeout_at(until, live.next()).await {
+        assert!(
+            matches!(m, Some(Ok(Message::Ping(_)))),
+            "nothing but pings: {m:?}"
+        );
+        pings += 1;
+    }
+    assert!(pings >= 2, "the relay pings every second: {pings}");
+    send(&mut live, json!({"type": "ping"})).await;
+    expect(&mut live, "pong").await;
 }
