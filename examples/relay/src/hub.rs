@@ -40,7 +40,27 @@ enum Out {
     Frame(ConvId, StoredFrame),
 }
 
-type Outbox = mpsc::Sender<Out>;
+/// Bytes of frames queued for one connection and not yet written to it (issue #16: a client
+/// that stops reading must not grow the relay). Beyond it the connection is dropped as a slow
+/// consumer; it reconnects and syncs from the store.
+const OUTBOX_BYTES: usize = 1 << 20;
+
+/// A connection's queue: at most 1 024 entries and [`OUTBOX_BYTES`] of frame data.
+#[derive(Clone)]
+struct Outbox {
+    tx: mpsc::Sender<Out>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Out {
+    fn bytes(&self) -> usize {
+        match self {
+            Out::Text(t) => t.len(),
+            Out::Waiting => 0,
+            Out::Frame(_, f) => f.data.len(),
+        }
+    }
+}
 
 /// Most frames a live catch-up reads (only when publishes overtook each other: a few).
 const SYNC_LIMIT: usize = 10_000;
@@ -302,6 +322,11 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::S
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
     info!("conn {conn}: open");
     let (tx, mut rx) = mpsc::channel::<Out>(1024);
+    let queued = Arc::new(AtomicUsize::new(0));
+    let tx = Outbox {
+        tx,
+        queued: queued.clone(),
+    };
     let mut cursors = Cursors::new();
     let mut tx = Some(tx);
     let mut auth: Option<Auth> = None;
@@ -323,7 +348,7 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::S
                 let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("shutdown") }))).await;
                 break "shutdown";
             }
-            out = rx.recv(), if auth.is_some() => match out {
+            out = rx.recv(), if auth.is_some() => match out.inspect(|o| { queued.fetch_sub(o.bytes(), Ordering::SeqCst); }) {
                 Some(Out::Text(text)) => {
                     if !send_text(&hub, conn, &mut socket, text).await { break "send failed"; }
                 }
@@ -567,7 +592,18 @@ impl Hub {
     /// Queues `text` for a subscriber; a full queue drops the subscriber, whose connection
     /// then closes with SLOW_CONSUMER (the client reconnects and syncs from the store).
     fn push(outbox: &Outbox, out: Out) -> bool {
-        outbox.try_send(out).is_ok()
+        let n = out.bytes();
+        if outbox.queued.fetch_add(n, Ordering::SeqCst).saturating_add(n) > OUTBOX_BYTES {
+            // Over budget: dropping the sender closes the queue, and the connection then
+            // closes with SLOW_CONSUMER once it has written what is queued.
+            outbox.queued.fetch_sub(n, Ordering::SeqCst);
+            return false;
+        }
+        if outbox.tx.try_send(out).is_err() {
+            outbox.queued.fetch_sub(n, Ordering::SeqCst);
+            return false;
+        }
+        true
     }
 
     fn remove_agent(subs: &mut Subscribers, conn: u64) {

@@ -33,6 +33,7 @@ use crate::tenancy::{Credential, Tenants};
 #[derive(Parser, Debug)]
 #[command(
     name = "hushwire-relay",
+    version,
     about = "Reference relay: routes and stores ciphertext only."
 )]
 struct Args {

@@ -177,18 +177,28 @@ async fn post_as(ws: &mut Ws, conv: Option<&str>, kind: &str, data: &str, refere
 }
 
 /// Agent: syncs `id` after `after` and returns the delivered frames up to `synced`.
+/// Follows `"more": true` page after page (a sync answers at most 64 frames).
 async fn sync(ws: &mut Ws, id: &str, after: u64) -> Vec<Value> {
-    send(ws, json!({"type": "sync", "conversation": id, "after": after})).await;
-    until_synced(ws).await
+    let mut out = Vec::new();
+    let mut after = after;
+    loop {
+        send(ws, json!({"type": "sync", "conversation": id, "after": after})).await;
+        let (page, synced) = until_synced_frame(ws).await;
+        out.extend(page);
+        if synced["more"] != true {
+            return out;
+        }
+        after = synced["seq"].as_u64().unwrap();
+    }
 }
 
-/// The `deliver` frames up to the next `synced`.
-async fn until_synced(ws: &mut Ws) -> Vec<Value> {
+/// The `deliver` frames up to the next `synced`, and that `synced`.
+async fn until_synced_frame(ws: &mut Ws) -> (Vec<Value>, Value) {
     let mut out = Vec::new();
     loop {
         let v = recv(ws).await.expect("open until synced");
         match v["type"].as_str() {
-            Some("synced") => return out,
+            Some("synced") => return (out, v),
             Some("deliver") => out.push(v),
             // Login notices of this agent's other conversations.
             Some("assigned" | "waiting") => {}
@@ -1865,4 +1875,69 @@ async fn control_frames_are_rate_limited_and_idle_connections_time_out() {
     assert!(pings >= 2, "the relay pings every second: {pings}");
     send(&mut live, json!({"type": "ping"})).await;
     expect(&mut live, "pong").await;
+}
+
+/// Resident memory of a process, KiB.
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Issue #16/#19, the slow reader: an agent that stops reading while its visitor posts 20 MiB
+/// does not grow the relay by more than its queue's bound (1 MiB of frames, plus socket and
+/// write buffers); it is dropped as a slow consumer, and every frame is still in the store
+/// for its next sync.
+#[tokio::test]
+async fn a_client_that_stops_reading_does_not_grow_the_relay() {
+    use base64::Engine;
+    let dir = tmp();
+    let relay = Relay::start(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &["--rate-limit", "100000"],
+    );
+    let (mut stalled, mut v, id) = accepted_pair(&relay).await;
+    let data = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(vec![0x5au8; 48 * 1024]);
+    // Warm up allocator and page cache with a few frames the agent reads.
+    for _ in 0..10 {
+        post(&mut v, None, "message", &data).await;
+        expect(&mut stalled, "deliver").await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = rss_kib(relay.child.id());
+    // The agent reads nothing from here on.
+    for _ in 0..420 {
+        post(&mut v, None, "message", &data).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let grown = rss_kib(relay.child.id()).saturating_sub(before);
+    assert!(
+        grown < 12 * 1024,
+        "relay grew by {grown} KiB for a stalled reader of 20 MiB"
+    );
+    // The stalled connection ends with SLOW_CONSUMER after what was queued.
+    let mut ended = false;
+    for _ in 0..500 {
+        match recv(&mut stalled).await {
+            Some(f) if f["type"] == "error" => {
+                assert_eq!(f["code"], "SLOW_CONSUMER");
+                ended = true;
+                break;
+            }
+            Some(_) => continue,
+            None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    assert!(ended, "the stalled reader was dropped");
+    // Nothing is lost: a new connection syncs the hello and all 430 messages.
+    let mut ag = agent(&relay).await;
+    let n = sync(&mut ag, &id, 0).await.len();
+    assert_eq!(n, 431, "the hello and 430 messages");
 }
