@@ -12,6 +12,7 @@ mod store;
 #[cfg(feature = "tamper")]
 mod tamper;
 mod tenancy;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -109,6 +110,16 @@ struct Args {
     /// (created 0600; bearer tokens in frames are replaced by `[redacted]`).
     #[arg(long)]
     frame_log: Option<PathBuf>,
+    /// TLS certificate chain (PEM). With `--tls-key`, the relay serves HTTPS and `wss://`.
+    #[arg(long, env = "HUSHWIRE_RELAY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key (PEM).
+    #[arg(long, env = "HUSHWIRE_RELAY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address: only behind a reverse proxy that
+    /// terminates TLS on the same host or private network (agent tokens cross in clear).
+    #[arg(long)]
+    insecure_plain_http: bool,
     /// Log line format on stderr.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -125,6 +136,17 @@ enum Command {
     /// Reads a relay token from standard input and prints its `token_hash` for the
     /// organisations file (salted HMAC-SHA256; the token is never stored).
     HashToken,
+    /// Writes a self-signed TLS certificate (`DIR/cert.pem`) and key (`DIR/key.pem`, 0600)
+    /// for the demo and tests.
+    GenCert {
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// DNS name or IP address the certificate is for (repeatable; default localhost and
+        /// 127.0.0.1).
+        #[arg(long = "name")]
+        names: Vec<String>,
+    },
 }
 
 /// The Content-Security-Policy of everything the relay serves. The demo pages load only
@@ -184,7 +206,7 @@ fn init_logs(format: LogFormat) {
 /// organisation is logged when it closes, see the hub). The path without its query string,
 /// never headers or bodies: nothing a token or a frame could be in.
 async fn access_log(
-    axum::extract::ConnectInfo(source): axum::extract::ConnectInfo<SocketAddr>,
+    axum::extract::ConnectInfo(source): axum::extract::ConnectInfo<std::net::SocketAddr>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
@@ -264,9 +286,13 @@ fn parse_tokens(args: &Args) -> Vec<(String, String)> {
 
 fn main() {
     let args = Args::parse();
-    if let Some(Command::HashToken) = args.command {
-        if let Err(e) = hash_token() {
-            info!("{e}");
+    if let Some(command) = &args.command {
+        let result = match command {
+            Command::HashToken => hash_token(),
+            Command::GenCert { out, names } => tls::generate_self_signed(out, names),
+        };
+        if let Err(e) = result {
+            eprintln!("hushwire-relay: {e}");
             std::process::exit(1);
         }
         return;
@@ -352,22 +378,35 @@ async fn run(args: Args) -> Result<(), String> {
     if let Some(dir) = &args.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }
-    let app = security_headers(app.with_state(hub.clone())).layer(axum::middleware::from_fn(access_log));
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        _ => None,
+    };
+    if tls.is_none() && !args.bind.ip().is_loopback() && !args.insecure_plain_http {
+        return Err(format!(
+            "refusing plain HTTP on {}: give --tls-cert and --tls-key, or --insecure-plain-http \
+             behind a TLS-terminating proxy",
+            args.bind
+        ));
+    }
+    let mut app = security_headers(app.with_state(hub.clone()));
+    if tls.is_some() {
+        // Browsers that saw the relay over HTTPS never try plain HTTP again (RFC 6797).
+        app = app.layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ));
+    }
+    let app = app.layer(axum::middleware::from_fn(access_log));
 
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| format!("bind {}: {e}", args.bind))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    // Chat frames are small and answered in bursts (a login's `assigned` and `waiting`
-    // frames): without TCP_NODELAY, Nagle's algorithm and the peer's delayed ACK add ~40 ms.
-    let listener = listener.tap_io(|tcp| {
-        if tcp.set_nodelay(true).is_err() {
-            info!("cannot set TCP_NODELAY");
-        }
-    });
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // The one line scripts parse: the URL actually bound.
-    println!("hushwire-relay listening on http://{addr}");
-    info!("listening on http://{addr}, database {}", args.db.display());
+    println!("hushwire-relay listening on {scheme}://{addr}");
+    info!("listening on {scheme}://{addr}, database {}", args.db.display());
 
     let mut shutdown_wait = shutdown_rx.clone();
     let signal_task = tokio::spawn(async move {
@@ -375,12 +414,32 @@ async fn run(args: Args) -> Result<(), String> {
         info!("shutting down: finishing frames in flight");
         let _ = shutdown_tx.send(true);
     });
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async move {
-            let _ = shutdown_wait.wait_for(|s| *s).await;
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    let stop = async move {
+        let _ = shutdown_wait.wait_for(|s| *s).await;
+    };
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    match tls {
+        Some(config) => {
+            // tap_io only for axum's connect info (the source address); TCP_NODELAY is set
+            // before the handshake, in the listener.
+            let listener = tls::TlsListener::new(listener, config)
+                .map_err(|e| e.to_string())?
+                .tap_io(|_| {});
+            axum::serve(listener, app).with_graceful_shutdown(stop).await
+        }
+        None => {
+            // Chat frames are small and answered in bursts (a login's `assigned` and
+            // `waiting` frames): without TCP_NODELAY, Nagle's algorithm and the peer's
+            // delayed ACK add ~40 ms.
+            let listener = listener.tap_io(|tcp| {
+                if tcp.set_nodelay(true).is_err() {
+                    info!("cannot set TCP_NODELAY");
+                }
+            });
+            axum::serve(listener, app).with_graceful_shutdown(stop).await
+        }
+    }
+    .map_err(|e| e.to_string())?;
     signal_task.abort();
     // Connection tasks finish the frame they are handling (commit, then ack) and close.
     hub.wait_idle(std::time::Duration::from_secs(10)).await;

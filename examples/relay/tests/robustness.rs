@@ -60,6 +60,7 @@ impl Relay {
 
     fn port(&self) -> String {
         self.url
+            .trim_start_matches("wss://")
             .trim_start_matches("ws://")
             .trim_end_matches("/ws")
             .to_string()
@@ -1943,4 +1944,104 @@ async fn a_client_that_stops_reading_does_not_grow_the_relay() {
     let mut ag = agent(&relay).await;
     let n = sync(&mut ag, &id, 0).await.len();
     assert_eq!(n, 431, "the hello and 430 messages");
+}
+
+/// A TLS connection to the relay, trusting only `ca` (PEM), for the name `localhost`.
+async fn tls_connect(relay: &Relay, ca: &Path) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = tokio::net::TcpStream::connect(relay.port()).await.unwrap();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(rustls::pki_types::ServerName::try_from("localhost").unwrap(), tcp)
+        .await
+        .expect("TLS handshake")
+}
+
+/// Issue #16, TLS: `gen-cert` writes a self-signed pair (key 0600); the relay serves `wss://`
+/// and HTTPS with it (HSTS on every response), a plain-HTTP client gets nothing, and a relay
+/// without TLS refuses to listen anywhere but on loopback.
+#[tokio::test]
+async fn tls_serves_wss_and_https_with_hsts_and_plain_http_is_loopback_only() {
+    use std::os::unix::fs::PermissionsExt;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tmp();
+    let certs = dir.path().join("tls");
+    let status = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"))
+        .args(["gen-cert", "--out"])
+        .arg(&certs)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let key = certs.join("key.pem");
+    let cert = certs.join("cert.pem");
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let relay = Relay::start(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(relay.url.starts_with("wss://"), "{}", relay.url);
+    // A conversation over wss://.
+    let tls = tls_connect(&relay, &cert).await;
+    let (mut ws, _) =
+        tokio_tungstenite::client_async(format!("wss://localhost:{}/ws", &relay.port()[10..]), tls)
+            .await
+            .unwrap();
+    ws.send(Message::text(json!({"type": "create"}).to_string()))
+        .await
+        .unwrap();
+    let created = loop {
+        if let Some(Ok(Message::Text(t))) = ws.next().await {
+            break serde_json::from_str::<Value>(t.as_str()).unwrap();
+        }
+    };
+    assert_eq!(created["type"], "created");
+    // HTTPS with HSTS.
+    let mut tls = tls_connect(&relay, &cert).await;
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut response = String::new();
+    tls.read_to_string(&mut response).await.ok();
+    let lower = response.to_ascii_lowercase();
+    assert!(lower.starts_with("http/1.1 200"), "{response}");
+    assert!(
+        lower.contains("strict-transport-security: max-age=31536000"),
+        "{response}"
+    );
+    // Plain HTTP to the TLS port gets no HTTP answer.
+    let mut tcp = tokio::net::TcpStream::connect(relay.port()).await.unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut buf)).await;
+    assert!(!String::from_utf8_lossy(&buf).contains("200 OK"));
+    // Without TLS, only loopback.
+    let out = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"))
+        .args(["--bind", "0.0.0.0:0", "--db"])
+        .arg(dir.path().join("p.db"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing plain HTTP"));
 }
