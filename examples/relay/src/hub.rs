@@ -125,6 +125,8 @@ pub struct Hub {
     admission: Arc<Admission>,
     /// Conversations stored (see `Create`).
     conversations: AtomicU64,
+    /// What `/metrics` shows.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Counts a live connection; wakes `wait_idle` when the last one ends.
@@ -132,6 +134,7 @@ struct ActiveGuard(Arc<Hub>);
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
+        self.0.metrics.connections.dec();
         if self.0.active.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.0.idle.notify_waiters();
         }
@@ -213,9 +216,14 @@ pub async fn ws_handler(
         header(axum::http::header::HOST),
         &hub.limits.allowed_origins,
     ) {
+        hub.metrics.refused.inc();
         return (axum::http::StatusCode::FORBIDDEN, "origin not allowed").into_response();
     }
-    let slot = match hub.admission.admit(source.ip(), &hub.limits) {
+    let admitted = hub.admission.admit(source.ip(), &hub.limits);
+    if admitted.is_err() {
+        hub.metrics.refused.inc();
+    }
+    let slot = match admitted {
         Ok(slot) => slot,
         Err(Refusal::PerAddress) => {
             return (
@@ -318,6 +326,7 @@ async fn until_shutdown(rx: &mut watch::Receiver<bool>) {
 
 async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::SocketAddr, _slot: Slot) {
     hub.active.fetch_add(1, Ordering::SeqCst);
+    hub.metrics.connections.inc();
     let _guard = ActiveGuard(hub.clone());
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
     info!("conn {conn}: open");
@@ -409,6 +418,7 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::S
                 // Every frame counts against the rate limit, control frames included: a flood
                 // of pings costs the relay as much as one of chat frames.
                 if !bucket.take() {
+                    hub.metrics.rate_limited.inc();
                     close(&hub, conn, &mut socket, &FrameError::fatal(Code::RateLimited, "too many frames")).await;
                     break "rate limited";
                 }
@@ -492,6 +502,7 @@ impl Hub {
             idle: Notify::new(),
             admission: Arc::new(Admission::default()),
             conversations: AtomicU64::new(0),
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 
@@ -528,10 +539,16 @@ impl Hub {
                     let _ = self
                         .conversations
                         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| Some(c.saturating_sub(n)));
+                    self.metrics.expired.inc_by(n);
                     info!("expired {n} unassigned conversations");
                 }
             }
         }
+    }
+
+    /// Whether the relay can serve: no shutdown under way and the store answers a query.
+    pub async fn ready(&self) -> bool {
+        !*self.shutdown.borrow() && self.blocking(|s| s.count_conversations()).await.is_ok()
     }
 
     /// Waits until every connection has finished, at most `limit`.
@@ -825,6 +842,7 @@ impl Hub {
                 // their number; expiry and deletion give room back).
                 if self.conversations.fetch_add(1, Ordering::SeqCst) >= self.limits.total_conversations {
                     self.conversations.fetch_sub(1, Ordering::SeqCst);
+                    self.metrics.quota_refusals.inc();
                     return Err(FrameError::fatal(
                         Code::QuotaExceeded,
                         "the relay holds as many conversations as it may",
@@ -885,7 +903,13 @@ impl Hub {
                 Ok(out)
             }
             (None, ClientFrame::Agent { token }) => {
-                let Some(who) = self.tenants.login(&token) else {
+                let who = self.tenants.login(&token);
+                if who.is_some() {
+                    self.metrics.logins.inc();
+                } else {
+                    self.metrics.failed_logins.inc();
+                }
+                let Some(who) = who else {
                     info!("conn {conn}: rejected agent login");
                     return Err(FrameError::fatal(Code::Unauthorized, "unknown agent token"));
                 };
@@ -1121,6 +1145,7 @@ impl Hub {
                         ))
                     }
                     Appended::QuotaExceeded => {
+                        self.metrics.quota_refusals.inc();
                         return Err(FrameError::soft(
                             Code::QuotaExceeded,
                             if agent.is_none() {
@@ -1128,7 +1153,7 @@ impl Hub {
                             } else {
                                 "this conversation or its organisation is full"
                             },
-                        ))
+                        ));
                     }
                     Appended::Gone => {
                         return Err(FrameError::fatal(
@@ -1138,6 +1163,7 @@ impl Hub {
                     }
                 };
                 // Committed: now forward and acknowledge.
+                self.metrics.frames_stored.inc();
                 info!(
                     "conn {conn}: stored {} seq {seq} ({} bytes) in {}",
                     kind.as_str(),

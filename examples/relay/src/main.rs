@@ -7,6 +7,8 @@
 
 mod hub;
 mod limits;
+mod metrics;
+mod ops;
 mod protocol;
 mod store;
 #[cfg(feature = "tamper")]
@@ -39,20 +41,25 @@ use crate::tenancy::{Credential, Tenants};
 )]
 struct Args {
     /// Address to listen on; port 0 picks a free port (the chosen URL is printed).
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "HUSHWIRE_RELAY_BIND", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
     /// SQLite database file, created on first run.
-    #[arg(long, default_value = "hushwire-relay.sqlite3")]
+    #[arg(long, env = "HUSHWIRE_RELAY_DB", default_value = "hushwire-relay.sqlite3")]
     db: PathBuf,
     /// Directory served at `/` (the web chat pages).
-    #[arg(long = "static")]
+    #[arg(long = "static", env = "HUSHWIRE_RELAY_STATIC")]
     static_dir: Option<PathBuf>,
     /// Extra directory served under a prefix, as `PREFIX=DIR` (e.g. `/pkg=bindings/wasm/pkg`).
     #[arg(long = "mount", value_name = "PREFIX=DIR")]
     mounts: Vec<String>,
     /// Multi-tenant: the organisations file (JSON: each organisation's id, public key and
     /// agents' salted token hashes; see the README). Excludes `--agent-token`.
-    #[arg(long, value_name = "FILE", conflicts_with = "agent_tokens")]
+    #[arg(
+        long,
+        env = "HUSHWIRE_RELAY_ORGS",
+        value_name = "FILE",
+        conflicts_with = "agent_tokens"
+    )]
     orgs: Option<PathBuf>,
     /// Single-tenant: an agent's relay token, as `NAME:TOKEN` or `TOKEN` (name "agent").
     /// Repeatable. Also read from the environment variable HUSHWIRE_AGENT_TOKENS
@@ -63,10 +70,10 @@ struct Args {
     #[command(subcommand)]
     command: Option<Command>,
     /// Client frames allowed per second per connection (burst: twice that).
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, env = "HUSHWIRE_RELAY_RATE_LIMIT", default_value_t = 20)]
     rate_limit: u32,
     /// Largest frame accepted, in bytes.
-    #[arg(long, default_value_t = 96 * 1024)]
+    #[arg(long, env = "HUSHWIRE_RELAY_MAX_FRAME", default_value_t = 96 * 1024)]
     max_frame: usize,
     /// Open WebSocket connections per source address.
     #[arg(long, env = "HUSHWIRE_RELAY_CONNS_PER_ADDR", default_value_t = 64)]
@@ -104,7 +111,12 @@ struct Args {
     unassigned_ttl_secs: u64,
     /// A browser origin (`https://host[:port]`) allowed to open WebSockets; repeatable. None:
     /// only the relay's own origin.
-    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    #[arg(
+        long = "allowed-origin",
+        env = "HUSHWIRE_RELAY_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN"
+    )]
     allowed_origins: Vec<String>,
     /// Debug only: append every WebSocket frame the relay receives or sends to this file
     /// (created 0600; bearer tokens in frames are replaced by `[redacted]`).
@@ -118,10 +130,10 @@ struct Args {
     tls_key: Option<PathBuf>,
     /// Serve plain HTTP on a non-loopback address: only behind a reverse proxy that
     /// terminates TLS on the same host or private network (agent tokens cross in clear).
-    #[arg(long)]
+    #[arg(long, env = "HUSHWIRE_RELAY_INSECURE_PLAIN_HTTP")]
     insecure_plain_http: bool,
     /// Log line format on stderr.
-    #[arg(long, value_enum, default_value = "text")]
+    #[arg(long, env = "HUSHWIRE_RELAY_LOG_FORMAT", value_enum, default_value = "text")]
     log_format: LogFormat,
     /// Test only: corrupt forwarded message envelopes (`flip-byte`, `replay`, `reorder`).
     /// Exists only in builds with the `tamper` cargo feature, which releases never enable.
@@ -367,7 +379,9 @@ async fn run(args: Args) -> Result<(), String> {
 
     let mut app = Router::new()
         .route("/ws", get(hub::ws_handler))
-        .route("/healthz", get(|| async { "ok" }));
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics));
     for mount in &args.mounts {
         let (prefix, dir) = mount.split_once('=').ok_or("--mount wants PREFIX=DIR")?;
         if !prefix.starts_with('/') || prefix.len() < 2 {

@@ -2045,3 +2045,90 @@ async fn tls_serves_wss_and_https_with_hsts_and_plain_http_is_loopback_only() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("refusing plain HTTP"));
 }
+
+/// One GET; the status line and the body.
+async fn http_body(relay: &Relay, path: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(relay.port()).await.unwrap();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        relay.port()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    (head.lines().next().unwrap().to_string(), body.to_string())
+}
+
+/// Issue #16, operability: `/healthz`, `/readyz`, `/metrics` (Prometheus text; relay-wide
+/// counts that follow what happened), `--version`, and settings from the environment.
+#[tokio::test]
+async fn operator_endpoints_version_and_settings_from_the_environment() {
+    let out = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("hushwire-relay "));
+    let dir = tmp();
+    let db = dir.path().join("r.db");
+    let log = std::fs::File::create(dir.path().join("env.log")).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hushwire-relay"));
+    cmd.args(["--bind", "127.0.0.1:0", "--db"])
+        .arg(&db)
+        .args(["--agent-token", &format!("alice:{AGENT_TOKEN}")])
+        .env("HUSHWIRE_RELAY_PRE_ACCEPT_FRAMES", "1")
+        .stderr(Stdio::from(log));
+    let (child, url) = support::listen(cmd);
+    let relay = Relay {
+        child,
+        url,
+        stderr: dir.path().join("env.log"),
+    };
+    assert_eq!(
+        http_body(&relay, "/healthz").await,
+        ("HTTP/1.1 200 OK".into(), "ok".into())
+    );
+    assert_eq!(
+        http_body(&relay, "/readyz").await,
+        ("HTTP/1.1 200 OK".into(), "ready".into())
+    );
+    let mut ag = agent(&relay).await;
+    let (mut v, _, _) = create(&relay).await;
+    post(&mut v, None, "hello", HELLO).await;
+    expect(&mut ag, "waiting").await;
+    // The environment set the queue before accept to one frame.
+    send(&mut v, post_frame(None, "message", "TTE", "q")).await;
+    assert_eq!(expect(&mut v, "error").await["code"], "QUOTA_EXCEEDED");
+    let mut bad = connect(&relay).await;
+    send(
+        &mut bad,
+        json!({"type": "agent", "token": "not-the-agent-token-000"}),
+    )
+    .await;
+    expect_error_and_close(&mut bad, "UNAUTHORIZED").await;
+    let (status, metrics) = http_body(&relay, "/metrics").await;
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    for line in [
+        "hushwire_relay_agent_logins_total 1",
+        "hushwire_relay_agent_login_failures_total 1",
+        "hushwire_relay_frames_stored_total 1",
+        "hushwire_relay_quota_refusals_total 1",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in\n{metrics}");
+    }
+    // The agent and the visitor, and the refused login while its close lingers.
+    let open: u32 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("hushwire_relay_connections "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((2..=3).contains(&open), "{open}");
+    assert!(!metrics.contains(AGENT_TOKEN) && !metrics.contains("alice"));
+}
