@@ -70,7 +70,7 @@ enum Command {
     },
     /// Chat as the agent from a terminal through a relay.
     Chat {
-        /// The relay, e.g. https://relay.example or http://127.0.0.1:8080 (plain http/ws only
+        /// The relay, e.g. `https://relay.example` or `http://127.0.0.1:8080` (plain http/ws only
         /// to loopback).
         #[arg(long)]
         relay: String,
