@@ -534,13 +534,32 @@ impl Hub {
             }
             let ttl = i64::try_from(self.limits.unassigned_ttl.as_secs()).unwrap_or(i64::MAX);
             let before = now().saturating_sub(ttl);
-            if let Ok(n) = self.blocking(move |s| s.expire_unassigned(before)).await {
+            let mut deleted = self
+                .blocking(move |s| s.expire_unassigned(before))
+                .await
+                .unwrap_or(0);
+            // Retention: each organisation's conversations older than its period.
+            let retained: Vec<(String, i64)> = self
+                .tenants
+                .orgs()
+                .filter_map(|o| {
+                    let secs = i64::try_from(o.retention?.as_secs()).unwrap_or(i64::MAX);
+                    Some((o.id.to_string(), now().saturating_sub(secs)))
+                })
+                .collect();
+            for (org, before) in retained {
+                if let Ok(n) = self.blocking(move |s| s.delete_older(&org, before)).await {
+                    deleted += n;
+                }
+            }
+            {
+                let n = deleted;
                 if n > 0 {
                     let _ = self
                         .conversations
                         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| Some(c.saturating_sub(n)));
                     self.metrics.expired.inc_by(n);
-                    info!("expired {n} unassigned conversations");
+                    info!("expired {n} conversations (unassigned or past retention)");
                 }
             }
         }

@@ -109,6 +109,11 @@ struct Args {
     /// Seconds after which a conversation no agent has accepted is deleted.
     #[arg(long, env = "HUSHWIRE_RELAY_UNASSIGNED_TTL_SECS", default_value_t = 24 * 3600)]
     unassigned_ttl_secs: u64,
+    /// Single-tenant: seconds after which a conversation is deleted (default: kept). A
+    /// multi-tenant relay takes each organisation's `retention_secs` from the organisations
+    /// file.
+    #[arg(long, env = "HUSHWIRE_RELAY_RETENTION_SECS", conflicts_with = "orgs")]
+    retention_secs: Option<u64>,
     /// A browser origin (`https://host[:port]`) allowed to open WebSockets; repeatable. None:
     /// only the relay's own origin.
     #[arg(
@@ -274,7 +279,10 @@ fn tenants(args: &Args) -> Result<Tenants, String> {
         }
         return Tenants::from_file(path);
     }
-    Tenants::single(parse_tokens(args))
+    Tenants::single(
+        parse_tokens(args),
+        args.retention_secs.map(std::time::Duration::from_secs),
+    )
 }
 
 fn parse_tokens(args: &Args) -> Vec<(String, String)> {
@@ -371,7 +379,10 @@ async fn run(args: Args) -> Result<(), String> {
     let hub = Arc::new(hub);
     // Expiry runs often enough that a conversation outlives its limit by at most a quarter of
     // it (and at most a minute).
-    let period = (limits_ttl(&args) / 4).clamp(
+    let shortest = hub_retentions(&args)
+        .into_iter()
+        .fold(limits_ttl(&args), std::cmp::min);
+    let period = (shortest / 4).clamp(
         std::time::Duration::from_secs(1),
         std::time::Duration::from_secs(60),
     );
@@ -459,6 +470,20 @@ async fn run(args: Args) -> Result<(), String> {
     hub.wait_idle(std::time::Duration::from_secs(10)).await;
     info!("stopped");
     Ok(())
+}
+
+/// Retention periods configured (the expiry task runs often enough for the shortest).
+fn hub_retentions(args: &Args) -> Vec<std::time::Duration> {
+    match &args.orgs {
+        Some(path) => Tenants::from_file(path)
+            .map(|t| t.orgs().filter_map(|o| o.retention).collect())
+            .unwrap_or_default(),
+        None => args
+            .retention_secs
+            .map(std::time::Duration::from_secs)
+            .into_iter()
+            .collect(),
+    }
 }
 
 fn limits_ttl(args: &Args) -> std::time::Duration {

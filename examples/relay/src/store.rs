@@ -272,6 +272,9 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes every unassigned conversation created before `before` (Unix time), with its
     /// frames; returns how many.
     fn expire_unassigned(&self, before: i64) -> Result<u64, StoreError>;
+    /// Retention: deletes every conversation of `org` created before `before` (Unix time),
+    /// assigned or not, with its frames; returns how many.
+    fn delete_older(&self, org: &str, before: i64) -> Result<u64, StoreError>;
 }
 
 /// Most waiting conversations listed at a login.
@@ -376,6 +379,8 @@ enum Job {
         done: AppendDone,
     },
     Expire {
+        /// `None`: unassigned conversations of every organisation; `Some`: all of this one's.
+        org: Option<String>,
         before: i64,
         done: Box<dyn FnOnce(Result<u64, StoreError>) + Send>,
     },
@@ -457,7 +462,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
                 Job::Create { id, hash, now, .. } => Outcome::Unit(insert_conversation(&sp, id, hash, *now)),
                 Job::Assign { id, org, agent, .. } => Outcome::Bool(assign_conversation(&sp, id, org, agent)),
                 Job::Append { post, .. } => Outcome::Appended(append_frame(&sp, post)),
-                Job::Expire { before, .. } => Outcome::Count(expire_unassigned(&sp, *before)),
+                Job::Expire { org, before, .. } => Outcome::Count(expire(&sp, org.as_deref(), *before)),
             };
             let ok = match &outcome {
                 Outcome::Unit(r) => r.is_ok(),
@@ -700,17 +705,21 @@ fn assign_conversation(conn: &Connection, id: &ConvId, org: &str, agent: &str) -
     Ok(changed == 1)
 }
 
-/// Deletes the unassigned conversations created before `before`, and their frames (inside
-/// the writer's transaction; `conversations_unassigned` finds them).
-fn expire_unassigned(conn: &Connection, before: i64) -> Result<u64, StoreError> {
-    conn.prepare_cached(
-        "DELETE FROM frames WHERE conversation IN
-            (SELECT id FROM conversations WHERE agent IS NULL AND created < ?1)",
-    )?
-    .execute(params![before])?;
+/// Deletes the conversations created before `before`, and their frames (inside the writer's
+/// transaction): without `org` the unassigned ones (`conversations_unassigned` finds them),
+/// with it every one of that organisation (`conversations_org`).
+fn expire(conn: &Connection, org: Option<&str>, before: i64) -> Result<u64, StoreError> {
+    let which = match org {
+        None => "agent IS NULL AND created < ?1 AND ?2 IS NULL",
+        Some(_) => "org = ?2 AND created < ?1",
+    };
+    conn.prepare_cached(&format!(
+        "DELETE FROM frames WHERE conversation IN (SELECT id FROM conversations WHERE {which})"
+    ))?
+    .execute(params![before, org])?;
     let n = conn
-        .prepare_cached("DELETE FROM conversations WHERE agent IS NULL AND created < ?1")?
-        .execute(params![before])?;
+        .prepare_cached(&format!("DELETE FROM conversations WHERE {which}"))?
+        .execute(params![before, org])?;
     Ok(n as u64)
 }
 
@@ -922,7 +931,16 @@ impl Store for SqliteStore {
     }
 
     fn expire_unassigned(&self, before: i64) -> Result<u64, StoreError> {
-        self.wait(|done| Job::Expire { before, done })
+        self.wait(|done| Job::Expire {
+            org: None,
+            before,
+            done,
+        })
+    }
+
+    fn delete_older(&self, org: &str, before: i64) -> Result<u64, StoreError> {
+        let org = Some(org.to_owned());
+        self.wait(|done| Job::Expire { org, before, done })
     }
 
     fn assigned_to(&self, org: &str, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError> {

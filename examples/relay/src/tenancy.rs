@@ -136,6 +136,8 @@ pub struct Org {
     pub id: Arc<str>,
     /// Its organisation key id; `None` for the single-tenant organisation, which takes all.
     pub key_id: Option<KeyId>,
+    /// Its conversations are deleted this long after their creation (`None`: kept).
+    pub retention: Option<std::time::Duration>,
     agents: Vec<(String, Credential)>,
 }
 
@@ -168,6 +170,9 @@ struct OrgEntry {
     id: String,
     /// The organisation's public key as in its `org.json` (unpadded base64url, 32 bytes).
     org_public_key: String,
+    /// Seconds after which its conversations are deleted; absent: kept.
+    #[serde(default)]
+    retention_secs: Option<u64>,
     #[serde(default)]
     agents: Vec<AgentEntry>,
 }
@@ -185,8 +190,12 @@ fn valid_name(s: &str) -> bool {
 }
 
 impl Tenants {
-    /// A single-tenant relay whose agents are `(name, token)` pairs.
-    pub fn single(agents: Vec<(String, String)>) -> Result<Self, String> {
+    /// A single-tenant relay whose agents are `(name, token)` pairs, keeping conversations
+    /// for `retention` (`None`: for good).
+    pub fn single(
+        agents: Vec<(String, String)>,
+        retention: Option<std::time::Duration>,
+    ) -> Result<Self, String> {
         let mut list = Vec::new();
         for (name, token) in agents {
             if token.len() < MIN_TOKEN_LEN || !valid_name(&name) {
@@ -200,6 +209,7 @@ impl Tenants {
             orgs: vec![Org {
                 id: Arc::from(SINGLE_TENANT),
                 key_id: None,
+                retention,
                 agents: list,
             }],
             by_key_id: HashMap::new(),
@@ -246,6 +256,7 @@ impl Tenants {
             tenants.orgs.push(Org {
                 id: Arc::from(entry.id.as_str()),
                 key_id: Some(kid),
+                retention: entry.retention_secs.map(std::time::Duration::from_secs),
                 agents,
             });
         }
@@ -349,12 +360,12 @@ mod tests {
         assert_eq!((&*who.org, who.name.as_str()), ("a", "alice"));
         assert!(t.login("alice-token-012345678X").is_none());
         // The single-tenant relay takes every well-formed hello.
-        let single = Tenants::single(vec![("x".into(), "x-token-0123456789".into())]).unwrap();
+        let single = Tenants::single(vec![("x".into(), "x-token-0123456789".into())], None).unwrap();
         assert_eq!(
             single.route_hello(&hello(&[5; 8])).as_deref(),
             Some(SINGLE_TENANT)
         );
-        assert!(Tenants::single(vec![("x".into(), "short".into())]).is_err());
+        assert!(Tenants::single(vec![("x".into(), "short".into())], None).is_err());
     }
 
     #[test]

@@ -2132,3 +2132,47 @@ async fn operator_endpoints_version_and_settings_from_the_environment() {
     assert!((2..=3).contains(&open), "{open}");
     assert!(!metrics.contains(AGENT_TOKEN) && !metrics.contains("alice"));
 }
+
+/// Issue #16, retention: an organisation's conversations (accepted ones too) are deleted
+/// `retention_secs` after their creation, with their frames; another organisation without
+/// retention keeps its own.
+#[tokio::test]
+async fn retention_deletes_an_organisations_old_conversations_only() {
+    let dir = tmp();
+    let (pk_a, pk_b) = ([1u8; 32], [2u8; 32]);
+    let (tok_a, tok_b) = ("org-a-alice-token-0123456789", "org-b-alice-token-0123456789");
+    let b64 = |k: &[u8; 32]| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k)
+    };
+    let orgs = json!({"organisations": [
+        {"id": "short", "org_public_key": b64(&pk_a), "retention_secs": 1,
+         "agents": [{"name": "alice", "token_hash": hash_token(tok_a)}]},
+        {"id": "long", "org_public_key": b64(&pk_b),
+         "agents": [{"name": "alice", "token_hash": hash_token(tok_b)}]},
+    ]});
+    let orgs_file = dir.path().join("orgs.json");
+    std::fs::write(&orgs_file, orgs.to_string()).unwrap();
+    let relay = Relay::start_with(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &["--orgs", orgs_file.to_str().unwrap()],
+    );
+    let mut ids = Vec::new();
+    for (pk, tok, org) in [(&pk_a, tok_a, "short"), (&pk_b, tok_b, "long")] {
+        let (mut ag, _) = login_as(&relay, tok, org).await;
+        let (mut v, id, _) = create(&relay).await;
+        post(&mut v, None, "hello", &hello_to(pk)).await;
+        expect(&mut ag, "waiting").await;
+        send(&mut ag, json!({"type": "accept", "conversation": id})).await;
+        expect(&mut ag, "accepted").await;
+        post(&mut ag, Some(&id), "message", "S0VFUA").await;
+        ids.push(id);
+    }
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    let (_, list_a) = login_as(&relay, tok_a, "short").await;
+    let (mut ag_b, list_b) = login_as(&relay, tok_b, "long").await;
+    assert!(list_a.is_empty(), "{list_a:?}");
+    assert_eq!(conversations_in(&list_b), vec![ids[1].clone()]);
+    assert_eq!(sync(&mut ag_b, &ids[1], 0).await.len(), 1, "the hello is kept");
+}
