@@ -1529,6 +1529,33 @@ fn conversations_in(frames: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// The two organisations of the tenancy tests, each with an agent "alice" (tokens
+/// `TOKEN_A`, `TOKEN_B`; public keys `PK_A`, `PK_B`); `a_extra` is merged into A's entry.
+/// Returns the file's path.
+fn two_orgs_file(dir: &Path, (id_a, id_b): (&str, &str), a_extra: Value) -> PathBuf {
+    let b64 = |k: &[u8; 32]| {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k)
+    };
+    let mut a = json!({"id": id_a, "org_public_key": b64(&PK_A),
+                       "agents": [{"name": "alice", "token_hash": hash_token(TOKEN_A)}]});
+    if let (Some(a), Some(extra)) = (a.as_object_mut(), a_extra.as_object()) {
+        a.extend(extra.clone());
+    }
+    let orgs = json!({"organisations": [a,
+        {"id": id_b, "org_public_key": b64(&PK_B),
+         "agents": [{"name": "alice", "token_hash": hash_token(TOKEN_B)}]},
+    ]});
+    let path = dir.join("orgs.json");
+    std::fs::write(&path, orgs.to_string()).unwrap();
+    path
+}
+
+const PK_A: [u8; 32] = [1u8; 32];
+const PK_B: [u8; 32] = [2u8; 32];
+const TOKEN_A: &str = "org-a-alice-token-0123456789";
+const TOKEN_B: &str = "org-b-alice-token-0123456789";
+
 /// Issue #16, tenancy: two organisations on one relay, each with an agent named "alice".
 /// Hellos are routed by their organisation key id; neither organisation's agents can see,
 /// take, read, post into or even learn of the existence of the other's conversations, at
@@ -1537,20 +1564,8 @@ fn conversations_in(frames: &[Value]) -> Vec<String> {
 #[tokio::test]
 async fn two_organisations_cannot_see_take_or_count_each_others_conversations() {
     let dir = tmp();
-    let (pk_a, pk_b) = ([1u8; 32], [2u8; 32]);
-    let (tok_a, tok_b) = ("org-a-alice-token-0123456789", "org-b-alice-token-0123456789");
-    let b64 = |k: &[u8; 32]| {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k)
-    };
-    let orgs = json!({"organisations": [
-        {"id": "shop-a", "org_public_key": b64(&pk_a),
-         "agents": [{"name": "alice", "token_hash": hash_token(tok_a)}]},
-        {"id": "shop-b", "org_public_key": b64(&pk_b),
-         "agents": [{"name": "alice", "token_hash": hash_token(tok_b)}]},
-    ]});
-    let orgs_file = dir.path().join("orgs.json");
-    std::fs::write(&orgs_file, orgs.to_string()).unwrap();
+    let (pk_a, pk_b, tok_a, tok_b) = (PK_A, PK_B, TOKEN_A, TOKEN_B);
+    let orgs_file = two_orgs_file(dir.path(), ("shop-a", "shop-b"), json!({}));
     let db = dir.path().join("r.db");
     let orgs_arg = orgs_file.to_str().unwrap().to_string();
     let mut relay = Relay::start_with(&db, "127.0.0.1:0", &["--orgs", &orgs_arg]);
@@ -2139,20 +2154,8 @@ async fn operator_endpoints_version_and_settings_from_the_environment() {
 #[tokio::test]
 async fn retention_deletes_an_organisations_old_conversations_only() {
     let dir = tmp();
-    let (pk_a, pk_b) = ([1u8; 32], [2u8; 32]);
-    let (tok_a, tok_b) = ("org-a-alice-token-0123456789", "org-b-alice-token-0123456789");
-    let b64 = |k: &[u8; 32]| {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(k)
-    };
-    let orgs = json!({"organisations": [
-        {"id": "short", "org_public_key": b64(&pk_a), "retention_secs": 1,
-         "agents": [{"name": "alice", "token_hash": hash_token(tok_a)}]},
-        {"id": "long", "org_public_key": b64(&pk_b),
-         "agents": [{"name": "alice", "token_hash": hash_token(tok_b)}]},
-    ]});
-    let orgs_file = dir.path().join("orgs.json");
-    std::fs::write(&orgs_file, orgs.to_string()).unwrap();
+    let (pk_a, pk_b, tok_a, tok_b) = (PK_A, PK_B, TOKEN_A, TOKEN_B);
+    let orgs_file = two_orgs_file(dir.path(), ("short", "long"), json!({"retention_secs": 1}));
     let relay = Relay::start_with(
         &dir.path().join("r.db"),
         "127.0.0.1:0",
