@@ -555,14 +555,19 @@ impl Hub {
             {
                 let n = deleted;
                 if n > 0 {
-                    let _ = self
-                        .conversations
-                        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| Some(c.saturating_sub(n)));
+                    self.forget(n);
                     self.metrics.expired.inc_by(n);
                     info!("expired {n} conversations (unassigned or past retention)");
                 }
             }
         }
+    }
+
+    /// `n` conversations were deleted: room for as many under the relay-wide cap.
+    fn forget(&self, n: u64) {
+        let _ = self
+            .conversations
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| Some(c.saturating_sub(n)));
     }
 
     /// Whether the relay can serve: no shutdown under way and the store answers a query.
@@ -1010,6 +1015,40 @@ impl Hub {
                     }
                 }
             }
+            (Some(Auth::Agent(agent)), ClientFrame::Delete { conversation }) if agent.admin => {
+                let id = parse_conv(&conversation)
+                    .ok_or_else(|| FrameError::fatal(Code::BadFrame, "malformed conversation id"))?;
+                let org = agent.org.clone();
+                if !self.blocking(move |s| s.delete_conversation(&org, &id)).await? {
+                    // Unknown and another organisation's look the same.
+                    return Err(FrameError::soft(Code::Forbidden, "no such conversation"));
+                }
+                self.forget(1);
+                info!(
+                    "conn {conn}: administrator of {} deleted conversation {}",
+                    agent.org,
+                    conv_hex(&id)
+                );
+                Ok(vec![
+                    json!({"type": "deleted", "conversation": conv_hex(&id)}).to_string()
+                ])
+            }
+            (Some(Auth::Agent(agent)), ClientFrame::DeleteAll) if agent.admin => {
+                let org = agent.org.clone();
+                let n = self.blocking(move |s| s.delete_organisation(&org)).await?;
+                self.forget(n);
+                info!(
+                    "conn {conn}: administrator of {} deleted all {n} conversations",
+                    agent.org
+                );
+                Ok(vec![
+                    json!({"type": "deleted_all", "conversations": n}).to_string()
+                ])
+            }
+            (Some(_), ClientFrame::Delete { .. } | ClientFrame::DeleteAll) => Err(FrameError::soft(
+                Code::Forbidden,
+                "only an administrator of the organisation deletes its data",
+            )),
             (Some(Auth::Visitor(_)), ClientFrame::Accept { .. }) => {
                 Err(FrameError::fatal(Code::Forbidden, "visitors cannot accept"))
             }
@@ -1082,6 +1121,8 @@ impl Hub {
                             (Some(org), Some(name)) => Some(AgentId {
                                 org: Arc::from(org.as_str()),
                                 name,
+                                // Only who it is matters here (equality ignores the role).
+                                admin: false,
                             }),
                             _ => None,
                         };

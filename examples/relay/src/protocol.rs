@@ -59,6 +59,13 @@ pub enum ClientFrame {
     },
     /// Keep-alive.
     Ping,
+    /// Administrator agent: delete one conversation of its organisation, with its frames.
+    Delete {
+        /// The conversation id.
+        conversation: String,
+    },
+    /// Administrator agent: delete every conversation of its organisation.
+    DeleteAll,
 }
 
 /// Stable error codes sent in `{"type":"error"}` frames.

@@ -275,6 +275,10 @@ pub trait Store: Send + Sync + 'static {
     /// Retention: deletes every conversation of `org` created before `before` (Unix time),
     /// assigned or not, with its frames; returns how many.
     fn delete_older(&self, org: &str, before: i64) -> Result<u64, StoreError>;
+    /// Deletes one conversation of `org` with its frames; `false` if `org` has no such one.
+    fn delete_conversation(&self, org: &str, id: &ConvId) -> Result<bool, StoreError>;
+    /// Deletes every conversation of `org` with its frames; returns how many.
+    fn delete_organisation(&self, org: &str) -> Result<u64, StoreError>;
 }
 
 /// Most waiting conversations listed at a login.
@@ -379,11 +383,21 @@ enum Job {
         done: AppendDone,
     },
     Expire {
-        /// `None`: unassigned conversations of every organisation; `Some`: all of this one's.
-        org: Option<String>,
-        before: i64,
+        scope: Scope,
         done: Box<dyn FnOnce(Result<u64, StoreError>) + Send>,
     },
+}
+
+/// Which conversations a deletion takes (each with its frames).
+enum Scope {
+    /// Unassigned ones of every organisation created before the time.
+    Unassigned(i64),
+    /// Those of the organisation created before the time (retention).
+    Older(String, i64),
+    /// One conversation, if it is the organisation's.
+    One(String, ConvId),
+    /// All of the organisation's.
+    All(String),
 }
 
 /// A job's outcome, held until its transaction commits.
@@ -462,7 +476,7 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
                 Job::Create { id, hash, now, .. } => Outcome::Unit(insert_conversation(&sp, id, hash, *now)),
                 Job::Assign { id, org, agent, .. } => Outcome::Bool(assign_conversation(&sp, id, org, agent)),
                 Job::Append { post, .. } => Outcome::Appended(append_frame(&sp, post)),
-                Job::Expire { org, before, .. } => Outcome::Count(expire(&sp, org.as_deref(), *before)),
+                Job::Expire { scope, .. } => Outcome::Count(delete(&sp, scope)),
             };
             let ok = match &outcome {
                 Outcome::Unit(r) => r.is_ok(),
@@ -705,21 +719,26 @@ fn assign_conversation(conn: &Connection, id: &ConvId, org: &str, agent: &str) -
     Ok(changed == 1)
 }
 
-/// Deletes the conversations created before `before`, and their frames (inside the writer's
-/// transaction): without `org` the unassigned ones (`conversations_unassigned` finds them),
-/// with it every one of that organisation (`conversations_org`).
-fn expire(conn: &Connection, org: Option<&str>, before: i64) -> Result<u64, StoreError> {
-    let which = match org {
-        None => "agent IS NULL AND created < ?1 AND ?2 IS NULL",
-        Some(_) => "org = ?2 AND created < ?1",
+/// Deletes the conversations of `scope` and their frames (inside the writer's transaction;
+/// `conversations_unassigned`, `conversations_org` or the primary key finds them).
+fn delete(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
+    let (which, time, org, id): (&str, i64, Option<&str>, Option<&[u8]>) = match scope {
+        Scope::Unassigned(before) => ("agent IS NULL AND created < ?1", *before, None, None),
+        Scope::Older(org, before) => ("org = ?2 AND created < ?1", *before, Some(org), None),
+        Scope::One(org, id) => ("org = ?2 AND id = ?3", 0, Some(org), Some(&id[..])),
+        Scope::All(org) => ("org = ?2", 0, Some(org), None),
     };
+    // Every statement names all three parameters, whichever it uses.
+    let which = format!(
+        "{which} AND ?1 IS NOT NULL AND (?2 IS NULL OR ?2 IS NOT NULL) AND (?3 IS NULL OR ?3 IS NOT NULL)"
+    );
     conn.prepare_cached(&format!(
         "DELETE FROM frames WHERE conversation IN (SELECT id FROM conversations WHERE {which})"
     ))?
-    .execute(params![before, org])?;
+    .execute(params![time, org, id])?;
     let n = conn
         .prepare_cached(&format!("DELETE FROM conversations WHERE {which}"))?
-        .execute(params![before, org])?;
+        .execute(params![time, org, id])?;
     Ok(n as u64)
 }
 
@@ -932,15 +951,24 @@ impl Store for SqliteStore {
 
     fn expire_unassigned(&self, before: i64) -> Result<u64, StoreError> {
         self.wait(|done| Job::Expire {
-            org: None,
-            before,
+            scope: Scope::Unassigned(before),
             done,
         })
     }
 
     fn delete_older(&self, org: &str, before: i64) -> Result<u64, StoreError> {
-        let org = Some(org.to_owned());
-        self.wait(|done| Job::Expire { org, before, done })
+        let scope = Scope::Older(org.to_owned(), before);
+        self.wait(|done| Job::Expire { scope, done })
+    }
+
+    fn delete_conversation(&self, org: &str, id: &ConvId) -> Result<bool, StoreError> {
+        let scope = Scope::One(org.to_owned(), *id);
+        Ok(self.wait(|done| Job::Expire { scope, done })? == 1)
+    }
+
+    fn delete_organisation(&self, org: &str) -> Result<u64, StoreError> {
+        let scope = Scope::All(org.to_owned());
+        self.wait(|done| Job::Expire { scope, done })
     }
 
     fn assigned_to(&self, org: &str, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError> {

@@ -138,16 +138,35 @@ pub struct Org {
     pub key_id: Option<KeyId>,
     /// Its conversations are deleted this long after their creation (`None`: kept).
     pub retention: Option<std::time::Duration>,
-    agents: Vec<(String, Credential)>,
+    /// Name, credential, and whether the agent may administer the organisation's data.
+    agents: Vec<(String, Credential, bool)>,
 }
 
-/// An authenticated agent: its organisation and its name there.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// An authenticated agent: its organisation and its name there (which alone make its
+/// identity: equality and hashing ignore `admin`).
+#[derive(Debug, Clone)]
 pub struct AgentId {
     /// The organisation.
     pub org: Arc<str>,
     /// The agent's name, unique within the organisation.
     pub name: String,
+    /// May delete the organisation's conversations (one or all).
+    pub admin: bool,
+}
+
+impl PartialEq for AgentId {
+    fn eq(&self, other: &Self) -> bool {
+        self.org == other.org && self.name == other.name
+    }
+}
+
+impl Eq for AgentId {}
+
+impl std::hash::Hash for AgentId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.org.hash(state);
+        self.name.hash(state);
+    }
 }
 
 /// Every organisation this relay serves.
@@ -183,6 +202,9 @@ struct AgentEntry {
     name: String,
     /// `hmac-sha256$SALT$MAC`, from `hushwire-relay hash-token`.
     token_hash: String,
+    /// May delete the organisation's conversations (one or all).
+    #[serde(default)]
+    admin: bool,
 }
 
 fn valid_name(s: &str) -> bool {
@@ -203,7 +225,7 @@ impl Tenants {
                     "an agent token must be at least {MIN_TOKEN_LEN} characters, its name 1..=64"
                 ));
             }
-            list.push((name, Credential::new(&token)?));
+            list.push((name, Credential::new(&token)?, false));
         }
         Ok(Tenants {
             orgs: vec![Org {
@@ -243,14 +265,14 @@ impl Tenants {
             if tenants.by_key_id.contains_key(&kid) {
                 return Err(bad("another organisation has the same key"));
             }
-            let mut agents: Vec<(String, Credential)> = Vec::new();
+            let mut agents: Vec<(String, Credential, bool)> = Vec::new();
             for a in entry.agents {
-                if !valid_name(&a.name) || agents.iter().any(|(n, _)| *n == a.name) {
+                if !valid_name(&a.name) || agents.iter().any(|(n, _, _)| *n == a.name) {
                     return Err(bad("agent names must be 1..=64 characters and unique"));
                 }
                 let cred = Credential::parse(&a.token_hash)
                     .ok_or_else(|| bad("a token_hash is not hmac-sha256$SALT$MAC"))?;
-                agents.push((a.name, cred));
+                agents.push((a.name, cred, a.admin));
             }
             tenants.by_key_id.insert(kid, tenants.orgs.len());
             tenants.orgs.push(Org {
@@ -278,11 +300,12 @@ impl Tenants {
     pub fn login(&self, token: &str) -> Option<AgentId> {
         let mut found = None;
         for org in &self.orgs {
-            for (name, cred) in &org.agents {
+            for (name, cred, admin) in &org.agents {
                 if cred.matches(token) && found.is_none() {
                     found = Some(AgentId {
                         org: org.id.clone(),
                         name: name.clone(),
+                        admin: *admin,
                     });
                 }
             }

@@ -2179,3 +2179,63 @@ async fn retention_deletes_an_organisations_old_conversations_only() {
     assert_eq!(conversations_in(&list_b), vec![ids[1].clone()]);
     assert_eq!(sync(&mut ag_b, &ids[1], 0).await.len(), 1, "the hello is kept");
 }
+
+/// Issue #16, deletion: an administrator agent of an organisation deletes one of its
+/// conversations or all of them (frames included; the visitor's token no longer works); a
+/// non-administrator cannot, and another organisation's conversation is answered like an
+/// unknown id.
+#[tokio::test]
+async fn administrators_delete_one_or_all_of_their_organisations_conversations_only() {
+    let dir = tmp();
+    let admin = json!({"agents": [{"name": "alice", "token_hash": hash_token(TOKEN_A), "admin": true}]});
+    let orgs_file = two_orgs_file(dir.path(), ("shop-a", "shop-b"), admin);
+    let relay = Relay::start_with(
+        &dir.path().join("r.db"),
+        "127.0.0.1:0",
+        &["--orgs", orgs_file.to_str().unwrap()],
+    );
+    let (mut ag_a, _) = login_as(&relay, TOKEN_A, "shop-a").await;
+    let (mut ag_b, _) = login_as(&relay, TOKEN_B, "shop-b").await;
+    let mut convs = Vec::new();
+    for pk in [PK_A, PK_A, PK_B] {
+        let (mut v, id, token) = create(&relay).await;
+        post(&mut v, None, "hello", &hello_to(&pk)).await;
+        convs.push((id, token));
+    }
+    let (a1, a1_token) = convs[0].clone();
+    let (a2, b1) = (convs[1].0.clone(), convs[2].0.clone());
+    send(&mut ag_a, json!({"type": "accept", "conversation": a1})).await;
+    let _ = quiet_frames(&mut ag_a).await;
+    let _ = quiet_frames(&mut ag_b).await;
+    // Not an administrator.
+    send(&mut ag_b, json!({"type": "delete", "conversation": b1})).await;
+    assert_eq!(expect(&mut ag_b, "error").await["code"], "FORBIDDEN");
+    send(&mut ag_b, json!({"type": "delete_all"})).await;
+    assert_eq!(expect(&mut ag_b, "error").await["code"], "FORBIDDEN");
+    // Another organisation's conversation: exactly the answer to an unknown id.
+    let mut answers = Vec::new();
+    for id in [b1.as_str(), "0123456789abcdef0123456789abcdef"] {
+        send(&mut ag_a, json!({"type": "delete", "conversation": id})).await;
+        answers.push(expect(&mut ag_a, "error").await);
+    }
+    assert_eq!(answers[0], answers[1]);
+    // One conversation.
+    send(&mut ag_a, json!({"type": "delete", "conversation": a1})).await;
+    assert_eq!(expect(&mut ag_a, "deleted").await["conversation"], a1);
+    let mut ws = connect(&relay).await;
+    send(
+        &mut ws,
+        json!({"type": "resume", "conversation": a1, "token": a1_token}),
+    )
+    .await;
+    expect_error_and_close(&mut ws, "UNAUTHORIZED").await;
+    let (_, list_a) = login_as(&relay, TOKEN_A, "shop-a").await;
+    assert_eq!(conversations_in(&list_a), vec![a2.clone()]);
+    // All of the organisation's; the other organisation keeps its own.
+    send(&mut ag_a, json!({"type": "delete_all"})).await;
+    assert_eq!(expect(&mut ag_a, "deleted_all").await["conversations"], 1);
+    let (_, list_a) = login_as(&relay, TOKEN_A, "shop-a").await;
+    let (_, list_b) = login_as(&relay, TOKEN_B, "shop-b").await;
+    assert!(list_a.is_empty(), "{list_a:?}");
+    assert_eq!(conversations_in(&list_b), vec![b1]);
+}
