@@ -71,6 +71,8 @@ const SYNC_LIMIT: usize = 10_000;
 const SYNC_PAGE: usize = 64;
 /// Most frame bytes one `sync` sends (at least one frame, so it always progresses).
 const SYNC_PAGE_BYTES: usize = 1 << 20;
+/// Conversations per export page.
+const EXPORT_PAGE: usize = 100;
 
 /// Per connection: for each conversation synced on it, the sequence number of the last peer
 /// frame delivered (or the `after` it synced from). Frames of a conversation without a
@@ -1045,9 +1047,58 @@ impl Hub {
                     json!({"type": "deleted_all", "conversations": n}).to_string()
                 ])
             }
-            (Some(_), ClientFrame::Delete { .. } | ClientFrame::DeleteAll) => Err(FrameError::soft(
+            (Some(Auth::Agent(agent)), ClientFrame::Export { after }) if agent.admin => {
+                let after = match after.as_deref() {
+                    None => [0u8; 16],
+                    Some(a) => parse_conv(a)
+                        .ok_or_else(|| FrameError::fatal(Code::BadFrame, "malformed conversation id"))?,
+                };
+                let org = agent.org.clone();
+                let page = self
+                    .blocking(move |s| s.org_conversations(&org, &after, EXPORT_PAGE))
+                    .await?;
+                let next = (page.len() >= EXPORT_PAGE)
+                    .then(|| page.last().map(|c| conv_hex(&c.id)))
+                    .flatten();
+                let mut out: Vec<String> = page
+                    .iter()
+                    .map(|c| {
+                        json!({"type": "exported", "conversation": conv_hex(&c.id), "created": c.created,
+                               "agent": c.agent, "seq": c.last_seq})
+                        .to_string()
+                    })
+                    .collect();
+                out.push(json!({"type": "export_page", "next": next}).to_string());
+                Ok(out)
+            }
+            (Some(Auth::Agent(agent)), ClientFrame::ExportFrames { conversation, after }) if agent.admin => {
+                let id = parse_conv(&conversation)
+                    .ok_or_else(|| FrameError::fatal(Code::BadFrame, "malformed conversation id"))?;
+                let org = agent.org.clone();
+                let frames = self
+                    .blocking(move |s| s.all_frames_after(&org, &id, after, SYNC_PAGE))
+                    .await?;
+                let last = frames.last().map_or(after, |f| f.seq);
+                let mut out: Vec<String> = frames
+                    .iter()
+                    .map(|f| protocol::deliver(&id, f, &f.data))
+                    .collect();
+                out.push(
+                    json!({"type": "exported_frames", "conversation": conv_hex(&id), "seq": last,
+                           "more": frames.len() >= SYNC_PAGE})
+                    .to_string(),
+                );
+                Ok(out)
+            }
+            (
+                Some(_),
+                ClientFrame::Delete { .. }
+                | ClientFrame::DeleteAll
+                | ClientFrame::Export { .. }
+                | ClientFrame::ExportFrames { .. },
+            ) => Err(FrameError::soft(
                 Code::Forbidden,
-                "only an administrator of the organisation deletes its data",
+                "only an administrator of the organisation exports or deletes its data",
             )),
             (Some(Auth::Visitor(_)), ClientFrame::Accept { .. }) => {
                 Err(FrameError::fatal(Code::Forbidden, "visitors cannot accept"))

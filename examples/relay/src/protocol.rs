@@ -66,6 +66,21 @@ pub enum ClientFrame {
     },
     /// Administrator agent: delete every conversation of its organisation.
     DeleteAll,
+    /// Administrator agent: a page of its organisation's conversations (metadata) with an
+    /// id above `after`.
+    Export {
+        /// The last conversation id of the previous page.
+        #[serde(default)]
+        after: Option<String>,
+    },
+    /// Administrator agent: a page of one conversation's frames (both senders) after `after`.
+    ExportFrames {
+        /// The conversation id.
+        conversation: String,
+        /// Last sequence number already exported.
+        #[serde(default)]
+        after: u64,
+    },
 }
 
 /// Stable error codes sent in `{"type":"error"}` frames.

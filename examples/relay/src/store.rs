@@ -156,6 +156,19 @@ pub struct Waiting {
     pub hello: Vec<u8>,
 }
 
+/// A conversation's metadata, as exported.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The conversation.
+    pub id: ConvId,
+    /// Unix time of its creation.
+    pub created: i64,
+    /// The agent it is assigned to.
+    pub agent: Option<String>,
+    /// Its last sequence number.
+    pub last_seq: u64,
+}
+
 /// A frame to append (see [`Store::append_then`]).
 #[derive(Debug, Clone)]
 pub struct Post {
@@ -279,6 +292,18 @@ pub trait Store: Send + Sync + 'static {
     fn delete_conversation(&self, org: &str, id: &ConvId) -> Result<bool, StoreError>;
     /// Deletes every conversation of `org` with its frames; returns how many.
     fn delete_organisation(&self, org: &str) -> Result<u64, StoreError>;
+    /// Export: conversations of `org` with an id above `after`, in id order, at most `limit`:
+    /// id, creation time, assigned agent and last sequence number.
+    fn org_conversations(&self, org: &str, after: &ConvId, limit: usize)
+        -> Result<Vec<Exported>, StoreError>;
+    /// Export: frames of both senders of `id` (if it is `org`'s) above `after`, oldest first.
+    fn all_frames_after(
+        &self,
+        org: &str,
+        id: &ConvId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredFrame>, StoreError>;
 }
 
 /// Most waiting conversations listed at a login.
@@ -969,6 +994,59 @@ impl Store for SqliteStore {
     fn delete_organisation(&self, org: &str) -> Result<u64, StoreError> {
         let scope = Scope::All(org.to_owned());
         self.wait(|done| Job::Expire { scope, done })
+    }
+
+    fn org_conversations(
+        &self,
+        org: &str,
+        after: &ConvId,
+        limit: usize,
+    ) -> Result<Vec<Exported>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, created, agent, last_seq FROM conversations
+                 WHERE org = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![org, &after[..], limit], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, created, agent, last) = row?;
+                out.push(Exported {
+                    id: conv_id(id).ok_or_else(|| StoreError("bad id".into()))?,
+                    created,
+                    agent,
+                    last_seq: last as u64,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn all_frames_after(
+        &self,
+        org: &str,
+        id: &ConvId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredFrame>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT f.seq, f.prev, f.sender, f.kind, f.data FROM frames f
+                 JOIN conversations c ON c.id = f.conversation
+                 WHERE f.conversation = ?1 AND c.org = ?2 AND f.seq > ?3 ORDER BY f.seq LIMIT ?4",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![&id[..], org, seq_param(after), limit], frame_row)?;
+            rows.map(|row| to_frame(row?)).collect()
+        })
     }
 
     fn assigned_to(&self, org: &str, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError> {

@@ -2180,6 +2180,21 @@ async fn retention_deletes_an_organisations_old_conversations_only() {
     assert_eq!(sync(&mut ag_b, &ids[1], 0).await.len(), 1, "the hello is kept");
 }
 
+/// The two organisations of [`two_orgs_file`] with A's alice an administrator, and both
+/// agents logged in.
+async fn admin_relay(dir: &Path) -> (Relay, Ws, Ws) {
+    let admin = json!({"agents": [{"name": "alice", "token_hash": hash_token(TOKEN_A), "admin": true}]});
+    let orgs_file = two_orgs_file(dir, ("shop-a", "shop-b"), admin);
+    let relay = Relay::start_with(
+        &dir.join("r.db"),
+        "127.0.0.1:0",
+        &["--orgs", orgs_file.to_str().unwrap()],
+    );
+    let (ag_a, _) = login_as(&relay, TOKEN_A, "shop-a").await;
+    let (ag_b, _) = login_as(&relay, TOKEN_B, "shop-b").await;
+    (relay, ag_a, ag_b)
+}
+
 /// Issue #16, deletion: an administrator agent of an organisation deletes one of its
 /// conversations or all of them (frames included; the visitor's token no longer works); a
 /// non-administrator cannot, and another organisation's conversation is answered like an
@@ -2187,15 +2202,7 @@ async fn retention_deletes_an_organisations_old_conversations_only() {
 #[tokio::test]
 async fn administrators_delete_one_or_all_of_their_organisations_conversations_only() {
     let dir = tmp();
-    let admin = json!({"agents": [{"name": "alice", "token_hash": hash_token(TOKEN_A), "admin": true}]});
-    let orgs_file = two_orgs_file(dir.path(), ("shop-a", "shop-b"), admin);
-    let relay = Relay::start_with(
-        &dir.path().join("r.db"),
-        "127.0.0.1:0",
-        &["--orgs", orgs_file.to_str().unwrap()],
-    );
-    let (mut ag_a, _) = login_as(&relay, TOKEN_A, "shop-a").await;
-    let (mut ag_b, _) = login_as(&relay, TOKEN_B, "shop-b").await;
+    let (relay, mut ag_a, mut ag_b) = admin_relay(dir.path()).await;
     let mut convs = Vec::new();
     for pk in [PK_A, PK_A, PK_B] {
         let (mut v, id, token) = create(&relay).await;
@@ -2238,4 +2245,67 @@ async fn administrators_delete_one_or_all_of_their_organisations_conversations_o
     let (_, list_b) = login_as(&relay, TOKEN_B, "shop-b").await;
     assert!(list_a.is_empty(), "{list_a:?}");
     assert_eq!(conversations_in(&list_b), vec![b1]);
+}
+
+/// Issue #16, export: an administrator agent pages through its organisation's conversations
+/// (metadata) and each one's frames (ciphertext of both senders, as stored); another
+/// organisation's are neither listed nor readable, and other agents cannot export.
+#[tokio::test]
+async fn administrators_export_their_organisations_ciphertext_and_metadata_only() {
+    let dir = tmp();
+    let (relay, mut ag_a, mut ag_b) = admin_relay(dir.path()).await;
+    let mut ids = Vec::new();
+    for pk in [PK_A, PK_A, PK_B] {
+        let (mut v, id, _) = create(&relay).await;
+        post(&mut v, None, "hello", &hello_to(&pk)).await;
+        post(&mut v, None, "message", "TTE").await;
+        ids.push(id);
+    }
+    let _ = quiet_frames(&mut ag_a).await;
+    let _ = quiet_frames(&mut ag_b).await;
+    send(&mut ag_b, json!({"type": "export"})).await;
+    assert_eq!(
+        expect(&mut ag_b, "error").await["code"],
+        "FORBIDDEN",
+        "not an administrator"
+    );
+    send(&mut ag_a, json!({"type": "export"})).await;
+    let mut listed = Vec::new();
+    loop {
+        let v = recv(&mut ag_a).await.unwrap();
+        if v["type"] == "export_page" {
+            assert!(v["next"].is_null());
+            break;
+        }
+        assert_eq!(v["type"], "exported");
+        assert_eq!(v["seq"], 2);
+        listed.push(v["conversation"].as_str().unwrap().to_string());
+    }
+    let mut mine = vec![ids[0].clone(), ids[1].clone()];
+    mine.sort();
+    assert_eq!(listed, mine);
+    send(
+        &mut ag_a,
+        json!({"type": "export_frames", "conversation": ids[0], "after": 0}),
+    )
+    .await;
+    let f1 = expect(&mut ag_a, "deliver").await;
+    let f2 = expect(&mut ag_a, "deliver").await;
+    assert_eq!(
+        (f1["kind"].as_str(), f1["data"].as_str()),
+        (Some("hello"), Some(hello_to(&PK_A).as_str()))
+    );
+    assert_eq!(f2["data"], "TTE");
+    assert_eq!(expect(&mut ag_a, "exported_frames").await["seq"], 2);
+    // B's conversation reads as empty, like an unknown one.
+    send(
+        &mut ag_a,
+        json!({"type": "export_frames", "conversation": ids[2], "after": 0}),
+    )
+    .await;
+    let done = expect(&mut ag_a, "exported_frames").await;
+    assert_eq!(
+        (done["seq"].as_u64(), done["more"].as_bool()),
+        (Some(0), Some(false))
+    );
 }
