@@ -18,10 +18,10 @@ secs=${SECONDS_PER_PHASE:-4}
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 cargo build --quiet --locked --release -p hushwire-relay
 cargo bench --quiet --locked -p hushwire-relay --bench throughput --no-run
-run() { # label relay-binary
+run() { # label relay-binary [agents per organisation]
     echo "### $1"
     echo
-    cargo bench --quiet --locked -p hushwire-relay --bench throughput -- --relay "$2" --sizes "$sizes" --seconds "$secs"
+    cargo bench --quiet --locked -p hushwire-relay --bench throughput -- --relay "$2" --sizes "$sizes" --seconds "$secs" ${3:+--org-size "$3"}
     echo
 }
 out=$(mktemp)
@@ -53,7 +53,9 @@ trap 'rm -f "$out"' EXIT
         rm -rf "$src"
         run "before: relay of $BEFORE_REV ($(git rev-parse --short "$BEFORE_REV"))" "$target_dir/before/release/hushwire-relay"
     fi
-    run "after: this relay ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- examples/relay/src examples/relay/Cargo.toml || echo ', with uncommitted changes'))" "$target_dir/release/hushwire-relay"
+    rev="$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- examples/relay/src examples/relay/Cargo.toml || echo ', with uncommitted changes')"
+    run "after: this relay ($rev), single-tenant (every agent in one organisation)" "$target_dir/release/hushwire-relay"
+    run "after: this relay ($rev), multi-tenant: organisations of ${ORG_SIZE:-10} agents" "$target_dir/release/hushwire-relay" "${ORG_SIZE:-10}"
 } | tee "$out"
 python3 - "$here/BENCH.md" "$out" <<'PY'
 import sys

@@ -7,7 +7,8 @@
 #      exactly-once delivery (M2/M3 sequence, a property test), idempotent resends, SIGKILL
 #      mid-load with resends; query plans), and the agent CLI chatting with a Rust visitor
 #      through the relay (including a resend after SIGKILL).
-#   2. Browser end-to-end: headless Debian Chromium via playwright-core drives visitor.html
+#   2. Browser end-to-end over HTTPS (the relay's gen-cert pair, trusted by its key): headless
+#      Debian Chromium via playwright-core drives visitor.html
 #      and agent.html against the relay (reload, relay restart, no plaintext at rest or in
 #      logs or frames, a tampering relay shows warnings, M2/M3 and kill -9 with lost acks staged
 #      through routeWebSocket; attachments both ways, inline image, drag-and-drop, ciphertext-only

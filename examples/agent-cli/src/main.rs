@@ -14,6 +14,8 @@
 //! format (32 lowercase hex digits) before they name a file, and text from the relay or the
 //! visitor is printed with control characters escaped.
 
+mod transport;
+
 use std::collections::HashMap;
 use std::fs;
 use std::io::Write;
@@ -68,9 +70,14 @@ enum Command {
     },
     /// Chat as the agent from a terminal through a relay.
     Chat {
-        /// The relay, e.g. http://127.0.0.1:8080 or ws://127.0.0.1:8080/ws.
+        /// The relay, e.g. `https://relay.example` or `http://127.0.0.1:8080` (plain http/ws only
+        /// to loopback).
         #[arg(long)]
         relay: String,
+        /// PEM file of the CA (or the self-signed certificate) to trust for an https:// relay,
+        /// instead of Mozilla's roots.
+        #[arg(long)]
+        ca: Option<PathBuf>,
         /// The agent directory made by `certify-agent`.
         #[arg(long)]
         identity: PathBuf,
@@ -661,16 +668,25 @@ fn seal_line(agent: &mut Agent, line: &str) -> Res<Option<Value>> {
     Ok(Some(frame))
 }
 
-async fn chat(relay: &str, dir: &Path) -> Res<()> {
+async fn chat(relay: &str, dir: &Path, ca: Option<&Path>) -> Res<()> {
+    let url = ws_url(relay);
+    // Checked before anything else: no token is read for a URL it must not go to.
+    let connector = transport::connector(&url, ca)?;
     let mut agent = Agent::load(dir)?;
     let token = read(&dir.join("relay-token"))?.trim().to_string();
-    let url = ws_url(relay);
     let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
     let mut stdin_open = true;
     let mut pending: Vec<String> = Vec::new();
     let mut backoff = 1u64;
     loop {
-        let mut ws = match tokio_tungstenite::connect_async(url.as_str()).await {
+        let connected = tokio_tungstenite::connect_async_tls_with_config(
+            url.as_str(),
+            None,
+            false,
+            Some(connector.clone()),
+        )
+        .await;
+        let mut ws = match connected {
             Ok((ws, _)) => ws,
             Err(e) => {
                 println!("relay unreachable ({e}); retrying in {backoff} s");
@@ -724,9 +740,9 @@ fn main() -> ExitCode {
         Command::InitOrg { dir } => init_org(&dir),
         Command::CertifyAgent { cert, out } => certify_agent(&cert, &out),
         Command::Certify { cert, public_key } => certify(&cert, &public_key),
-        Command::Chat { relay, identity } => {
+        Command::Chat { relay, identity, ca } => {
             match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(rt) => rt.block_on(chat(&relay, &identity)),
+                Ok(rt) => rt.block_on(chat(&relay, &identity, ca.as_deref())),
                 Err(e) => Err(e.to_string()),
             }
         }

@@ -77,9 +77,15 @@ struct Agent {
 
 impl Agent {
     fn start(url: &str, dir: &Path) -> Agent {
+        Agent::start_with(url, dir, &[])
+    }
+
+    /// With extra `chat` flags.
+    fn start_with(url: &str, dir: &Path, extra: &[&std::ffi::OsStr]) -> Agent {
         let mut child = cli()
             .args(["chat", "--relay", url, "--identity"])
             .arg(dir)
+            .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -384,4 +390,86 @@ async fn agent_cli_chats_with_a_visitor_across_relay_and_cli_restarts() {
             "{marker} leaked"
         );
     }
+}
+
+/// Issue #16: the CLI logs in over `wss://` to a TLS relay, trusting only the CA file given
+/// with `--ca` (here the relay's self-signed certificate from `hushwire-relay gen-cert`), and
+/// refuses plain `ws://` to anything but loopback before reading its token.
+#[test]
+fn agent_cli_logs_in_over_wss_with_a_given_ca_and_refuses_plain_ws_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let org_dir = dir.path().join("org");
+    let agent_dir = dir.path().join("agent");
+    assert!(cli()
+        .args(["init-org", "--dir"])
+        .arg(&org_dir)
+        .output()
+        .unwrap()
+        .status
+        .success());
+    let status = cli()
+        .args(["certify-agent", "--org-dir"])
+        .arg(&org_dir)
+        .args([
+            "--agent-id",
+            "alice@shop.example",
+            "--device-id",
+            "cli-tls",
+            "--out",
+        ])
+        .arg(&agent_dir)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let tls = dir.path().join("tls");
+    assert!(Command::new(relay_bin())
+        .args(["gen-cert", "--out"])
+        .arg(&tls)
+        .status()
+        .unwrap()
+        .success());
+    let token = format!(
+        "alice@shop.example:{}",
+        std::fs::read_to_string(agent_dir.join("relay-token"))
+            .unwrap()
+            .trim()
+    );
+    let log = dir.path().join("relay.log");
+    let log_file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log)
+        .unwrap();
+    let mut child = Command::new(relay_bin())
+        .args(["--bind", "127.0.0.1:0", "--db"])
+        .arg(dir.path().join("relay.db"))
+        .arg("--tls-cert")
+        .arg(tls.join("cert.pem"))
+        .arg("--tls-key")
+        .arg(tls.join("key.pem"))
+        .env("HUSHWIRE_AGENT_TOKENS", &token)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _relay = Proc(child);
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("https://127.0.0.1:"), "{url}");
+    // The certificate names localhost.
+    let url = url.replace("127.0.0.1", "localhost");
+    let ca = tls.join("cert.pem");
+    let agent = Agent::start_with(&url, &agent_dir, &["--ca".as_ref(), ca.as_os_str()]);
+    agent.wait_for("logged in as alice@shop.example");
+    // Plain ws:// off loopback: refused at once, with no connection attempt.
+    let out = cli()
+        .args(["chat", "--relay", "http://192.0.2.1:8080", "--identity"])
+        .arg(&agent_dir)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("refusing plain ws://"));
 }

@@ -105,6 +105,7 @@ fn start(bin: &Path, db: &Path, bind: &str) -> (Relay, Duration) {
         .arg(db)
         .args(["--rate-limit", "10000"])
         .env("HUSHWIRE_AGENT_TOKENS", tokens.join(","))
+        .env("HUSHWIRE_RELAY_CONNS_PER_ADDR", "1000000")
         .stderr(Stdio::null());
     let (child, url) = support::listen(cmd);
     (Relay { child, url }, t0.elapsed())

@@ -14,7 +14,13 @@
 //! * open loop: each conversation posts 2 frames per second; p50/p99 of post-to-delivery.
 //! * RSS of the relay process with every conversation open and idle.
 //!
-//! Usage: `throughput --relay PATH [--sizes 50,200,1000] [--seconds S]`
+//! With `--org-size M` the relay is multi-tenant (issue #16): the agents form organisations of
+//! M agents each (an organisations file with salted token hashes), and each hello is addressed
+//! to its agent's organisation, so only that organisation's M agents are told of it. Without,
+//! every agent is in the one organisation of a single-tenant relay (and of older relays).
+//! The `waiting` notices agents received while opening are counted.
+//!
+//! Usage: `throughput --relay PATH [--sizes 50,200,1000] [--seconds S] [--org-size M]`
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,6 +29,7 @@
 )]
 
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,19 +51,77 @@ fn token(n: usize) -> String {
     format!("bench-token-{n:05}-0123456789abcdef")
 }
 
+/// `waiting` notices read by agents (counted while opening).
+static WAITING_SEEN: AtomicU64 = AtomicU64::new(0);
+
+/// The organisation public key of organisation `n` (distinct bytes; the relay only hashes it).
+fn org_pk(n: usize) -> [u8; 32] {
+    let mut pk = [0x5a; 32];
+    pk[..8].copy_from_slice(&(n as u64).to_be_bytes());
+    pk
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A v1 hello to organisation `org` (PROTOCOL.md §3.2, §3.3), base64url.
+fn hello(org: usize) -> String {
+    use sha2::Digest;
+    let kid = sha2::Sha256::new()
+        .chain_update(b"hushwire/v1/org-key-id")
+        .chain_update(org_pk(org))
+        .finalize();
+    let mut h = vec![1u8, 1];
+    h.extend([0x42; 16]);
+    h.extend(&kid[..8]);
+    h.extend([0x17; 32]);
+    b64(&h)
+}
+
+/// The organisations file's `token_hash` of `token` (the relay's `hash-token` format).
+fn token_hash(token: &str, salt: u64) -> String {
+    use hmac::Mac;
+    let salt = [salt.to_be_bytes(), [0x33; 8]].concat();
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&salt).unwrap();
+    mac.update(token.as_bytes());
+    format!("hmac-sha256${}${}", b64(&salt), b64(&mac.finalize().into_bytes()))
+}
+
 struct Relay {
     child: Child,
     url: String,
 }
 
 impl Relay {
-    fn start(bin: &str, dir: &std::path::Path, agents: usize) -> Relay {
-        let tokens: Vec<String> = (0..agents).map(|n| format!("a{n}:{}", token(n))).collect();
+    fn start(bin: &str, dir: &std::path::Path, agents: usize, org_size: Option<usize>) -> Relay {
         let mut cmd = Command::new(bin);
         cmd.args(["--bind", "127.0.0.1:0", "--rate-limit", "100000", "--db"])
             .arg(dir.join("bench.sqlite3"))
-            .env("HUSHWIRE_AGENT_TOKENS", tokens.join(","))
+            // Every connection comes from 127.0.0.1 (an environment variable: older relays,
+            // measured as "before", have no such setting and ignore it).
+            .env("HUSHWIRE_RELAY_CONNS_PER_ADDR", "1000000")
             .stderr(Stdio::null());
+        match org_size {
+            Some(m) => {
+                let orgs: Vec<Value> = (0..agents.div_ceil(m))
+                    .map(|o| {
+                        let members: Vec<Value> = (o * m..((o + 1) * m).min(agents))
+                            .map(|n| json!({"name": format!("a{n}"), "token_hash": token_hash(&token(n), n as u64)}))
+                            .collect();
+                        json!({"id": format!("org{o}"), "org_public_key": b64(&org_pk(o)), "agents": members})
+                    })
+                    .collect();
+                let file = dir.join("orgs.json");
+                std::fs::write(&file, json!({ "organisations": orgs }).to_string()).unwrap();
+                cmd.arg("--orgs").arg(file);
+            }
+            None => {
+                let tokens: Vec<String> = (0..agents).map(|n| format!("a{n}:{}", token(n))).collect();
+                cmd.env("HUSHWIRE_AGENT_TOKENS", tokens.join(","));
+            }
+        }
         let (child, url) = support::listen(cmd);
         Relay { child, url }
     }
@@ -120,6 +185,9 @@ async fn until(ws: &mut Ws, ty: &str) -> Value {
                 if v["type"] == ty {
                     return v;
                 }
+                if v["type"] == "waiting" {
+                    WAITING_SEEN.fetch_add(1, Ordering::Relaxed);
+                }
                 if v["type"] == "error" {
                     panic!("relay error {v}");
                 }
@@ -168,7 +236,7 @@ impl Pair {
     }
 }
 
-async fn open_relay(url: &str, n: usize) -> (Vec<Pair>, Duration) {
+async fn open_relay(url: &str, n: usize, org_size: Option<usize>) -> (Vec<Pair>, Duration) {
     let url = Arc::new(url.to_string());
     let mut agents = Vec::new();
     for i in 0..n {
@@ -180,15 +248,17 @@ async fn open_relay(url: &str, n: usize) -> (Vec<Pair>, Duration) {
     let start = Instant::now();
     let tasks: Vec<_> = agents
         .into_iter()
-        .map(|mut agent| {
+        .enumerate()
+        .map(|(i, mut agent)| {
             let url = url.clone();
+            let hello = hello(org_size.map_or(0, |m| i / m));
             tokio::spawn(async move {
                 let mut visitor = connect(&url).await;
                 send(&mut visitor, &json!({"type": "create"})).await;
                 let id = until(&mut visitor, "created").await["conversation"].clone();
                 send(
                     &mut visitor,
-                    &json!({"type": "post", "kind": "hello", "data": "SEVMTE8", "ref": "h"}),
+                    &json!({"type": "post", "kind": "hello", "data": hello, "ref": "h"}),
                 )
                 .await;
                 until(&mut visitor, "ack").await;
@@ -320,18 +390,23 @@ async fn main() {
         .split(',')
         .map(|s| s.parse().unwrap())
         .collect();
+    let org_size: Option<usize> = arg(&args, "--org-size").map(|s| s.parse().unwrap());
     let echo = echo_server().await;
-    println!("| conversations | open: relay s | open: echo s | closed loop: relay frames/s | echo frames/s | ratio | relay RSS idle MiB | RSS per conversation KiB | 2 frames/s: relay p50 ms | p99 ms | echo p99 ms |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("| conversations | open: relay s | open: echo s | closed loop: relay frames/s | echo frames/s | ratio | relay RSS idle MiB | RSS per conversation KiB | 2 frames/s: relay p50 ms | p99 ms | echo p99 ms | open: waiting notices |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &n in &sizes {
         let dir = tempfile::tempdir().unwrap();
-        let relay = Relay::start(&bin, dir.path(), n);
+        let relay = Relay::start(&bin, dir.path(), n, org_size);
         tokio::time::sleep(Duration::from_millis(200)).await;
         let rss_empty = relay.rss_kib();
-        let (pairs, open_relay_t) = open_relay(&relay.url, n).await;
+        WAITING_SEEN.store(0, Ordering::Relaxed);
+        let (pairs, open_relay_t) = open_relay(&relay.url, n, org_size).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         let rss_idle = relay.rss_kib();
         let (pairs, relay_tput) = closed_loop(pairs, secs).await;
+        // Notices still queued after the open are read (and counted) by the closed loop,
+        // which itself causes none.
+        let waiting_seen = WAITING_SEEN.load(Ordering::Relaxed);
         let (pairs, relay_lat) = if n == *sizes.iter().max().unwrap_or(&n) {
             open_loop(pairs, 2.0, secs).await
         } else {
@@ -356,7 +431,7 @@ async fn main() {
             }
         };
         println!(
-            "| {n} | {:.2} | {:.2} | {relay_tput:.0} | {echo_tput:.0} | {:.3} | {:.1} | {per_conv:.0} | {} | {} | {} |",
+            "| {n} | {:.2} | {:.2} | {relay_tput:.0} | {echo_tput:.0} | {:.3} | {:.1} | {per_conv:.0} | {} | {} | {} | {waiting_seen} |",
             open_relay_t.as_secs_f64(),
             open_echo_t.as_secs_f64(),
             relay_tput / echo_tput,

@@ -39,7 +39,7 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::hub::AgentTokens;
+use crate::tenancy::Tenants;
 use crate::store::{ConvId, Store};
 
 /// Largest chunk one `PATCH` may carry.
@@ -70,7 +70,7 @@ pub struct Blobs {
     dir: PathBuf,
     limits: BlobLimits,
     store: Arc<dyn Store>,
-    tokens: Arc<AgentTokens>,
+    tenants: Arc<Tenants>,
     /// Reserved bytes (declared sizes) per key.
     usage: Mutex<HashMap<QuotaKey, u64>>,
     /// Serialises appends and deletions (uploads are small in number; correctness first).
@@ -127,7 +127,7 @@ impl Blobs {
         dir: &Path,
         limits: BlobLimits,
         store: Arc<dyn Store>,
-        tokens: Arc<AgentTokens>,
+        tenants: Arc<Tenants>,
     ) -> std::io::Result<Self> {
         std::fs::create_dir_all(dir)?;
         let mut usage: HashMap<QuotaKey, u64> = HashMap::new();
@@ -155,7 +155,7 @@ impl Blobs {
             dir: dir.to_path_buf(),
             limits,
             store,
-            tokens,
+            tenants,
             usage: Mutex::new(usage),
             io: tokio::sync::Mutex::new(()),
         })
@@ -234,8 +234,9 @@ impl Blobs {
             .ok_or_else(unauthorized)?;
         let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let visitor = bool::from(record.visitor_token_hash.ct_eq(&hash));
-        let agent = match (self.tokens.verify(&token), &record.agent) {
-            (Some(name), Some(assigned)) => &name == assigned,
+        // An agent of the conversation's organisation, the one it is assigned to.
+        let agent = match (self.tenants.login(&token), &record.org, &record.agent) {
+            (Some(id), Some(org), Some(assigned)) => *id.org == **org && id.name == *assigned,
             _ => false,
         };
         if visitor || agent {
@@ -541,12 +542,20 @@ mod tests {
         let conv_id = [7u8; 16];
         let hash: [u8; 32] = Sha256::digest(VISITOR.as_bytes()).into();
         store.create_conversation(&conv_id, &hash, 0).unwrap();
-        assert!(store.assign(&conv_id, "alice").unwrap());
-        let mut tokens = AgentTokens::default();
-        tokens.add("alice".into(), AGENT);
-        tokens.add("bob".into(), OTHER_AGENT);
+        // The first hello gives the conversation to the (single-tenant) organisation.
+        store
+            .append(&conv_id, crate::store::Sender::Visitor, crate::store::Kind::Hello, b"h", None, 0)
+            .unwrap();
+        assert!(store
+            .assign(&conv_id, crate::tenancy::SINGLE_TENANT, "alice")
+            .unwrap());
+        let tenants = Tenants::single(
+            vec![("alice".into(), AGENT.into()), ("bob".into(), OTHER_AGENT.into())],
+            None,
+        )
+        .unwrap();
         let blobs =
-            Arc::new(Blobs::open(&dir.path().join("blobs"), limits, store, Arc::new(tokens)).unwrap());
+            Arc::new(Blobs::open(&dir.path().join("blobs"), limits, store, Arc::new(tenants)).unwrap());
         Fixture {
             _dir: dir,
             blobs,
@@ -797,7 +806,7 @@ mod tests {
             &f.blobs.dir,
             LIMITS,
             f.blobs.store.clone(),
-            f.blobs.tokens.clone(),
+            f.blobs.tenants.clone(),
         )
         .unwrap();
         assert_eq!(again.usage_of(QuotaKey::Global), 3 << 20);

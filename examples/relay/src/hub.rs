@@ -16,51 +16,18 @@ use tokio::sync::{mpsc, watch, Notify};
 
 use crate::info;
 use crate::protocol::{self, conv_hex, parse_conv, ClientFrame, Code, FrameError};
-use crate::store::{Appended, ConvId, Kind, Post, Sender, Store, StoredFrame};
+use crate::store::{Appended, ConvId, Kind, Post, Quota, Sender, Store, StoredFrame};
 #[cfg(feature = "tamper")]
 use crate::tamper::Tamper;
+use crate::tenancy::{AgentId, Tenants, HELLO_LEN, MAX_REPLY_LEN};
 
-/// Connection limits.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Largest text frame accepted.
-    pub max_frame: usize,
-    /// Frames per second per connection; bursts of twice that.
-    pub rate_per_sec: u32,
-}
+pub use crate::limits::Limits;
+use crate::limits::{origin_allowed, Admission, Refusal, Slot};
 
-/// Agents' relay tokens, kept as SHA-256 hashes and compared in constant time.
-#[derive(Default, Clone)]
-pub struct AgentTokens {
-    entries: Vec<(String, [u8; 32])>,
-}
-
+/// Visitor tokens are random 256-bit secrets: stored as SHA-256 (no salt needed, see
+/// [`crate::tenancy::Credential`] for why no slow hash either).
 fn sha256(data: &[u8]) -> [u8; 32] {
     Sha256::digest(data).into()
-}
-
-impl AgentTokens {
-    /// Adds an agent.
-    pub fn add(&mut self, name: String, token: &str) {
-        self.entries.push((name, sha256(token.as_bytes())));
-    }
-
-    /// True when no agent is configured.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// The agent whose token this is. Looks at every entry whatever matches.
-    pub(crate) fn verify(&self, token: &str) -> Option<String> {
-        let hash = sha256(token.as_bytes());
-        let mut found = None;
-        for (name, expected) in &self.entries {
-            if bool::from(expected.ct_eq(&hash)) && found.is_none() {
-                found = Some(name.clone());
-            }
-        }
-        found
-    }
 }
 
 /// What the hub queues for a connection.
@@ -73,10 +40,39 @@ enum Out {
     Frame(ConvId, StoredFrame),
 }
 
-type Outbox = mpsc::Sender<Out>;
+/// Bytes of frames queued for one connection and not yet written to it (issue #16: a client
+/// that stops reading must not grow the relay). Beyond it the connection is dropped as a slow
+/// consumer; it reconnects and syncs from the store.
+const OUTBOX_BYTES: usize = 1 << 20;
 
-/// Most frames one `sync` (or one catch-up) reads; beyond it `synced` says `"more": true`.
+/// A connection's queue: at most 1 024 entries and [`OUTBOX_BYTES`] of frame data.
+#[derive(Clone)]
+struct Outbox {
+    tx: mpsc::Sender<Out>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Out {
+    fn bytes(&self) -> usize {
+        match self {
+            Out::Text(t) => t.len(),
+            Out::Waiting => 0,
+            Out::Frame(_, f) => f.data.len(),
+        }
+    }
+}
+
+/// Most frames a live catch-up reads (only when publishes overtook each other: a few).
 const SYNC_LIMIT: usize = 10_000;
+
+/// Most frames one `sync` answers (issue #16: no request loads an unbounded backlog; at most
+/// 64 maximal frames in memory for it); beyond it `synced` says `"more": true` and the
+/// client syncs on from there.
+const SYNC_PAGE: usize = 64;
+/// Most frame bytes one `sync` sends (at least one frame, so it always progresses).
+const SYNC_PAGE_BYTES: usize = 1 << 20;
+/// Conversations per export page.
+const EXPORT_PAGE: usize = 100;
 
 /// Per connection: for each conversation synced on it, the sequence number of the last peer
 /// frame delivered (or the `after` it synced from). Frames of a conversation without a
@@ -93,7 +89,7 @@ const WAITING_FLUSH: Duration = Duration::from_millis(25);
 
 /// An agent connection.
 struct AgentSub {
-    name: String,
+    who: AgentId,
     outbox: Outbox,
     /// Waiting notices not sent yet, oldest first (latest hello per conversation).
     pending: Vec<(ConvId, Arc<str>)>,
@@ -109,14 +105,14 @@ struct AgentSub {
 struct Subscribers {
     visitors: HashMap<ConvId, Vec<(u64, Outbox)>>,
     agents: HashMap<u64, AgentSub>,
-    /// Agent connections by agent name: a frame reaches its agent's devices without a scan.
-    by_name: HashMap<String, Vec<u64>>,
+    /// Agent connections by agent: a frame reaches its agent's devices without a scan.
+    by_name: HashMap<AgentId, Vec<u64>>,
 }
 
 /// Shared relay state.
 pub struct Hub {
     store: Arc<dyn Store>,
-    tokens: AgentTokens,
+    tenants: Tenants,
     limits: Limits,
     #[cfg(feature = "tamper")]
     tamper: Option<Tamper>,
@@ -128,6 +124,11 @@ pub struct Hub {
     next_conn: AtomicU64,
     active: AtomicUsize,
     idle: Notify,
+    admission: Arc<Admission>,
+    /// Conversations stored (see `Create`).
+    conversations: AtomicU64,
+    /// What `/metrics` shows.
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// Counts a live connection; wakes `wait_idle` when the last one ends.
@@ -135,6 +136,7 @@ struct ActiveGuard(Arc<Hub>);
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
+        self.0.metrics.connections.dec();
         if self.0.active.fetch_sub(1, Ordering::SeqCst) == 1 {
             self.0.idle.notify_waiters();
         }
@@ -144,7 +146,7 @@ impl Drop for ActiveGuard {
 #[derive(Clone)]
 enum Auth {
     Visitor(ConvId),
-    Agent(String),
+    Agent(AgentId),
 }
 
 fn now() -> i64 {
@@ -181,11 +183,65 @@ fn storage_outcome<T>(r: Result<Result<T, crate::store::StoreError>, ()>) -> Res
     }
 }
 
+/// A frame for the debug frame log: the bearer token of `agent`, `resume` and `created` frames
+/// replaced by `[redacted]`. A frame that is not a JSON object is logged as it came (it is no
+/// login: the relay refuses it as malformed).
+fn redact_tokens(text: &str) -> std::borrow::Cow<'_, str> {
+    // Parsed whatever it looks like: a key can be spelt with escapes (`"tok\u0065n"`).
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(mut obj)) => {
+            if obj.contains_key("token") {
+                obj.insert("token".into(), serde_json::Value::from("[redacted]"));
+            }
+            serde_json::Value::Object(obj).to_string().into()
+        }
+        _ => text.into(),
+    }
+}
+
 /// Initial WebSocket read buffer: a chat frame is well under this.
 const READ_BUFFER: usize = 4 * 1024;
 
 /// The `/ws` endpoint.
-pub async fn ws_handler(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Response {
+pub async fn ws_handler(
+    State(hub): State<Arc<Hub>>,
+    axum::extract::ConnectInfo(source): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: axum::http::HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    use axum::response::IntoResponse;
+    let header = |name: axum::http::header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok());
+    // Cross-site WebSocket hijacking: a page elsewhere must not drive a visitor's browser into
+    // this relay (browsers always send Origin; other clients are not browsers).
+    if !origin_allowed(
+        header(axum::http::header::ORIGIN),
+        header(axum::http::header::HOST),
+        &hub.limits.allowed_origins,
+    ) {
+        hub.metrics.refused.inc();
+        return (axum::http::StatusCode::FORBIDDEN, "origin not allowed").into_response();
+    }
+    let admitted = hub.admission.admit(source.ip(), &hub.limits);
+    if admitted.is_err() {
+        hub.metrics.refused.inc();
+    }
+    let slot = match admitted {
+        Ok(slot) => slot,
+        Err(Refusal::PerAddress) => {
+            return (
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too many connections from this address",
+            )
+                .into_response()
+        }
+        Err(Refusal::Total) => {
+            return (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "too many connections",
+            )
+                .into_response()
+        }
+    };
     // Let frames up to twice the limit through the WebSocket layer, so an oversized one gets a
     // clean TOO_LARGE error frame; anything larger fails the connection at the protocol level.
     let cap = hub.limits.max_frame.saturating_mul(2);
@@ -198,7 +254,7 @@ pub async fn ws_handler(State(hub): State<Arc<Hub>>, ws: WebSocketUpgrade) -> Re
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_write_buffer_size(cap.saturating_add(READ_BUFFER))
-        .on_upgrade(move |socket| handle_socket(hub, socket))
+        .on_upgrade(move |socket| handle_socket(hub, socket, source, slot))
 }
 
 struct TokenBucket {
@@ -270,18 +326,29 @@ async fn until_shutdown(rx: &mut watch::Receiver<bool>) {
     }
 }
 
-async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
+async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::SocketAddr, _slot: Slot) {
     hub.active.fetch_add(1, Ordering::SeqCst);
+    hub.metrics.connections.inc();
     let _guard = ActiveGuard(hub.clone());
     let conn = hub.next_conn.fetch_add(1, Ordering::Relaxed);
     info!("conn {conn}: open");
     let (tx, mut rx) = mpsc::channel::<Out>(1024);
+    let queued = Arc::new(AtomicUsize::new(0));
+    let tx = Outbox {
+        tx,
+        queued: queued.clone(),
+    };
     let mut cursors = Cursors::new();
     let mut tx = Some(tx);
     let mut auth: Option<Auth> = None;
     let mut bucket = TokenBucket::new(hub.limits.rate_per_sec);
     let mut shutdown = hub.shutdown.clone();
     let auth_deadline = tokio::time::sleep(Duration::from_secs(10));
+    // Idle timeout: the relay pings every half period; a peer that sends nothing at all
+    // (a pong is something) for a whole period is gone or stuck.
+    let half_idle = hub.limits.idle / 2;
+    let mut idle_tick = tokio::time::interval_at(tokio::time::Instant::now() + half_idle, half_idle);
+    let mut last_heard = Instant::now();
     // Waiting notices: when to send the pending ones.
     let mut flush_at: Option<tokio::time::Instant> = None;
     tokio::pin!(auth_deadline);
@@ -292,7 +359,7 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
                 let _ = socket.send(Message::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("shutdown") }))).await;
                 break "shutdown";
             }
-            out = rx.recv(), if auth.is_some() => match out {
+            out = rx.recv(), if auth.is_some() => match out.inspect(|o| { queued.fetch_sub(o.bytes(), Ordering::SeqCst); }) {
                 Some(Out::Text(text)) => {
                     if !send_text(&hub, conn, &mut socket, text).await { break "send failed"; }
                 }
@@ -328,6 +395,13 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
                 }
                 if !ok { break "send failed"; }
             }
+            _ = idle_tick.tick() => {
+                if last_heard.elapsed() >= hub.limits.idle {
+                    close(&hub, conn, &mut socket, &FrameError::fatal(Code::IdleTimeout, "nothing received in time")).await;
+                    break "idle";
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() { break "send failed"; }
+            }
             () = &mut auth_deadline, if auth.is_none() => {
                 close(&hub, conn, &mut socket, &FrameError::fatal(Code::AuthTimeout, "no login frame in time")).await;
                 break "auth timeout";
@@ -342,6 +416,14 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
                     }
                     Some(Ok(m)) => m,
                 };
+                last_heard = Instant::now();
+                // Every frame counts against the rate limit, control frames included: a flood
+                // of pings costs the relay as much as one of chat frames.
+                if !bucket.take() {
+                    hub.metrics.rate_limited.inc();
+                    close(&hub, conn, &mut socket, &FrameError::fatal(Code::RateLimited, "too many frames")).await;
+                    break "rate limited";
+                }
                 let text = match msg {
                     Message::Text(t) => t,
                     Message::Binary(b) => {
@@ -356,10 +438,6 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
                 if text.len() > hub.limits.max_frame {
                     close(&hub, conn, &mut socket, &FrameError::fatal(Code::TooLarge, "frame too large")).await;
                     break "frame too large";
-                }
-                if !bucket.take() {
-                    close(&hub, conn, &mut socket, &FrameError::fatal(Code::RateLimited, "too many frames")).await;
-                    break "rate limited";
                 }
                 let frame: ClientFrame = match serde_json::from_str(text.as_str()) {
                     Ok(f) => f,
@@ -392,21 +470,27 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket) {
         }
     };
     hub.unsubscribe(conn);
-    info!("conn {conn}: closed ({reason})");
+    // The connection's line of the access log, now that its organisation is known.
+    let (role, org) = match &auth {
+        Some(Auth::Agent(who)) => ("agent", who.org.to_string()),
+        Some(Auth::Visitor(_)) => ("visitor", "-".to_string()),
+        None => ("none", "-".to_string()),
+    };
+    tracing::info!(target: "access", conn, %source, role, org = %org, outcome = reason, "websocket closed");
 }
 
 impl Hub {
     /// New hub over `store`.
     pub fn new(
         store: Arc<dyn Store>,
-        tokens: AgentTokens,
+        tenants: Tenants,
         limits: Limits,
         frame_log: Option<std::fs::File>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         Hub {
             store,
-            tokens,
+            tenants,
             limits,
             #[cfg(feature = "tamper")]
             tamper: None,
@@ -418,6 +502,9 @@ impl Hub {
             next_conn: AtomicU64::new(1),
             active: AtomicUsize::new(0),
             idle: Notify::new(),
+            admission: Arc::new(Admission::default()),
+            conversations: AtomicU64::new(0),
+            metrics: crate::metrics::Metrics::default(),
         }
     }
 
@@ -431,6 +518,65 @@ impl Hub {
         self
     }
 
+    /// Counts the stored conversations, then every `period` deletes the unassigned ones older
+    /// than the limit; runs until shutdown.
+    pub async fn expire_loop(self: Arc<Self>, period: Duration) {
+        match self.blocking(|s| s.count_conversations()).await {
+            Ok(n) => {
+                self.conversations.fetch_add(n, Ordering::SeqCst);
+            }
+            Err(_) => info!("cannot count the stored conversations"),
+        }
+        let mut shutdown = self.shutdown.clone();
+        let mut tick = tokio::time::interval(period);
+        loop {
+            tokio::select! {
+                () = until_shutdown(&mut shutdown) => return,
+                _ = tick.tick() => {}
+            }
+            let ttl = i64::try_from(self.limits.unassigned_ttl.as_secs()).unwrap_or(i64::MAX);
+            let before = now().saturating_sub(ttl);
+            let mut deleted = self
+                .blocking(move |s| s.expire_unassigned(before))
+                .await
+                .unwrap_or(0);
+            // Retention: each organisation's conversations older than its period.
+            let retained: Vec<(String, i64)> = self
+                .tenants
+                .orgs()
+                .filter_map(|o| {
+                    let secs = i64::try_from(o.retention?.as_secs()).unwrap_or(i64::MAX);
+                    Some((o.id.to_string(), now().saturating_sub(secs)))
+                })
+                .collect();
+            for (org, before) in retained {
+                if let Ok(n) = self.blocking(move |s| s.delete_older(&org, before)).await {
+                    deleted += n;
+                }
+            }
+            {
+                let n = deleted;
+                if n > 0 {
+                    self.forget(n);
+                    self.metrics.expired.inc_by(n);
+                    info!("expired {n} conversations (unassigned or past retention)");
+                }
+            }
+        }
+    }
+
+    /// `n` conversations were deleted: room for as many under the relay-wide cap.
+    fn forget(&self, n: u64) {
+        let _ = self
+            .conversations
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| Some(c.saturating_sub(n)));
+    }
+
+    /// Whether the relay can serve: no shutdown under way and the store answers a query.
+    pub async fn ready(&self) -> bool {
+        !*self.shutdown.borrow() && self.blocking(|s| s.count_conversations()).await.is_ok()
+    }
+
     /// Waits until every connection has finished, at most `limit`.
     pub async fn wait_idle(&self, limit: Duration) {
         let deadline = Instant::now() + limit;
@@ -441,6 +587,7 @@ impl Hub {
 
     fn log_frame(&self, conn: u64, dir: &str, text: &str) {
         if let Some(f) = &self.frame_log {
+            let text = redact_tokens(text);
             if let Ok(mut f) = f.lock() {
                 let _ = writeln!(f, "{conn} {dir} {text}");
             }
@@ -488,22 +635,33 @@ impl Hub {
     /// Queues `text` for a subscriber; a full queue drops the subscriber, whose connection
     /// then closes with SLOW_CONSUMER (the client reconnects and syncs from the store).
     fn push(outbox: &Outbox, out: Out) -> bool {
-        outbox.try_send(out).is_ok()
+        let n = out.bytes();
+        if outbox.queued.fetch_add(n, Ordering::SeqCst).saturating_add(n) > OUTBOX_BYTES {
+            // Over budget: dropping the sender closes the queue, and the connection then
+            // closes with SLOW_CONSUMER once it has written what is queued.
+            outbox.queued.fetch_sub(n, Ordering::SeqCst);
+            return false;
+        }
+        if outbox.tx.try_send(out).is_err() {
+            outbox.queued.fetch_sub(n, Ordering::SeqCst);
+            return false;
+        }
+        true
     }
 
     fn remove_agent(subs: &mut Subscribers, conn: u64) {
         if let Some(sub) = subs.agents.remove(&conn) {
-            if let Some(conns) = subs.by_name.get_mut(&sub.name) {
+            if let Some(conns) = subs.by_name.get_mut(&sub.who) {
                 conns.retain(|c| *c != conn);
                 if conns.is_empty() {
-                    subs.by_name.remove(&sub.name);
+                    subs.by_name.remove(&sub.who);
                 }
             }
         }
     }
 
     /// Queues `out` for every connection of `agent`.
-    fn to_agent(&self, agent: &str, out: impl Fn() -> Out) {
+    fn to_agent(&self, agent: &AgentId, out: impl Fn() -> Out) {
         let mut subs = self.lock_subs();
         let conns = subs.by_name.get(agent).cloned().unwrap_or_default();
         for conn in conns {
@@ -517,12 +675,16 @@ impl Hub {
         }
     }
 
-    /// A new (or newer) hello of a waiting conversation: pending for every agent connection.
-    fn announce_waiting(&self, id: &ConvId, text: String) {
+    /// A new (or newer) hello of a waiting conversation of `org`: pending for every
+    /// connection of that organisation's agents, and only theirs.
+    fn announce_waiting(&self, org: &str, id: &ConvId, text: String) {
         let text: Arc<str> = Arc::from(text);
         let mut subs = self.lock_subs();
         let mut gone = Vec::new();
         for (conn, sub) in subs.agents.iter_mut() {
+            if *sub.who.org != *org {
+                continue;
+            }
             sub.pending.retain(|(c, _)| c != id);
             sub.pending.push((*id, text.clone()));
             if !sub.woken {
@@ -537,14 +699,14 @@ impl Hub {
         }
     }
 
-    /// `id` was accepted by `agent`: its other agents' connections drop it from their pending
-    /// notices, and those that were told it was waiting get `taken`.
-    fn announce_taken(&self, id: &ConvId, agent: &str) {
+    /// `id` was accepted by `agent`: the connections of its organisation's other agents drop
+    /// it from their pending notices, and those that were told it was waiting get `taken`.
+    fn announce_taken(&self, id: &ConvId, agent: &AgentId) {
         let taken = json!({"type": "taken", "conversation": conv_hex(id)}).to_string();
         let mut subs = self.lock_subs();
         let mut gone = Vec::new();
         for (conn, sub) in subs.agents.iter_mut() {
-            if sub.name == agent {
+            if sub.who == *agent || sub.who.org != agent.org {
                 continue;
             }
             sub.pending.retain(|(c, _)| c != id);
@@ -591,15 +753,15 @@ impl Hub {
         vec![protocol::deliver(id, frame, &frame.data)]
     }
 
-    fn publish(&self, id: &ConvId, agent: Option<&str>, frame: &StoredFrame) {
+    fn publish(&self, id: &ConvId, org: Option<&str>, agent: Option<&AgentId>, frame: &StoredFrame) {
         let out = || Out::Frame(*id, frame.clone());
         match frame.sender {
             Sender::Visitor => {
-                if frame.kind == Kind::Hello && agent.is_none() {
+                if let (Kind::Hello, None, Some(org)) = (frame.kind, agent, org) {
                     let w = json!({"type": "waiting", "conversation": conv_hex(id), "seq": frame.seq,
                                    "hello": protocol::b64(&frame.data)})
                     .to_string();
-                    self.announce_waiting(id, w);
+                    self.announce_waiting(org, id, w);
                 } else if let Some(agent) = agent {
                     self.to_agent(agent, out);
                 }
@@ -648,9 +810,18 @@ impl Hub {
         // What this connection was sent already it will read (a WebSocket is ordered and
         // reliable; a broken one takes its cursors with it): never send it twice.
         let after = cursors.get(&id).map_or(after, |&c| c.max(after));
-        let frames = self
-            .blocking(move |s| s.frames_after(&id, peer, after, SYNC_LIMIT))
+        let mut frames = self
+            .blocking(move |s| s.frames_after(&id, peer, after, SYNC_PAGE))
             .await?;
+        let mut more = frames.len() >= SYNC_PAGE;
+        let mut bytes = 0usize;
+        if let Some(cut) = frames.iter().position(|f| {
+            bytes = bytes.saturating_add(f.data.len());
+            bytes > SYNC_PAGE_BYTES
+        }) {
+            frames.truncate(cut.max(1));
+            more = true;
+        }
         let last = frames.last().map(|f| f.seq).unwrap_or(after);
         // From here on live frames continue exactly where this sync ends; frames published
         // meanwhile wait in the outbox and are checked against this cursor.
@@ -661,20 +832,22 @@ impl Hub {
             .collect();
         out.push(
             json!({"type": "synced", "conversation": conv_hex(&id), "seq": last,
-                   "more": frames.len() >= SYNC_LIMIT})
+                   "more": more})
             .to_string(),
         );
         Ok(out)
     }
 
-    /// Checks that the authenticated agent owns `conversation`.
-    async fn agent_conv(&self, agent: &str, conversation: Option<&str>) -> Result<ConvId, FrameError> {
+    /// Checks that the authenticated agent owns `conversation` (in its organisation).
+    async fn agent_conv(&self, agent: &AgentId, conversation: Option<&str>) -> Result<ConvId, FrameError> {
         let id = conversation
             .and_then(parse_conv)
             .ok_or_else(|| FrameError::fatal(Code::BadFrame, "missing or malformed conversation id"))?;
         let conv = self.blocking(move |s| s.conversation(&id)).await?;
         match conv {
-            Some(c) if c.agent.as_deref() == Some(agent) => Ok(id),
+            Some(c) if c.org.as_deref() == Some(&*agent.org) && c.agent.as_deref() == Some(&agent.name) => {
+                Ok(id)
+            }
             _ => Err(FrameError::soft(Code::Forbidden, "not your conversation")),
         }
     }
@@ -691,6 +864,16 @@ impl Hub {
         match (state, frame) {
             (_, ClientFrame::Ping) => Ok(vec![json!({"type": "pong"}).to_string()]),
             (None, ClientFrame::Create) => {
+                // The relay-wide cap, counted here (creates in flight can pass it by at most
+                // their number; expiry and deletion give room back).
+                if self.conversations.fetch_add(1, Ordering::SeqCst) >= self.limits.total_conversations {
+                    self.conversations.fetch_sub(1, Ordering::SeqCst);
+                    self.metrics.quota_refusals.inc();
+                    return Err(FrameError::fatal(
+                        Code::QuotaExceeded,
+                        "the relay holds as many conversations as it may",
+                    ));
+                }
                 let id: ConvId = random()?;
                 let token = protocol::b64(&random::<32>()?);
                 let hash = sha256(token.as_bytes());
@@ -746,7 +929,13 @@ impl Hub {
                 Ok(out)
             }
             (None, ClientFrame::Agent { token }) => {
-                let Some(name) = self.tokens.verify(&token) else {
+                let who = self.tenants.login(&token);
+                if who.is_some() {
+                    self.metrics.logins.inc();
+                } else {
+                    self.metrics.failed_logins.inc();
+                }
+                let Some(who) = who else {
                     info!("conn {conn}: rejected agent login");
                     return Err(FrameError::fatal(Code::Unauthorized, "unknown agent token"));
                 };
@@ -755,7 +944,7 @@ impl Hub {
                     subs.agents.insert(
                         conn,
                         AgentSub {
-                            name: name.clone(),
+                            who: who.clone(),
                             outbox,
                             pending: Vec::new(),
                             told: Default::default(),
@@ -763,20 +952,21 @@ impl Hub {
                             woken: false,
                         },
                     );
-                    subs.by_name.entry(name.clone()).or_default().push(conn);
+                    subs.by_name.entry(who.clone()).or_default().push(conn);
                 }
-                *auth = Some(Auth::Agent(name.clone()));
-                info!("conn {conn}: agent logged in");
-                let who = name.clone();
+                *auth = Some(Auth::Agent(who.clone()));
+                info!("conn {conn}: agent of organisation {} logged in", who.org);
+                let me = who.clone();
                 let (waiting, assigned) = self
-                    .blocking(move |s| Ok((s.waiting()?, s.assigned_to(&who)?)))
+                    .blocking(move |s| Ok((s.waiting(&me.org)?, s.assigned_to(&me.org, &me.name)?)))
                     .await?;
                 if let Some(sub) = self.lock_subs().agents.get_mut(&conn) {
                     // From here on `taken` follows what this connection was told.
                     sub.told.extend(waiting.iter().map(|w| w.id));
                     sub.listing = false;
                 }
-                let mut out = vec![json!({"type": "ready", "agent": name}).to_string()];
+                let mut out =
+                    vec![json!({"type": "ready", "agent": who.name, "organisation": &*who.org}).to_string()];
                 for (id, last) in assigned {
                     out.push(
                         json!({"type": "assigned", "conversation": conv_hex(&id), "seq": last}).to_string(),
@@ -801,10 +991,12 @@ impl Hub {
                 let who = agent.clone();
                 let result = self
                     .blocking(move |s| {
-                        if s.conversation(&id)?.is_none() {
+                        // Another organisation's conversation is answered exactly like an
+                        // unknown id: an agent cannot even learn that it exists.
+                        if s.conversation(&id)?.and_then(|c| c.org).as_deref() != Some(&*who.org) {
                             return Ok(None);
                         }
-                        let mine = s.assign(&id, &who)?;
+                        let mine = s.assign(&id, &who.org, &who.name)?;
                         let hello = if mine { s.latest_hello(&id)? } else { None };
                         Ok(Some((mine, hello)))
                     })
@@ -825,6 +1017,89 @@ impl Hub {
                     }
                 }
             }
+            (Some(Auth::Agent(agent)), ClientFrame::Delete { conversation }) if agent.admin => {
+                let id = parse_conv(&conversation)
+                    .ok_or_else(|| FrameError::fatal(Code::BadFrame, "malformed conversation id"))?;
+                let org = agent.org.clone();
+                if !self.blocking(move |s| s.delete_conversation(&org, &id)).await? {
+                    // Unknown and another organisation's look the same.
+                    return Err(FrameError::soft(Code::Forbidden, "no such conversation"));
+                }
+                self.forget(1);
+                info!(
+                    "conn {conn}: administrator of {} deleted conversation {}",
+                    agent.org,
+                    conv_hex(&id)
+                );
+                Ok(vec![
+                    json!({"type": "deleted", "conversation": conv_hex(&id)}).to_string()
+                ])
+            }
+            (Some(Auth::Agent(agent)), ClientFrame::DeleteAll) if agent.admin => {
+                let org = agent.org.clone();
+                let n = self.blocking(move |s| s.delete_organisation(&org)).await?;
+                self.forget(n);
+                info!(
+                    "conn {conn}: administrator of {} deleted all {n} conversations",
+                    agent.org
+                );
+                Ok(vec![
+                    json!({"type": "deleted_all", "conversations": n}).to_string()
+                ])
+            }
+            (Some(Auth::Agent(agent)), ClientFrame::Export { after }) if agent.admin => {
+                let after = match after.as_deref() {
+                    None => [0u8; 16],
+                    Some(a) => parse_conv(a)
+                        .ok_or_else(|| FrameError::fatal(Code::BadFrame, "malformed conversation id"))?,
+                };
+                let org = agent.org.clone();
+                let page = self
+                    .blocking(move |s| s.org_conversations(&org, &after, EXPORT_PAGE))
+                    .await?;
+                let next = (page.len() >= EXPORT_PAGE)
+                    .then(|| page.last().map(|c| conv_hex(&c.id)))
+                    .flatten();
+                let mut out: Vec<String> = page
+                    .iter()
+                    .map(|c| {
+                        json!({"type": "exported", "conversation": conv_hex(&c.id), "created": c.created,
+                               "agent": c.agent, "seq": c.last_seq})
+                        .to_string()
+                    })
+                    .collect();
+                out.push(json!({"type": "export_page", "next": next}).to_string());
+                Ok(out)
+            }
+            (Some(Auth::Agent(agent)), ClientFrame::ExportFrames { conversation, after }) if agent.admin => {
+                let id = parse_conv(&conversation)
+                    .ok_or_else(|| FrameError::fatal(Code::BadFrame, "malformed conversation id"))?;
+                let org = agent.org.clone();
+                let frames = self
+                    .blocking(move |s| s.all_frames_after(&org, &id, after, SYNC_PAGE))
+                    .await?;
+                let last = frames.last().map_or(after, |f| f.seq);
+                let mut out: Vec<String> = frames
+                    .iter()
+                    .map(|f| protocol::deliver(&id, f, &f.data))
+                    .collect();
+                out.push(
+                    json!({"type": "exported_frames", "conversation": conv_hex(&id), "seq": last,
+                           "more": frames.len() >= SYNC_PAGE})
+                    .to_string(),
+                );
+                Ok(out)
+            }
+            (
+                Some(_),
+                ClientFrame::Delete { .. }
+                | ClientFrame::DeleteAll
+                | ClientFrame::Export { .. }
+                | ClientFrame::ExportFrames { .. },
+            ) => Err(FrameError::soft(
+                Code::Forbidden,
+                "only an administrator of the organisation exports or deletes its data",
+            )),
             (Some(Auth::Visitor(_)), ClientFrame::Accept { .. }) => {
                 Err(FrameError::fatal(Code::Forbidden, "visitors cannot accept"))
             }
@@ -857,13 +1132,51 @@ impl Hub {
                 if bytes.is_empty() {
                     return Err(FrameError::fatal(Code::BadFrame, "empty data"));
                 }
-                let (id, sender, agent) = match auth {
+                // The sizes of PROTOCOL.md §3.3/§3.4, checked before anything is stored: the
+                // relay routes a hello by the organisation key id inside it.
+                match kind {
+                    Kind::Hello if bytes.len() != HELLO_LEN => {
+                        return Err(FrameError::fatal(Code::BadFrame, "a hello is exactly 58 bytes"))
+                    }
+                    Kind::Reply if bytes.len() > MAX_REPLY_LEN => {
+                        return Err(FrameError::fatal(Code::BadFrame, "a reply is at most 365 bytes"))
+                    }
+                    _ => {}
+                }
+                let (id, sender, org, agent) = match auth {
                     Auth::Visitor(id) => {
                         if conversation.is_some_and(|c| parse_conv(&c) != Some(id)) {
                             return Err(FrameError::fatal(Code::Forbidden, "not your conversation"));
                         }
                         let conv = self.blocking(move |s| s.conversation(&id)).await?;
-                        let agent = conv.and_then(|c| c.agent);
+                        let (conv_org, agent) = conv.map(|c| (c.org, c.agent)).unwrap_or_default();
+                        let org = match kind {
+                            Kind::Hello => {
+                                let Some(org) = self.tenants.route_hello(&bytes) else {
+                                    return Err(FrameError::soft(
+                                        Code::Forbidden,
+                                        "no such organisation on this relay",
+                                    ));
+                                };
+                                if conv_org.as_deref().is_some_and(|o| *o != *org) {
+                                    return Err(FrameError::soft(
+                                        Code::Forbidden,
+                                        "this conversation belongs to another organisation",
+                                    ));
+                                }
+                                Some(org.to_string())
+                            }
+                            _ => conv_org,
+                        };
+                        let agent = match (&org, agent) {
+                            (Some(org), Some(name)) => Some(AgentId {
+                                org: Arc::from(org.as_str()),
+                                name,
+                                // Only who it is matters here (equality ignores the role).
+                                admin: false,
+                            }),
+                            _ => None,
+                        };
                         match kind {
                             Kind::Hello if agent.is_some() => {
                                 return Err(FrameError::soft(
@@ -879,14 +1192,31 @@ impl Hub {
                             }
                             _ => {}
                         }
-                        (id, Sender::Visitor, agent)
+                        (id, Sender::Visitor, org, agent)
                     }
                     Auth::Agent(agent) => {
                         let id = self.agent_conv(&agent, conversation.as_deref()).await?;
                         if kind == Kind::Hello {
                             return Err(FrameError::fatal(Code::Forbidden, "agents do not send hellos"));
                         }
-                        (id, Sender::Agent, Some(agent))
+                        (id, Sender::Agent, Some(agent.org.to_string()), Some(agent))
+                    }
+                };
+                // Before an agent has the conversation only a short queue (PROTOCOL: the relay
+                // protocol in the README): nobody reads it yet, and it is what an anonymous
+                // client can make the relay store.
+                let l = &self.limits;
+                let quota = if agent.is_none() {
+                    Quota {
+                        frames: l.pre_accept_frames,
+                        bytes: l.pre_accept_bytes,
+                        org_conversations: l.org_conversations,
+                    }
+                } else {
+                    Quota {
+                        frames: l.conv_frames,
+                        bytes: l.conv_bytes,
+                        org_conversations: l.org_conversations,
                     }
                 };
                 let appended = self
@@ -897,6 +1227,8 @@ impl Hub {
                         data: bytes.clone(),
                         reference: reference.clone(),
                         now: now(),
+                        org: org.clone().filter(|_| kind == Kind::Hello),
+                        quota,
                     })
                     .await?;
                 let (seq, prev) = match appended {
@@ -917,8 +1249,32 @@ impl Hub {
                             "this ref was already used for a different frame",
                         ))
                     }
+                    Appended::OtherOrganisation => {
+                        return Err(FrameError::soft(
+                            Code::Forbidden,
+                            "this conversation belongs to another organisation",
+                        ))
+                    }
+                    Appended::QuotaExceeded => {
+                        self.metrics.quota_refusals.inc();
+                        return Err(FrameError::soft(
+                            Code::QuotaExceeded,
+                            if agent.is_none() {
+                                "no agent has this conversation yet: its queue is full"
+                            } else {
+                                "this conversation or its organisation is full"
+                            },
+                        ));
+                    }
+                    Appended::Gone => {
+                        return Err(FrameError::fatal(
+                            Code::Unauthorized,
+                            "this conversation has expired",
+                        ))
+                    }
                 };
                 // Committed: now forward and acknowledge.
+                self.metrics.frames_stored.inc();
                 info!(
                     "conn {conn}: stored {} seq {seq} ({} bytes) in {}",
                     kind.as_str(),
@@ -932,7 +1288,7 @@ impl Hub {
                     kind,
                     data: bytes,
                 };
-                self.publish(&id, agent.as_deref(), &frame);
+                self.publish(&id, org.as_deref(), agent.as_ref(), &frame);
                 #[cfg(feature = "tamper")]
                 if self.tamper == Some(Tamper::Replay) && kind == Kind::Message {
                     // Test only: a malicious relay re-sends the envelope under a new number.
@@ -944,10 +1300,17 @@ impl Hub {
                             data: frame.data.clone(),
                             reference: None,
                             now: now(),
+                            org: None,
+                            quota: Quota::NONE,
                         })
                         .await?;
                     if let Appended::Stored { seq, prev } = appended {
-                        self.publish(&id, agent.as_deref(), &StoredFrame { seq, prev, ..frame });
+                        self.publish(
+                            &id,
+                            org.as_deref(),
+                            agent.as_ref(),
+                            &StoredFrame { seq, prev, ..frame },
+                        );
                     }
                 }
                 Ok(vec![ack(&id, seq, reference)])

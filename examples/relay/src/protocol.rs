@@ -59,6 +59,28 @@ pub enum ClientFrame {
     },
     /// Keep-alive.
     Ping,
+    /// Administrator agent: delete one conversation of its organisation, with its frames.
+    Delete {
+        /// The conversation id.
+        conversation: String,
+    },
+    /// Administrator agent: delete every conversation of its organisation.
+    DeleteAll,
+    /// Administrator agent: a page of its organisation's conversations (metadata) with an
+    /// id above `after`.
+    Export {
+        /// The last conversation id of the previous page.
+        #[serde(default)]
+        after: Option<String>,
+    },
+    /// Administrator agent: a page of one conversation's frames (both senders) after `after`.
+    ExportFrames {
+        /// The conversation id.
+        conversation: String,
+        /// Last sequence number already exported.
+        #[serde(default)]
+        after: u64,
+    },
 }
 
 /// Stable error codes sent in `{"type":"error"}` frames.
@@ -84,6 +106,12 @@ pub enum Code {
     RefReused,
     /// Storage or randomness failure.
     Internal,
+    /// Nothing received (not even a pong) within the idle timeout.
+    IdleTimeout,
+    /// A quota is reached: the conversation's queue before an agent accepts it, or the
+    /// frames, bytes or conversations a conversation, an organisation or the relay may hold.
+    /// Nothing was stored.
+    QuotaExceeded,
 }
 
 impl Code {
@@ -100,6 +128,8 @@ impl Code {
             Code::SlowConsumer => "SLOW_CONSUMER",
             Code::RefReused => "REF_REUSED",
             Code::Internal => "INTERNAL",
+            Code::IdleTimeout => "IDLE_TIMEOUT",
+            Code::QuotaExceeded => "QUOTA_EXCEEDED",
         }
     }
 }

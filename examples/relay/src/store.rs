@@ -74,7 +74,9 @@ impl Kind {
 pub struct Conversation {
     /// SHA-256 of the visitor's bearer token (the token itself is never stored).
     pub visitor_token_hash: [u8; 32],
-    /// The agent it is assigned to, once one accepted it.
+    /// The organisation its first hello named; `None` until then.
+    pub org: Option<String>,
+    /// The agent it is assigned to, once one of its organisation's agents accepted it.
     pub agent: Option<String>,
 }
 
@@ -112,6 +114,35 @@ pub enum Appended {
     },
     /// The sender already posted this `ref` with a different kind or data: nothing stored.
     Conflict,
+    /// A hello for another organisation than the conversation's: nothing stored (a
+    /// conversation belongs to the organisation of its first hello, for good).
+    OtherOrganisation,
+    /// The post's [`Quota`] is reached, or its organisation holds as many conversations as
+    /// it may: nothing stored.
+    QuotaExceeded,
+    /// The conversation does not exist (any more: unassigned conversations expire).
+    Gone,
+}
+
+/// What one append may bring a conversation to, checked inside its transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    /// Most frames the conversation may then hold.
+    pub frames: u64,
+    /// Most frame bytes the conversation may then hold.
+    pub bytes: u64,
+    /// For a conversation's first hello: most conversations its organisation may then hold.
+    pub org_conversations: u64,
+}
+
+#[cfg(any(test, feature = "tamper"))]
+impl Quota {
+    /// No limit (tests, and the tamper mode's re-sent frames).
+    pub const NONE: Quota = Quota {
+        frames: u64::MAX,
+        bytes: u64::MAX,
+        org_conversations: u64::MAX,
+    };
 }
 
 /// A conversation waiting for an agent, with its latest hello.
@@ -123,6 +154,19 @@ pub struct Waiting {
     pub seq: u64,
     /// The hello bytes.
     pub hello: Vec<u8>,
+}
+
+/// A conversation's metadata, as exported.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The conversation.
+    pub id: ConvId,
+    /// Unix time of its creation.
+    pub created: i64,
+    /// The agent it is assigned to.
+    pub agent: Option<String>,
+    /// Its last sequence number.
+    pub last_seq: u64,
 }
 
 /// A frame to append (see [`Store::append_then`]).
@@ -140,6 +184,11 @@ pub struct Post {
     pub reference: Option<String>,
     /// Unix time of receipt.
     pub now: i64,
+    /// For a hello: the organisation it is addressed to, which the conversation then belongs
+    /// to (see [`Appended::OtherOrganisation`]).
+    pub org: Option<String>,
+    /// The limits this append must stay within.
+    pub quota: Quota,
 }
 
 /// Receives the outcome of a queued append, once its transaction has committed.
@@ -173,10 +222,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Looks a conversation up.
     fn conversation(&self, id: &ConvId) -> Result<Option<Conversation>, StoreError>;
-    /// Assigns an unassigned conversation to `agent`; `false` if it is assigned already (to
-    /// anyone: a conversation is accepted exactly once, so two devices of one agent cannot
-    /// both answer the same hello).
-    fn assign(&self, id: &ConvId, agent: &str) -> Result<bool, StoreError>;
+    /// Assigns an unassigned conversation of `org` to its agent `agent`; `false` if it is
+    /// assigned already (to anyone: a conversation is accepted exactly once, so two devices of
+    /// one agent cannot both answer the same hello) or is not `org`'s.
+    fn assign(&self, id: &ConvId, org: &str, agent: &str) -> Result<bool, StoreError>;
     /// Queues a frame to append and returns at once; `done` is called with the outcome after
     /// the commit (from the writer's thread, so it must not block). With a `reference` (the
     /// client's post id), a post whose reference this sender already used in this
@@ -203,6 +252,8 @@ pub trait Store: Send + Sync + 'static {
             data: data.to_vec(),
             reference: reference.map(str::to_owned),
             now,
+            org: (kind == Kind::Hello).then(|| crate::tenancy::SINGLE_TENANT.to_owned()),
+            quota: Quota::NONE,
         };
         self.append_then(
             post,
@@ -223,12 +274,36 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<StoredFrame>, StoreError>;
     /// The latest hello of `id`, if it has one.
     fn latest_hello(&self, id: &ConvId) -> Result<Option<StoredFrame>, StoreError>;
-    /// Unassigned conversations that have a hello, each with its latest hello (oldest
-    /// conversation first, at most [`WAITING_LIMIT`]).
-    fn waiting(&self) -> Result<Vec<Waiting>, StoreError>;
-    /// Conversations assigned to `agent`, with their latest sequence number (at most
-    /// [`ASSIGNED_LIMIT`]).
-    fn assigned_to(&self, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError>;
+    /// Unassigned conversations of `org` that have a hello, each with its latest hello
+    /// (oldest conversation first, at most [`WAITING_LIMIT`]).
+    fn waiting(&self, org: &str) -> Result<Vec<Waiting>, StoreError>;
+    /// Conversations of `org` assigned to its agent `agent`, with their latest sequence
+    /// number (at most [`ASSIGNED_LIMIT`]).
+    fn assigned_to(&self, org: &str, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError>;
+    /// How many conversations are stored.
+    fn count_conversations(&self) -> Result<u64, StoreError>;
+    /// Deletes every unassigned conversation created before `before` (Unix time), with its
+    /// frames; returns how many.
+    fn expire_unassigned(&self, before: i64) -> Result<u64, StoreError>;
+    /// Retention: deletes every conversation of `org` created before `before` (Unix time),
+    /// assigned or not, with its frames; returns how many.
+    fn delete_older(&self, org: &str, before: i64) -> Result<u64, StoreError>;
+    /// Deletes one conversation of `org` with its frames; `false` if `org` has no such one.
+    fn delete_conversation(&self, org: &str, id: &ConvId) -> Result<bool, StoreError>;
+    /// Deletes every conversation of `org` with its frames; returns how many.
+    fn delete_organisation(&self, org: &str) -> Result<u64, StoreError>;
+    /// Export: conversations of `org` with an id above `after`, in id order, at most `limit`:
+    /// id, creation time, assigned agent and last sequence number.
+    fn org_conversations(&self, org: &str, after: &ConvId, limit: usize)
+        -> Result<Vec<Exported>, StoreError>;
+    /// Export: frames of both senders of `id` (if it is `org`'s) above `after`, oldest first.
+    fn all_frames_after(
+        &self,
+        org: &str,
+        id: &ConvId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredFrame>, StoreError>;
 }
 
 /// Most waiting conversations listed at a login.
@@ -238,7 +313,9 @@ pub const ASSIGNED_LIMIT: usize = 1000;
 
 /// Schema version written to `PRAGMA user_version`. 0 is the original schema (no `prev`,
 /// `ref`, per-sender and hello columns), which [`SqliteStore::open`] migrates in place.
-const SCHEMA_VERSION: i64 = 1;
+/// 1 has no organisations; [`MIGRATE_V1`] gives its conversations to the single-tenant
+/// organisation.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS conversations (
         id BLOB PRIMARY KEY,
@@ -248,7 +325,9 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS conversations (
         created INTEGER NOT NULL,
         last_visitor INTEGER NOT NULL DEFAULT 0,
         last_agent INTEGER NOT NULL DEFAULT 0,
-        hello_seq INTEGER
+        hello_seq INTEGER,
+        org TEXT,
+        bytes INTEGER NOT NULL DEFAULT 0
      );
      CREATE TABLE IF NOT EXISTS frames (
         conversation BLOB NOT NULL REFERENCES conversations(id),
@@ -263,11 +342,12 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS conversations (
      );";
 
 /// The indexes behind every per-login and per-post query (each plan is checked by a test).
-/// `conversations_agent` serves both login lists in creation order: an agent's conversations
-/// (`agent = ?`) and the waiting list (`agent IS NULL`), which thus never reads message
-/// frames; it reads one frame per listed conversation, its latest hello, by primary key
-/// (`hello_seq`).
-const INDEXES: &str = "CREATE INDEX IF NOT EXISTS conversations_agent ON conversations(agent, created);
+/// `conversations_org` serves both login lists of an organisation in creation order: an
+/// agent's conversations (`org = ? AND agent = ?`) and the waiting list (`org = ? AND agent
+/// IS NULL`), which thus never reads message frames nor another organisation's rows; it reads
+/// one frame per listed conversation, its latest hello, by primary key (`hello_seq`).
+const INDEXES: &str = "CREATE INDEX IF NOT EXISTS conversations_org ON conversations(org, agent, created);
+     CREATE INDEX IF NOT EXISTS conversations_unassigned ON conversations(created) WHERE agent IS NULL;
      CREATE UNIQUE INDEX IF NOT EXISTS frames_ref
         ON frames(conversation, sender, ref) WHERE ref IS NOT NULL;";
 
@@ -292,6 +372,15 @@ const MIGRATE_V0: &str = "ALTER TABLE conversations ADD COLUMN last_visitor INTE
      DROP INDEX migrate_sender;
      DROP INDEX migrate_kind;";
 
+/// Upgrades a version-1 database (no organisations): its conversations with a hello belong to
+/// the single-tenant organisation; the login index becomes per organisation.
+const MIGRATE_V1: &str = "ALTER TABLE conversations ADD COLUMN org TEXT;
+     ALTER TABLE conversations ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+     UPDATE conversations SET org = 'default' WHERE hello_seq IS NOT NULL;
+     UPDATE conversations SET bytes = COALESCE((SELECT SUM(length(data)) FROM frames f
+        WHERE f.conversation = conversations.id), 0);
+     DROP INDEX IF EXISTS conversations_agent;";
+
 /// Read connections kept open for reuse; more are opened under load and closed after.
 const IDLE_READERS: usize = 8;
 
@@ -310,6 +399,7 @@ enum Job {
     },
     Assign {
         id: ConvId,
+        org: String,
         agent: String,
         done: Box<dyn FnOnce(Result<bool, StoreError>) + Send>,
     },
@@ -317,6 +407,22 @@ enum Job {
         post: Post,
         done: AppendDone,
     },
+    Expire {
+        scope: Scope,
+        done: Box<dyn FnOnce(Result<u64, StoreError>) + Send>,
+    },
+}
+
+/// Which conversations a deletion takes (each with its frames).
+enum Scope {
+    /// Unassigned ones of every organisation created before the time.
+    Unassigned(i64),
+    /// Those of the organisation created before the time (retention).
+    Older(String, i64),
+    /// One conversation, if it is the organisation's.
+    One(String, ConvId),
+    /// All of the organisation's.
+    All(String),
 }
 
 /// A job's outcome, held until its transaction commits.
@@ -324,6 +430,7 @@ enum Outcome {
     Unit(Result<(), StoreError>),
     Bool(Result<bool, StoreError>),
     Appended(Result<Appended, StoreError>),
+    Count(Result<u64, StoreError>),
 }
 
 impl Job {
@@ -392,13 +499,15 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
             let mut sp = tx.savepoint()?;
             let outcome = match &job {
                 Job::Create { id, hash, now, .. } => Outcome::Unit(insert_conversation(&sp, id, hash, *now)),
-                Job::Assign { id, agent, .. } => Outcome::Bool(assign_conversation(&sp, id, agent)),
+                Job::Assign { id, org, agent, .. } => Outcome::Bool(assign_conversation(&sp, id, org, agent)),
                 Job::Append { post, .. } => Outcome::Appended(append_frame(&sp, post)),
+                Job::Expire { scope, .. } => Outcome::Count(delete(&sp, scope)),
             };
             let ok = match &outcome {
                 Outcome::Unit(r) => r.is_ok(),
                 Outcome::Bool(r) => r.is_ok(),
                 Outcome::Appended(r) => r.is_ok(),
+                Outcome::Count(r) => r.is_ok(),
             };
             if ok {
                 sp.commit()?;
@@ -429,9 +538,11 @@ fn report(job: Job, outcome: Option<Outcome>, failed: Option<&StoreError>) {
         (Job::Create { done, .. }, Some(Outcome::Unit(r)), None) => done(r),
         (Job::Assign { done, .. }, Some(Outcome::Bool(r)), None) => done(r),
         (Job::Append { done, .. }, Some(Outcome::Appended(r)), None) => done(r),
+        (Job::Expire { done, .. }, Some(Outcome::Count(r)), None) => done(r),
         (Job::Create { done, .. }, _, _) => done(Err(err())),
         (Job::Assign { done, .. }, _, _) => done(Err(err())),
         (Job::Append { done, .. }, _, _) => done(Err(err())),
+        (Job::Expire { done, .. }, _, _) => done(Err(err())),
     }
 }
 
@@ -458,6 +569,9 @@ impl SqliteStore {
         )?;
         if version == 0 && has_frames {
             tx.execute_batch(MIGRATE_V0)?;
+            tx.execute_batch(MIGRATE_V1)?;
+        } else if version == 1 {
+            tx.execute_batch(MIGRATE_V1)?;
         } else if version > SCHEMA_VERSION {
             return Err(StoreError(format!(
                 "database schema version {version} is newer than this relay ({SCHEMA_VERSION})"
@@ -548,19 +662,25 @@ impl SqliteStore {
     }
 }
 
-const Q_CONVERSATION: &str = "SELECT visitor_token_hash, agent FROM conversations WHERE id = ?1";
+const Q_CONVERSATION: &str = "SELECT visitor_token_hash, org, agent FROM conversations WHERE id = ?1";
 const Q_FRAMES_AFTER: &str = "SELECT seq, prev, sender, kind, data FROM frames
      WHERE conversation = ?1 AND sender = ?2 AND seq > ?3 ORDER BY seq LIMIT ?4";
 const Q_HELLO: &str = "SELECT f.seq, f.prev, f.sender, f.kind, f.data FROM conversations c
      JOIN frames f ON f.conversation = c.id AND f.seq = c.hello_seq WHERE c.id = ?1";
 const Q_WAITING: &str = "SELECT c.id, f.seq, f.data FROM conversations c
      JOIN frames f ON f.conversation = c.id AND f.seq = c.hello_seq
-     WHERE c.agent IS NULL AND c.hello_seq IS NOT NULL
-     ORDER BY c.created, c.rowid LIMIT ?1";
-const Q_ASSIGNED: &str = "SELECT id, last_seq FROM conversations WHERE agent = ?1 ORDER BY created LIMIT ?2";
-const Q_LAST: &str = "SELECT last_seq, last_visitor, last_agent FROM conversations WHERE id = ?1";
+     WHERE c.org = ?1 AND c.agent IS NULL AND c.hello_seq IS NOT NULL
+     ORDER BY c.created, c.rowid LIMIT ?2";
+const Q_ASSIGNED: &str =
+    "SELECT id, last_seq FROM conversations WHERE org = ?1 AND agent = ?2 ORDER BY created LIMIT ?3";
+const Q_LAST: &str = "SELECT last_seq, last_visitor, last_agent, bytes FROM conversations WHERE id = ?1";
 const Q_REF: &str = "SELECT seq, kind, data FROM frames WHERE conversation = ?1 AND sender = ?2 AND ref = ?3";
-const Q_ASSIGN: &str = "UPDATE conversations SET agent = ?2 WHERE id = ?1 AND agent IS NULL";
+const Q_ASSIGN: &str = "UPDATE conversations SET agent = ?3 WHERE id = ?1 AND org = ?2 AND agent IS NULL";
+/// Gives a conversation to the organisation of its first hello, if that organisation holds
+/// fewer than `?3` conversations (counted on `conversations_org`, inside the transaction).
+const Q_CLAIM: &str = "UPDATE conversations SET org = ?2 WHERE id = ?1 AND org IS NULL
+     AND (SELECT COUNT(*) FROM conversations WHERE org = ?2) < ?3";
+const Q_ORG: &str = "SELECT org FROM conversations WHERE id = ?1";
 
 /// Every query above, by name (see [`SqliteStore::query_plans`]).
 #[cfg(test)]
@@ -573,6 +693,8 @@ const QUERIES: &[(&str, &str)] = &[
     ("append: last seq", Q_LAST),
     ("append: ref lookup", Q_REF),
     ("assign", Q_ASSIGN),
+    ("append: claim for an organisation", Q_CLAIM),
+    ("append: organisation", Q_ORG),
 ];
 
 fn conv_id(bytes: Vec<u8>) -> Option<ConvId> {
@@ -615,9 +737,34 @@ fn insert_conversation(
 }
 
 /// Assigns an unassigned conversation (inside the writer's transaction).
-fn assign_conversation(conn: &Connection, id: &ConvId, agent: &str) -> Result<bool, StoreError> {
-    let changed = conn.prepare_cached(Q_ASSIGN)?.execute(params![&id[..], agent])?;
+fn assign_conversation(conn: &Connection, id: &ConvId, org: &str, agent: &str) -> Result<bool, StoreError> {
+    let changed = conn
+        .prepare_cached(Q_ASSIGN)?
+        .execute(params![&id[..], org, agent])?;
     Ok(changed == 1)
+}
+
+/// Deletes the conversations of `scope` and their frames (inside the writer's transaction;
+/// `conversations_unassigned`, `conversations_org` or the primary key finds them).
+fn delete(conn: &Connection, scope: &Scope) -> Result<u64, StoreError> {
+    let (which, time, org, id): (&str, i64, Option<&str>, Option<&[u8]>) = match scope {
+        Scope::Unassigned(before) => ("agent IS NULL AND created < ?1", *before, None, None),
+        Scope::Older(org, before) => ("org = ?2 AND created < ?1", *before, Some(org), None),
+        Scope::One(org, id) => ("org = ?2 AND id = ?3", 0, Some(org), Some(&id[..])),
+        Scope::All(org) => ("org = ?2", 0, Some(org), None),
+    };
+    // Every statement names all three parameters, whichever it uses.
+    let which = format!(
+        "{which} AND ?1 IS NOT NULL AND (?2 IS NULL OR ?2 IS NOT NULL) AND (?3 IS NULL OR ?3 IS NOT NULL)"
+    );
+    conn.prepare_cached(&format!(
+        "DELETE FROM frames WHERE conversation IN (SELECT id FROM conversations WHERE {which})"
+    ))?
+    .execute(params![time, org, id])?;
+    let n = conn
+        .prepare_cached(&format!("DELETE FROM conversations WHERE {which}"))?
+        .execute(params![time, org, id])?;
+    Ok(n as u64)
 }
 
 /// Appends one frame (inside the writer's transaction): the `ref` lookup and the sequence
@@ -630,6 +777,8 @@ fn append_frame(conn: &Connection, post: &Post) -> Result<Appended, StoreError> 
         data,
         reference,
         now,
+        org,
+        quota: _,
     } = post;
     if let Some(r) = reference {
         let found = conn
@@ -651,10 +800,45 @@ fn append_frame(conn: &Connection, post: &Post) -> Result<Appended, StoreError> 
             });
         }
     }
-    let (last, last_visitor, last_agent): (i64, i64, i64) = conn
+    let Some((last, last_visitor, last_agent, bytes)) = conn
         .prepare_cached(Q_LAST)?
-        .query_row(params![&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        .query_row(params![&id[..]], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+            ))
+        })
+        .optional()?
+    else {
+        return Ok(Appended::Gone);
+    };
     let seq = last + 1;
+    let new_bytes = bytes.saturating_add(i64::try_from(data.len()).unwrap_or(i64::MAX));
+    if seq as u64 > post.quota.frames || new_bytes as u64 > post.quota.bytes {
+        return Ok(Appended::QuotaExceeded);
+    }
+    if let Some(org) = org {
+        // Read-only so far: nothing to undo.
+        let current: Option<String> = conn
+            .prepare_cached(Q_ORG)?
+            .query_row(params![&id[..]], |r| r.get(0))?;
+        match current {
+            Some(c) if c == *org => {}
+            Some(_) => return Ok(Appended::OtherOrganisation),
+            None => {
+                let max = i64::try_from(post.quota.org_conversations).unwrap_or(i64::MAX);
+                if conn
+                    .prepare_cached(Q_CLAIM)?
+                    .execute(params![&id[..], org, max])?
+                    != 1
+                {
+                    return Ok(Appended::QuotaExceeded);
+                }
+            }
+        }
+    }
     let prev = match sender {
         Sender::Visitor => last_visitor,
         Sender::Agent => last_agent,
@@ -663,10 +847,11 @@ fn append_frame(conn: &Connection, post: &Post) -> Result<Appended, StoreError> 
         "UPDATE conversations SET last_seq = ?2,
             last_visitor = CASE WHEN ?3 = 'visitor' THEN ?2 ELSE last_visitor END,
             last_agent = CASE WHEN ?3 = 'agent' THEN ?2 ELSE last_agent END,
-            hello_seq = CASE WHEN ?4 = 'hello' THEN ?2 ELSE hello_seq END
+            hello_seq = CASE WHEN ?4 = 'hello' THEN ?2 ELSE hello_seq END,
+            bytes = ?5
          WHERE id = ?1",
     )?
-    .execute(params![&id[..], seq, sender.as_str(), kind.as_str()])?;
+    .execute(params![&id[..], seq, sender.as_str(), kind.as_str(), new_bytes])?;
     conn.prepare_cached(
         "INSERT INTO frames (conversation, seq, sender, kind, data, created, prev, ref)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -703,22 +888,27 @@ impl Store for SqliteStore {
             Ok(conn
                 .prepare_cached(Q_CONVERSATION)?
                 .query_row(params![&id[..]], |r| {
-                    Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Option<String>>(1)?))
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                    ))
                 })
                 .optional()?)
         })?;
         Ok(match row {
-            Some((hash, agent)) => Some(Conversation {
+            Some((hash, org, agent)) => Some(Conversation {
                 visitor_token_hash: hash.try_into().map_err(|_| StoreError("bad token hash".into()))?,
+                org,
                 agent,
             }),
             None => None,
         })
     }
 
-    fn assign(&self, id: &ConvId, agent: &str) -> Result<bool, StoreError> {
-        let (id, agent) = (*id, agent.to_owned());
-        self.wait(|done| Job::Assign { id, agent, done })
+    fn assign(&self, id: &ConvId, org: &str, agent: &str) -> Result<bool, StoreError> {
+        let (id, org, agent) = (*id, org.to_owned(), agent.to_owned());
+        self.wait(|done| Job::Assign { id, org, agent, done })
     }
 
     fn append_then(&self, post: Post, done: AppendDone) {
@@ -753,10 +943,10 @@ impl Store for SqliteStore {
         row.map(to_frame).transpose()
     }
 
-    fn waiting(&self) -> Result<Vec<Waiting>, StoreError> {
+    fn waiting(&self, org: &str) -> Result<Vec<Waiting>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(Q_WAITING)?;
-            let rows = stmt.query_map(params![WAITING_LIMIT as i64], |r| {
+            let rows = stmt.query_map(params![org, WAITING_LIMIT as i64], |r| {
                 Ok((
                     r.get::<_, Vec<u8>>(0)?,
                     r.get::<_, i64>(1)?,
@@ -777,10 +967,92 @@ impl Store for SqliteStore {
         })
     }
 
-    fn assigned_to(&self, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError> {
+    fn count_conversations(&self) -> Result<u64, StoreError> {
+        self.read(|conn| {
+            let n: i64 = conn.query_row("SELECT COUNT(*) FROM conversations", [], |r| r.get(0))?;
+            Ok(n as u64)
+        })
+    }
+
+    fn expire_unassigned(&self, before: i64) -> Result<u64, StoreError> {
+        self.wait(|done| Job::Expire {
+            scope: Scope::Unassigned(before),
+            done,
+        })
+    }
+
+    fn delete_older(&self, org: &str, before: i64) -> Result<u64, StoreError> {
+        let scope = Scope::Older(org.to_owned(), before);
+        self.wait(|done| Job::Expire { scope, done })
+    }
+
+    fn delete_conversation(&self, org: &str, id: &ConvId) -> Result<bool, StoreError> {
+        let scope = Scope::One(org.to_owned(), *id);
+        Ok(self.wait(|done| Job::Expire { scope, done })? == 1)
+    }
+
+    fn delete_organisation(&self, org: &str) -> Result<u64, StoreError> {
+        let scope = Scope::All(org.to_owned());
+        self.wait(|done| Job::Expire { scope, done })
+    }
+
+    fn org_conversations(
+        &self,
+        org: &str,
+        after: &ConvId,
+        limit: usize,
+    ) -> Result<Vec<Exported>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, created, agent, last_seq FROM conversations
+                 WHERE org = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![org, &after[..], limit], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, created, agent, last) = row?;
+                out.push(Exported {
+                    id: conv_id(id).ok_or_else(|| StoreError("bad id".into()))?,
+                    created,
+                    agent,
+                    last_seq: last as u64,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    fn all_frames_after(
+        &self,
+        org: &str,
+        id: &ConvId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredFrame>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT f.seq, f.prev, f.sender, f.kind, f.data FROM frames f
+                 JOIN conversations c ON c.id = f.conversation
+                 WHERE f.conversation = ?1 AND c.org = ?2 AND f.seq > ?3 ORDER BY f.seq LIMIT ?4",
+            )?;
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let rows = stmt.query_map(params![&id[..], org, seq_param(after), limit], frame_row)?;
+            rows.map(|row| to_frame(row?)).collect()
+        })
+    }
+
+    fn assigned_to(&self, org: &str, agent: &str) -> Result<Vec<(ConvId, u64)>, StoreError> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(Q_ASSIGNED)?;
-            let rows = stmt.query_map(params![agent, ASSIGNED_LIMIT as i64], |r| {
+            let rows = stmt.query_map(params![org, agent, ASSIGNED_LIMIT as i64], |r| {
                 Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))
             })?;
             let mut out = Vec::new();
@@ -824,7 +1096,7 @@ mod tests {
                 .append(&id, Sender::Visitor, Kind::Hello, b"h", None, 0)
                 .unwrap();
             if i % 2 == 0 {
-                store.assign(&id, &format!("agent{}", i % 10)).unwrap();
+                store.assign(&id, "default", &format!("agent{}", i % 10)).unwrap();
                 for n in 0..20 {
                     let sender = if n % 2 == 0 {
                         Sender::Visitor
@@ -866,9 +1138,9 @@ mod tests {
                 .map(|(_, l)| l.join(" | "))
                 .unwrap()
         };
-        assert!(plan("waiting").contains("USING INDEX conversations_agent (agent=?)"));
+        assert!(plan("waiting").contains("USING INDEX conversations_org (org=? AND agent=?)"));
         assert!(plan("waiting").contains("sqlite_autoindex_frames_1 (conversation=? AND seq=?)"));
-        assert!(plan("assigned_to").contains("USING INDEX conversations_agent (agent=?)"));
+        assert!(plan("assigned_to").contains("USING INDEX conversations_org (org=? AND agent=?)"));
         assert!(plan("append: ref lookup").contains("USING INDEX frames_ref"));
         assert!(plan("frames_after").contains("(conversation=? AND seq>?)"));
     }
@@ -918,7 +1190,7 @@ mod tests {
 
     /// Issue #19, group commit: one transaction holding a new conversation, two posts of the
     /// same sender, a resend of a ref posted earlier in the same batch, a conflicting reuse
-    /// and a post that fails (unknown conversation). Outcomes are those of one transaction
+    /// a post to an unknown conversation and a create that fails (existing id). Outcomes are those of one transaction
     /// per write, the failure undoes only itself, and each is reported after the commit.
     #[test]
     fn a_batch_commits_like_one_transaction_per_write() {
@@ -938,6 +1210,8 @@ mod tests {
                     data: data.to_vec(),
                     reference: r.map(str::to_owned),
                     now: 1,
+                    org: None,
+                    quota: Quota::NONE,
                 },
                 done: Box::new(move |r| {
                     // Reported only once committed: another connection sees the frame.
@@ -956,6 +1230,8 @@ mod tests {
         };
         let created = std::sync::Arc::new(Mutex::new(None));
         let c2 = created.clone();
+        let again = std::sync::Arc::new(Mutex::new(None));
+        let a2 = again.clone();
         let batch = vec![
             Job::Create {
                 id,
@@ -968,6 +1244,13 @@ mod tests {
             post(id, Sender::Visitor, b"a", Some("r1")),
             post(id, Sender::Visitor, b"x", Some("r2")),
             post([9u8; 16], Sender::Visitor, b"c", None),
+            // A write that fails (the id exists): undone alone.
+            Job::Create {
+                id,
+                hash: [1; 32],
+                now: 1,
+                done: Box::new(move |r| *a2.lock().unwrap() = Some(r.is_ok())),
+            },
             post(id, Sender::Agent, b"d", None),
             post(id, Sender::Visitor, b"e", None),
         ];
@@ -976,13 +1259,14 @@ mod tests {
         configure(&conn).unwrap();
         run_batch(&mut conn, batch);
         assert_eq!(*created.lock().unwrap(), Some(true));
+        assert_eq!(*again.lock().unwrap(), Some(false));
         let got = results.lock().unwrap().clone();
         assert_eq!(got.len(), 7);
         assert_eq!(got[0], Ok(Appended::Stored { seq: 1, prev: 0 }));
         assert_eq!(got[1], Ok(Appended::Stored { seq: 2, prev: 1 }));
         assert_eq!(got[2], Ok(Appended::Duplicate { seq: 1 }));
         assert_eq!(got[3], Ok(Appended::Conflict));
-        assert!(got[4].is_err(), "unknown conversation: {:?}", got[4]);
+        assert_eq!(got[4], Ok(Appended::Gone), "unknown conversation");
         assert_eq!(got[5], Ok(Appended::Stored { seq: 3, prev: 0 }));
         assert_eq!(got[6], Ok(Appended::Stored { seq: 4, prev: 2 }));
         let frames = store.frames_after(&id, Sender::Visitor, 0, 100).unwrap();
@@ -1087,7 +1371,7 @@ mod tests {
             frames.iter().map(|f| (f.seq, f.prev)).collect::<Vec<_>>(),
             vec![(1, 0), (3, 1)]
         );
-        let waiting = store.waiting().unwrap();
+        let waiting = store.waiting("default").unwrap();
         assert_eq!(waiting.len(), 1);
         assert_eq!(
             (waiting[0].id, waiting[0].seq, waiting[0].hello.clone()),
@@ -1103,6 +1387,6 @@ mod tests {
         drop(store);
         // Opening again does not migrate twice.
         let store = SqliteStore::open(&path).unwrap();
-        assert_eq!(store.assigned_to("a").unwrap(), vec![(a, 4)]);
+        assert_eq!(store.assigned_to("default", "a").unwrap(), vec![(a, 4)]);
     }
 }

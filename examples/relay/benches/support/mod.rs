@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 /// Spawns `cmd` (a relay with its flags) and waits for its banner; returns the process and
-/// its WebSocket URL (`ws://127.0.0.1:PORT/ws`).
+/// its WebSocket URL (`ws://127.0.0.1:PORT/ws`, or `wss://` for a relay serving TLS).
 pub fn listen(mut cmd: Command) -> (Child, String) {
     let mut child = cmd.stdout(Stdio::piped()).spawn().expect("relay starts");
     let mut line = String::new();
@@ -16,8 +16,12 @@ pub fn listen(mut cmd: Command) -> (Child, String) {
         .rsplit(' ')
         .next()
         .unwrap_or_default()
+        .replace("https://", "wss://")
         .replace("http://", "ws://")
         + "/ws";
-    assert!(url.starts_with("ws://127.0.0.1:"), "unexpected banner {line:?}");
+    assert!(
+        url.starts_with("ws://127.0.0.1:") || url.starts_with("wss://127.0.0.1:"),
+        "unexpected banner {line:?}"
+    );
     (child, url)
 }
