@@ -133,9 +133,14 @@ proptest! {
         ],
     ) {
         let (v, mut a) = pair();
-        let mut bytes = vec![1u8, 3];
+        // A v2 header with a valid ratchet key (the X25519 base point) and any `pn`.
+        let mut bytes = vec![2u8, 3];
         bytes.extend_from_slice(&v.session_id().to_bytes());
         bytes.push(1);
+        let mut point = [0u8; 32];
+        point[0] = 9;
+        bytes.extend_from_slice(&point);
+        bytes.extend_from_slice(&counter.to_be_bytes());
         bytes.extend_from_slice(&counter.to_be_bytes());
         bytes.extend_from_slice(&[0u8; 12]);
         bytes.extend_from_slice(&body);
