@@ -61,6 +61,7 @@ const MESSAGES = {
   INVALID_ARGUMENT: 'invalid argument',
   RANDOMNESS_UNAVAILABLE: 'secure randomness is unavailable',
   ATTACHMENT_CORRUPTED: 'attachment is truncated or corrupted',
+  DOWNGRADE: 'message of another protocol version than its session (downgrade refused)',
 };
 
 function coded(code, detail) {

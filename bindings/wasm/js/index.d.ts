@@ -38,6 +38,7 @@ export type HushwireErrorCode =
   | 'INVALID_ARGUMENT'
   | 'RANDOMNESS_UNAVAILABLE'
   | 'ATTACHMENT_CORRUPTED'
+  | 'DOWNGRADE'
   /** JS only: a call was made before `init()` completed. */
   | 'NOT_INITIALIZED'
   /** JS only: the WebAssembly instance trapped earlier; reload the page / worker / process. */

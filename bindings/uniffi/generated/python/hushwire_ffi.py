@@ -2075,6 +2075,23 @@ class HushwireError:  # type: ignore
         def __repr__(self):
             return "HushwireError.AttachmentCorrupted({})".format(str(self))
     _UniffiTempHushwireError.AttachmentCorrupted = AttachmentCorrupted # type: ignore
+    class Downgrade(_UniffiTempHushwireError):
+        """
+        `DOWNGRADE`: a reply or envelope of another protocol version than its handshake or
+        session (a relay stripping the post-quantum part of a v2 hello ends here).
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.Downgrade({})".format(str(self))
+    _UniffiTempHushwireError.Downgrade = Downgrade # type: ignore
     class CallbackFailed(_UniffiTempHushwireError):
         """
         `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
@@ -2214,11 +2231,16 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 20:
-            return HushwireError.CallbackFailed(
+            return HushwireError.Downgrade(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 21:
+            return HushwireError.CallbackFailed(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 22:
             return HushwireError.Other(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
@@ -2300,6 +2322,10 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.detail)
             return
         if isinstance(value, HushwireError.AttachmentCorrupted):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.Downgrade):
             _UniffiFfiConverterString.check_lower(value.code)
             _UniffiFfiConverterString.check_lower(value.detail)
             return
@@ -2390,12 +2416,16 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
             buf.write_i32(19)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, HushwireError.CallbackFailed):
+        if isinstance(value, HushwireError.Downgrade):
             buf.write_i32(20)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, HushwireError.Other):
+        if isinstance(value, HushwireError.CallbackFailed):
             buf.write_i32(21)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.Other):
+            buf.write_i32(22)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
 

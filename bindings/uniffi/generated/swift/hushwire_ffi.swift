@@ -3089,6 +3089,18 @@ public enum HushwireError: Swift.Error, Equatable, Hashable, Foundation.Localize
          */detail: String
     )
     /**
+     * `DOWNGRADE`: a reply or envelope of another protocol version than its handshake or
+     * session (a relay stripping the post-quantum part of a v2 hello ends here).
+     */
+    case Downgrade(
+        /**
+         * Always `"DOWNGRADE"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
      * `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
      * `SessionStore`) threw an exception that is not a `HushwireError`.
      */
@@ -3215,11 +3227,15 @@ public struct FfiConverterTypeHushwireError: FfiConverterRustBuffer {
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 20: return .CallbackFailed(
+        case 20: return .Downgrade(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 21: return .Other(
+        case 21: return .CallbackFailed(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 22: return .Other(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -3349,14 +3365,20 @@ public struct FfiConverterTypeHushwireError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .CallbackFailed(code,detail):
+        case let .Downgrade(code,detail):
             writeInt(&buf, Int32(20))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Other(code,detail):
+        case let .CallbackFailed(code,detail):
             writeInt(&buf, Int32(21))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Other(code,detail):
+            writeInt(&buf, Int32(22))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             

@@ -5674,6 +5674,26 @@ sealed class HushwireException: kotlin.Exception() {
     }
     
     /**
+     * `DOWNGRADE`: a reply or envelope of another protocol version than its handshake or
+     * session (a relay stripping the post-quantum part of a v2 hello ends here).
+     */
+    class Downgrade(
+        
+        /**
+         * Always `"DOWNGRADE"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
      * `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
      * `SessionStore`) threw an exception that is not a `HushwireError`.
      */
@@ -5805,11 +5825,15 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            20 -> HushwireException.CallbackFailed(
+            20 -> HushwireException.Downgrade(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            21 -> HushwireException.Other(
+            21 -> HushwireException.CallbackFailed(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            22 -> HushwireException.Other(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -5928,6 +5952,12 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is HushwireException.AttachmentCorrupted -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.Downgrade -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
@@ -6064,14 +6094,20 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is HushwireException.CallbackFailed -> {
+            is HushwireException.Downgrade -> {
                 buf.putInt(20)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is HushwireException.Other -> {
+            is HushwireException.CallbackFailed -> {
                 buf.putInt(21)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.Other -> {
+                buf.putInt(22)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
