@@ -20,6 +20,7 @@ use crate::ratchet::ChainKey;
 
 mod attachment;
 mod negative;
+mod v2;
 use crate::{
     encoding, ratchet, AgentIdentity, AgentKey, Envelope, OrgSigningKey, Session, StorageKey,
     VisitorHandshake,
@@ -464,6 +465,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("safety_code.json", safety_json.render()),
         ("negative.json", negative_json.render()),
         ("attachment.json", attachment::generate().render()),
+        ("session_v2.json", v2::generate()),
     ]
 }
 
