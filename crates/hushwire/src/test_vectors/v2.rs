@@ -360,7 +360,7 @@ pub(super) fn generate() -> String {
         (
             "delivery_order",
             J::O(vec![
-                ("note", s("message indexes in the order they were opened; the export is taken after the first five deliveries")),
+                ("note", s("message indexes in the order they were opened; the export is taken after the first four deliveries")),
                 ("indexes", J::A(deliveries)),
             ]),
         ),
