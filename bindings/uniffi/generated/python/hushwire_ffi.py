@@ -492,6 +492,8 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version() != 2686:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_agentcertificate_from_bytes() != 36445:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_agentcertificate_from_text() != 40545:
@@ -1014,6 +1016,12 @@ _UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_hushwire_ffi_fn_constructor_agentcertificate_from_bytes.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1350,6 +1358,9 @@ _UniffiLib.uniffi_hushwire_ffi_checksum_func_protocol_version.restype = ctypes.c
 _UniffiLib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_agentcertificate_from_bytes.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_agentcertificate_from_bytes.restype = ctypes.c_uint16
@@ -4664,6 +4675,27 @@ def start_visitor_handshake(org: OrgPublicKey) -> VisitorStart:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def start_visitor_handshake_with_version(org: OrgPublicKey,version: int) -> VisitorStart:
+    """
+    [`start_visitor_handshake`] in protocol `version`: 2 (the default), or 1 only for an agent
+    known to be too old for v2. A reply of another version is refused (`DOWNGRADE`).
+"""
+    
+    _UniffiFfiConverterTypeOrgPublicKey.check_lower(org)
+    
+    _UniffiFfiConverterUInt8.check_lower(version)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeOrgPublicKey.lower(org),
+        _UniffiFfiConverterUInt8.lower(version),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeVisitorStart.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 
 __all__ = [
     "InternalError",
@@ -4680,6 +4712,7 @@ __all__ = [
     "load_session",
     "protocol_version",
     "start_visitor_handshake",
+    "start_visitor_handshake_with_version",
     "StorageKey",
     "StorageKeyProtocol",
     "SessionStoreImpl",

@@ -2810,7 +2810,7 @@ public struct VisitorStart {
      */
     public var handshake: VisitorHandshake
     /**
-     * The opening message to send (58 bytes, safe in clear).
+     * The opening message to send (1242 bytes in v2, 58 in v1; safe in clear).
      */
     public var hello: Data
 
@@ -2821,7 +2821,7 @@ public struct VisitorStart {
          * Keep this until the agent's reply arrives.
          */handshake: VisitorHandshake, 
         /**
-         * The opening message to send (58 bytes, safe in clear).
+         * The opening message to send (1242 bytes in v2, 58 in v1; safe in clear).
          */hello: Data) {
         self.handshake = handshake
         self.hello = hello
@@ -3597,6 +3597,18 @@ public func startVisitorHandshake(org: OrgPublicKey)throws  -> VisitorStart  {
     )
 })
 }
+/**
+ * [`start_visitor_handshake`] in protocol `version`: 2 (the default), or 1 only for an agent
+ * known to be too old for v2. A reply of another version is refused (`DOWNGRADE`).
+ */
+public func startVisitorHandshakeWithVersion(org: OrgPublicKey, version: UInt8)throws  -> VisitorStart  {
+    return try  FfiConverterTypeVisitorStart_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version(
+        FfiConverterTypeOrgPublicKey_lower(org),
+        FfiConverterUInt8.lower(version),$0
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -3632,6 +3644,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version() != 2686) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_method_agentcertificate_agent_id() != 50598) {

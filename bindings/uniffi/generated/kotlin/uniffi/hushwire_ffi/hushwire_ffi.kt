@@ -682,6 +682,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Short
     external fun uniffi_hushwire_ffi_checksum_func_start_visitor_handshake(
     ): Short
+    external fun uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version(
+    ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentcertificate_agent_id(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentcertificate_device_id(
@@ -975,6 +977,8 @@ external fun uniffi_hushwire_ffi_fn_func_protocol_version(uniffi_out_err: Uniffi
 ): Byte
 external fun uniffi_hushwire_ffi_fn_func_start_visitor_handshake(`org`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version(`org`: Long,`version`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun ffi_hushwire_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun ffi_hushwire_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1113,6 +1117,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version() != 2686.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_method_agentcertificate_agent_id() != 50598.toShort()) {
@@ -5257,7 +5264,7 @@ data class VisitorStart (
     var `handshake`: VisitorHandshake
     , 
     /**
-     * The opening message to send (58 bytes, safe in clear).
+     * The opening message to send (1242 bytes in v2, 58 in v1; safe in clear).
      */
     var `hello`: kotlin.ByteArray
     
@@ -6315,6 +6322,21 @@ public object FfiConverterOptionalTypeSession: FfiConverterRustBuffer<Session?> 
     UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake(
     
         FfiConverterTypeOrgPublicKey.lower(`org`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * [`start_visitor_handshake`] in protocol `version`: 2 (the default), or 1 only for an agent
+         * known to be too old for v2. A reply of another version is refused (`DOWNGRADE`).
+         */
+    @Throws(HushwireException::class) fun `startVisitorHandshakeWithVersion`(`org`: OrgPublicKey, `version`: kotlin.UByte): VisitorStart {
+            return FfiConverterTypeVisitorStart.lift(
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version(
+    
+        FfiConverterTypeOrgPublicKey.lower(`org`),FfiConverterUByte.lower(`version`),_status)
 }
     )
     }
