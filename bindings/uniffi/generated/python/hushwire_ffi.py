@@ -488,7 +488,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_func_load_session() != 62963:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_hushwire_ffi_checksum_func_protocol_version() != 54263:
+    if lib.uniffi_hushwire_ffi_checksum_func_protocol_version() != 22141:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -4645,7 +4645,8 @@ def load_session(store: SessionStore,session_id: str,storage_key: StorageKey) ->
     return _uniffi_lift_return(_uniffi_ffi_result)
 def protocol_version() -> int:
     """
-    The protocol version these bindings speak (the first byte of every wire message).
+    The protocol version new sessions use (the first byte of their hellos, replies and
+    envelopes): 2. Version 1 sessions and exports are still read.
 """
     _uniffi_lowered_args = (
     )

@@ -3578,7 +3578,8 @@ public func loadSession(store: SessionStore, sessionId: String, storageKey: Stor
 })
 }
 /**
- * The protocol version these bindings speak (the first byte of every wire message).
+ * The protocol version new sessions use (the first byte of their hellos, replies and
+ * envelopes): 2. Version 1 sessions and exports are still read.
  */
 public func protocolVersion() -> UInt8  {
     return try!  FfiConverterUInt8.lift(try! rustCall() {
@@ -3640,7 +3641,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hushwire_ffi_checksum_func_load_session() != 62963) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hushwire_ffi_checksum_func_protocol_version() != 54263) {
+    if (uniffi_hushwire_ffi_checksum_func_protocol_version() != 22141) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787) {

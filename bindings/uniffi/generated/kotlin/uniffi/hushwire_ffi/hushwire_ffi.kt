@@ -1113,7 +1113,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hushwire_ffi_checksum_func_load_session() != 62963.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hushwire_ffi_checksum_func_protocol_version() != 54263.toShort()) {
+    if (lib.uniffi_hushwire_ffi_checksum_func_protocol_version() != 22141.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787.toShort()) {
@@ -6300,7 +6300,8 @@ public object FfiConverterOptionalTypeSession: FfiConverterRustBuffer<Session?> 
     
 
         /**
-         * The protocol version these bindings speak (the first byte of every wire message).
+         * The protocol version new sessions use (the first byte of their hellos, replies and
+         * envelopes): 2. Version 1 sessions and exports are still read.
          */ fun `protocolVersion`(): kotlin.UByte {
             return FfiConverterUByte.lift(
     uniffiRustCall() { _status ->
