@@ -834,9 +834,11 @@ pub fn relay_v2(data: &[u8]) -> RelayStats {
                     Err(e) => {
                         match original {
                             Some(i) => {
-                                // Refused genuine messages: replays, evicted or too far ahead.
+                                // Refused genuine messages: replays, evicted or too far ahead;
+                                // or of a chain closed more than five steps ago, whose key is
+                                // then taken for a new one and fails (docs/PROTOCOL.md §17.4).
                                 assert!(
-                                    matches!(e, Error::Replay | Error::TooFarAhead),
+                                    matches!(e, Error::Replay | Error::TooFarAhead | Error::Tampered),
                                     "original {i} refused with {e:?}"
                                 );
                                 stats.refused_originals += 1;
