@@ -75,6 +75,15 @@ seed("relay", "tamper", [8, 8, SEAL_A, 4, ALTER, 0, 0, 40, 1, DELIVER, 0, SEAL_A
 seed("relay", "too_far_and_evicted", [1, 1] + [SEAL_V, 1] * 4 + [DELIVER, 3, DELIVER, 2, DELIVER, 1, DELIVER, 0])
 seed("relay", "misroute_inject", [4, 4, SEAL_V, 2, MISROUTE, 0, DELIVER, 0, INJECT, 1, 0, 8] + list(range(8)) + [DELIVER, 0, REORDER, 0])
 
+# relay_v2: two config bytes, then operations (see relay_v2()): turns in both directions so the
+# ratchet steps, late and reordered delivery across steps, tampering of the v2 header fields.
+S2V, S2A, D2, DUP2, DROP2, ALTER2, FIELD2, MISROUTE2, REPLAY2, PERSIST2 = range(10)
+seed("relay_v2", "turns", [10, 10, S2A, 5, D2, 0, S2V, 7, D2, 0, S2A, 9, D2, 0, S2V, 1, D2, 0])
+seed("relay_v2", "late_across_steps", [10, 10, S2A, 1, S2A, 2, D2, 1, S2V, 3, D2, 1, S2A, 4, D2, 1, D2, 0, D2, 0])
+seed("relay_v2", "tamper_header", [8, 8, S2A, 4, FIELD2, 0, 0, 7, D2, 1, ALTER2, 0, 0, 40, 1, D2, 0, D2, 0])
+seed("relay_v2", "replay_and_persist", [8, 8, S2V, 4, DUP2, 0, D2, 0, D2, 0, PERSIST2, 1, REPLAY2, 0, 0, D2, 0, S2A, 2, MISROUTE2, 0, D2, 0])
+seed("relay_v2", "bounds", [1, 1] + [S2A, 1] * 4 + [D2, 3, S2V, 1, D2, 0, S2A, 1, D2, 0, D2, 0, D2, 0])
+
 # attachment: mode byte (0 manifest, 1 small blob, 2 edits to the large blob), then input.
 att = json.loads((vectors / "attachment.json").read_text())["files"]
 for f in att:

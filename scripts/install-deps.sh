@@ -14,7 +14,7 @@
 #            cargo-web + lld-19 for the -Zbuild-std fallback), wasm-bindgen-cli at exactly the
 #            version of wasm-bindgen in Cargo.lock, npm binaryen (wasm-opt)
 #   kotlin   npm kotlin-compiler (kotlinc, unpacked into target/tools), Debian libjna-java, a JDK
-#   python   pytest
+#   python   pytest, kyber-py (pure-Python ML-KEM for docs/vectors/verify_v2.py)
 #   browser  Debian chromium and firefox-esr, npm playwright-core and puppeteer-core
 #   fuzz     cargo-fuzz (run it with `cargo +nightly fuzz ...`)
 #   rust     cargo-hack (feature matrix), and the core crate's MSRV toolchain: Debian's rustc-web
@@ -32,6 +32,7 @@ KOTLIN_VERSION=2.4.20             # npm kotlin-compiler (shared/TOOLCHAIN.md)
 PLAYWRIGHT_CORE_VERSION=1.65.1    # npm playwright-core (needs node >= 20)
 PUPPETEER_CORE_VERSION=25.16.0    # npm puppeteer-core: drives Debian's firefox-esr over WebDriver BiDi
 PYTEST_VERSION=9.2.0              # PyPI pytest (needs python >= 3.10)
+KYBER_PY_VERSION=1.2.0            # PyPI kyber-py: pure-Python ML-KEM (FIPS 203) for verify_v2.py
 CARGO_FUZZ_VERSION=0.13.2         # crates.io cargo-fuzz
 CARGO_HACK_VERSION=0.6.44         # crates.io cargo-hack
 # The core crate's rust-version, and the Debian package version of that toolchain (bookworm).
@@ -225,6 +226,13 @@ do_python() {
             logged python3 -m pip install --quiet --break-system-packages "pytest==$PYTEST_VERSION"
         fi
         DID+=("pytest $PYTEST_VERSION")
+    fi
+    if ! python3 -c 'import kyber_py' >/dev/null 2>&1; then
+        echo "+ python3 -m pip install kyber-py==$KYBER_PY_VERSION" >>"$LOG"
+        if ! python3 -m pip install --quiet "kyber-py==$KYBER_PY_VERSION" >>"$LOG" 2>&1 </dev/null; then
+            logged python3 -m pip install --quiet --break-system-packages "kyber-py==$KYBER_PY_VERSION"
+        fi
+        DID+=("kyber-py $KYBER_PY_VERSION")
     fi
     report python "$t0" "$(python3 -c 'import pytest; print("pytest", pytest.__version__)' 2>&1)"
 }

@@ -33,6 +33,9 @@ timed "async attachment adapters" cargo test -p hushwire --locked --features fut
 # An independent Python implementation of docs/PROTOCOL.md recomputes every vector.
 spec_check() {
     python3 -c "import cryptography" 2>/dev/null || python3 -m pip install --quiet "cryptography>=42"
+    # Pure-Python ML-KEM (FIPS 203) for the v2 vectors (docs/vectors/verify_v2.py).
+    python3 -c "import kyber_py" 2>/dev/null || python3 -m pip install --quiet "kyber-py==1.2.0" ||
+        python3 -m pip install --quiet --break-system-packages "kyber-py==1.2.0"
     python3 docs/vectors/verify.py
 }
 timed "spec vectors, independent implementation" spec_check

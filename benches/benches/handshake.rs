@@ -1,4 +1,4 @@
-//! Handshake, both sides, in one iteration: hushwire vs snow's Noise NX (with and without an
+//! Handshake, both sides, in one iteration: hushwire (v2: NXhfs with ML-KEM-768; and v1) vs snow's Noise NX (with and without an
 //! Ed25519 certificate check) vs vodozemac's Olm session creation.
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -18,6 +18,17 @@ fn bench(c: &mut Criterion) {
     g.bench_function("hushwire", |b| {
         b.iter(|| {
             let (mut hs, hello) = VisitorHandshake::start(&fx.org_public).unwrap();
+            let (agent, reply) = fx.agent.accept(&hello).unwrap();
+            let visitor = hs.finish_at(&reply, NOW).unwrap();
+            black_box((visitor, agent))
+        })
+    });
+
+    // The same in protocol v1 (Noise NX, no ML-KEM, no ratchet): the v2 cost ratio.
+    g.bench_function("hushwire_v1", |b| {
+        b.iter(|| {
+            let (mut hs, hello) =
+                VisitorHandshake::start_with_version(&fx.org_public, hushwire::PROTOCOL_VERSION).unwrap();
             let (agent, reply) = fx.agent.accept(&hello).unwrap();
             let visitor = hs.finish_at(&reply, NOW).unwrap();
             black_box((visitor, agent))

@@ -29,6 +29,31 @@ fn bench(c: &mut Criterion) {
             })
         });
 
+        let (mut visitor, mut agent) = fx.session_pair_v1();
+        g.bench_with_input(BenchmarkId::new("hushwire_v1", size), &msg, |b, msg| {
+            b.iter(|| {
+                let env = visitor.seal(msg).unwrap();
+                black_box(agent.open(&env).unwrap())
+            })
+        });
+
+        // v2 in a conversation: every message changes direction, so every seal takes a DH
+        // ratchet step (a key pair and an X25519) and every open another X25519.
+        let (mut visitor, mut agent) = fx.session_pair();
+        let mut turn = false;
+        g.bench_with_input(BenchmarkId::new("hushwire_alternating", size), &msg, |b, msg| {
+            b.iter(|| {
+                turn = !turn;
+                let (from, to) = if turn {
+                    (&mut visitor, &mut agent)
+                } else {
+                    (&mut agent, &mut visitor)
+                };
+                let env = from.seal(msg).unwrap();
+                black_box(to.open(&env).unwrap())
+            })
+        });
+
         let (mut a, mut bob) = olm_pair();
         g.bench_with_input(BenchmarkId::new("olm_one_way", size), &msg, |b, msg| {
             b.iter(|| {

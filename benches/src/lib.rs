@@ -48,6 +48,16 @@ impl Fixture {
         (visitor, agent)
     }
 
+    /// A protocol v1 session pair (symmetric chains only), for the v2-against-v1 rows.
+    pub fn session_pair_v1(&self) -> (Session, Session) {
+        let (mut handshake, hello) =
+            VisitorHandshake::start_with_version(&self.org_public, hushwire::PROTOCOL_VERSION)
+                .expect("start");
+        let (agent, reply) = self.agent.accept(&hello).expect("accept");
+        let visitor = handshake.finish_at(&reply, NOW).expect("finish");
+        (visitor, agent)
+    }
+
     /// A session pair whose receivers tolerate `window` skipped messages (both limits).
     pub fn session_pair_with_window(&self, window: u32) -> (Session, Session) {
         let (mut visitor, mut agent) = self.session_pair();

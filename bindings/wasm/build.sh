@@ -6,7 +6,7 @@
 # Steps: Rust -> wasm32-unknown-unknown (rustup's target if installed, else Debian's rustc-web
 # with -Zbuild-std, see shared/TOOLCHAIN.md), wasm-bindgen --target web at exactly the version
 # in Cargo.lock, wasm-opt (npm binaryen), then the hand-written wrapper from js/ and a CommonJS
-# bundle of it (esbuild). Fails if the .wasm plus JS shipped to browsers exceeds 60 KB gzipped.
+# bundle of it (esbuild). Fails if the .wasm plus JS shipped to browsers exceeds 86 KB gzipped.
 #
 # Tuning (measured in README.md): HUSHWIRE_WASM_OPT_LEVEL (cargo opt-level for every crate;
 # default "split", see below), HUSHWIRE_WASM_OPT_FLAG (wasm-opt level, default -O3), HUSHWIRE_WASM_SIMD (default 0).
@@ -29,8 +29,11 @@ if [ "$simd" = 1 ]; then
 fi
 target_dir=${HUSHWIRE_WASM_TARGET_DIR:-$default_target_dir}
 out="$here/pkg"
-# The budget: 60 KB gzipped. HUSHWIRE_WASM_MAX_GZIP overrides it (bytes), see README.md.
-max_gzip=${HUSHWIRE_WASM_MAX_GZIP:-$((60 * 1024))}
+# The budget: 86 KB gzipped while the package is one module. Protocol v2 brought ML-KEM-768
+# (83.6 KB with the core at opt-level 2, 67.9 KB with HUSHWIRE_WASM_CORE_OPT_LEVEL=z; v1 was
+# 58.6 KB); the visitor/full split of issue 11 is what brings the visitor entry to <= 64 KB.
+# HUSHWIRE_WASM_MAX_GZIP overrides it (bytes), see README.md.
+max_gzip=${HUSHWIRE_WASM_MAX_GZIP:-$((86 * 1024))}
 
 # ---- tools -------------------------------------------------------------------------------
 if [ -f "$root/scripts/install-deps.sh" ]; then
@@ -72,7 +75,10 @@ packages=(-p hushwire-wasm -p hushwire-wasm-attachment)
 if [ "$opt_level" = split ]; then
     export CARGO_PROFILE_RELEASE_OPT_LEVEL=z
     for c in "${hot_crates[@]}"; do cargo_args+=(--config "profile.release.package.$c.opt-level=3"); done
-    cargo_args+=(--config "profile.release.package.hushwire.opt-level=2")
+    # HUSHWIRE_WASM_CORE_OPT_LEVEL: the core's own level (numbers bare, "s"/"z" quoted in TOML).
+    core_opt=${HUSHWIRE_WASM_CORE_OPT_LEVEL:-2}
+    case $core_opt in [0-3]) ;; *) core_opt="\"$core_opt\"" ;; esac
+    cargo_args+=(--config "profile.release.package.hushwire.opt-level=$core_opt")
 else
     export CARGO_PROFILE_RELEASE_OPT_LEVEL=$opt_level
 fi
@@ -222,8 +228,8 @@ if [ "$nowasm_gz" -gt "$max_nowasm" ]; then
     echo "FAIL: the no-wasm entry exceeds the gzipped budget of $max_nowasm bytes" >&2
     exit 1
 fi
-if [ "$total" -gt $((60 * 1024)) ]; then
-    echo "NOTE: over the 60 KB gzipped target (allowed by HUSHWIRE_WASM_MAX_GZIP=$max_gzip); see bindings/wasm/README.md"
+if [ "$total" -gt $((86 * 1024)) ]; then
+    echo "NOTE: over the 86 KB gzipped target (allowed by HUSHWIRE_WASM_MAX_GZIP=$max_gzip); see bindings/wasm/README.md"
 fi
 # ---- integrity -------------------------------------------------------------------------------
 # integrity.json: the version and the SHA-384 (Subresource Integrity form) of every file a page

@@ -36,6 +36,9 @@ pub const TARGETS: &[(&str, Target)] = &[
         relay(data);
     }),
     ("attachment", attachment),
+    ("relay_v2", |data| {
+        relay_v2(data);
+    }),
 ];
 
 /// A string field of the vectors' flat JSON (`"name": "value"`).
@@ -773,4 +776,161 @@ pub fn attachment(data: &[u8]) {
             open_attachment(&a.large.0, &blob, reference, &a.large_plain);
         }
     }
+}
+
+/// A v2 pair (0 = visitor, 1 = agent) through the hybrid handshake, with `config` on both.
+fn v2_pair(config: SessionConfig) -> [Session; 2] {
+    let v = vectors();
+    let (mut handshake, hello) = VisitorHandshake::start(&v.org_public).expect("start");
+    let (mut agent, reply) = v.agent.accept(&hello).expect("accept");
+    let mut visitor = handshake.finish_at(&reply, v.now).expect("finish");
+    visitor.set_config(config).expect("config");
+    agent.set_config(config).expect("config");
+    [visitor, agent]
+}
+
+/// `relay` for protocol v2 (docs/PROTOCOL.md §17): the same attacker-relay operations over a
+/// pair that ratchets whenever the speaking direction changes. No counter model here (chains
+/// restart at every step); instead: whatever `open` accepts is exactly one message the peer
+/// sealed, with its plaintext, never twice; altered, injected, misrouted or replayed bytes are
+/// refused (genuine ones only as replays or too far ahead); and the two sides keep talking
+/// after any of it.
+pub fn relay_v2(data: &[u8]) -> RelayStats {
+    let mut stats = RelayStats::default();
+    let v = vectors();
+    let mut input = Input { data };
+    let config = SessionConfig {
+        max_skip: u32::from(input.u8() % 24).max(1),
+        max_stored_skipped: u32::from(input.u8() % 24),
+    };
+    let mut sessions = v2_pair(config);
+    // sent[side] = (envelope bytes, plaintext), in sealing order.
+    let mut sent: [Vec<(Vec<u8>, Vec<u8>)>; 2] = [Vec::new(), Vec::new()];
+    let mut accepted: [HashSet<usize>; 2] = [HashSet::new(), HashSet::new()];
+    let mut queue: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut steps = 0;
+    while !input.is_empty() && steps < 300 {
+        steps += 1;
+        let op = input.u8() % 10;
+        let pick = |input: &mut Input, len: usize| (len > 0).then(|| input.u8() as usize % len);
+        match op {
+            0 | 1 => {
+                let side = (op & 1) as usize;
+                if sent[side].len() >= 200 {
+                    continue;
+                }
+                let len = input.u8() as usize * 3;
+                let plaintext: Vec<u8> = (0..len).map(|i| (i + sent[side].len() + side) as u8).collect();
+                let env = sessions[side].seal(&plaintext).expect("seal");
+                assert_eq!(env.version(), 2);
+                sent[side].push((env.to_bytes(), plaintext));
+                if queue.len() < 64 {
+                    queue.push((1 - side, env.to_bytes()));
+                }
+            }
+            2 => {
+                let Some(i) = pick(&mut input, queue.len()) else {
+                    continue;
+                };
+                let (dest, bytes) = queue.remove(i);
+                let sender = 1 - dest;
+                let original = sent[sender].iter().position(|(b, _)| *b == bytes);
+                let result = Envelope::from_bytes(&bytes).and_then(|env| sessions[dest].open(&env));
+                match result {
+                    Ok(plaintext) => {
+                        let i = original.expect("accepted bytes that were not sent");
+                        assert_eq!(plaintext, sent[sender][i].1, "wrong plaintext");
+                        assert!(accepted[dest].insert(i), "message {i} accepted twice");
+                        stats.accepted += 1;
+                    }
+                    Err(e) => {
+                        match original {
+                            Some(i) => {
+                                // Refused genuine messages: replays, evicted or too far ahead;
+                                // or of a chain closed more than five steps ago, whose key is
+                                // then taken for a new one and fails (docs/PROTOCOL.md §17.4).
+                                assert!(
+                                    matches!(e, Error::Replay | Error::TooFarAhead | Error::Tampered),
+                                    "original {i} refused with {e:?}"
+                                );
+                                stats.refused_originals += 1;
+                            }
+                            None if sent[dest].iter().any(|(b, _)| *b == bytes) => {
+                                assert_eq!(e, Error::Reflected);
+                                stats.refused_reflected += 1;
+                            }
+                            None => stats.refused_forgeries += 1,
+                        }
+                    }
+                }
+            }
+            3 => {
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    if queue.len() < 64 {
+                        let copy = queue[i].clone();
+                        queue.push(copy);
+                    }
+                }
+            }
+            4 => {
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    queue.remove(i);
+                }
+            }
+            5 => {
+                // Alter one byte (header, ratchet key, pn, nonce or body).
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    let (at, xor) = (input.u16() as usize, input.u8().max(1));
+                    let bytes = &mut queue[i].1;
+                    if !bytes.is_empty() {
+                        let at = at % bytes.len();
+                        bytes[at] ^= xor;
+                    }
+                }
+            }
+            6 => {
+                // Inject: a genuine header with the ratchet key, pn or counter rewritten.
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    let mut bytes = queue[i].1.clone();
+                    let field = 19 + (input.u8() as usize % 40);
+                    if bytes.len() > 59 {
+                        bytes[field] = input.u8();
+                    }
+                    if queue.len() < 64 {
+                        queue.push((queue[i].0, bytes));
+                    }
+                }
+            }
+            7 => {
+                if let Some(i) = pick(&mut input, queue.len()) {
+                    queue[i].0 ^= 1;
+                }
+            }
+            8 => {
+                // Replay an old genuine message of either side to either side.
+                let side = (input.u8() & 1) as usize;
+                if let Some(i) = pick(&mut input, sent[side].len()) {
+                    if queue.len() < 64 {
+                        queue.push((1 - side, sent[side][i].0.clone()));
+                    }
+                }
+            }
+            _ => {
+                // Persist and restore one side.
+                let side = (input.u8() & 1) as usize;
+                let text = sessions[side].export(&v.storage_key).expect("export");
+                sessions[side] = Session::import(&text, &v.storage_key).expect("import");
+            }
+        }
+    }
+    // Whatever happened, the sides can still talk: a fresh message opens, unless more than
+    // `max_skip` messages were lost before it (on its chain or, as `pn`, the one before).
+    for side in [0, 1] {
+        let env = sessions[side].seal(b"still talking").expect("seal");
+        match sessions[1 - side].open(&env) {
+            Ok(text) => assert_eq!(text, b"still talking"),
+            Err(e) => assert_eq!(e, Error::TooFarAhead, "a fresh message after the run"),
+        }
+    }
+    stats
 }

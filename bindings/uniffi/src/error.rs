@@ -174,6 +174,15 @@ pub enum HushwireError {
         /// What was wrong, for logs.
         detail: String,
     },
+    /// `DOWNGRADE`: a reply or envelope of another protocol version than its handshake or
+    /// session (a relay stripping the post-quantum part of a v2 hello ends here).
+    #[error("{code}: {detail}")]
+    Downgrade {
+        /// Always `"DOWNGRADE"`.
+        code: String,
+        /// What was wrong, for logs.
+        detail: String,
+    },
     /// `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
     /// `SessionStore`) threw an exception that is not a `HushwireError`.
     #[error("{code}: {detail}")]
@@ -217,6 +226,7 @@ impl HushwireError {
             | HushwireError::InvalidArgument { code, .. }
             | HushwireError::RandomnessUnavailable { code, .. }
             | HushwireError::AttachmentCorrupted { code, .. }
+            | HushwireError::Downgrade { code, .. }
             | HushwireError::CallbackFailed { code, .. }
             | HushwireError::Other { code, .. } => code,
         }
@@ -258,6 +268,7 @@ impl From<hushwire::Error> for HushwireError {
             E::InvalidArgument(_) => HushwireError::InvalidArgument { code, detail },
             E::Randomness => HushwireError::RandomnessUnavailable { code, detail },
             E::AttachmentCorrupted => HushwireError::AttachmentCorrupted { code, detail },
+            E::Downgrade => HushwireError::Downgrade { code, detail },
             _ => HushwireError::Other { code, detail },
         }
     }

@@ -101,7 +101,7 @@ pub struct VisitorHandshake {
 pub struct VisitorStart {
     /// Keep this until the agent's reply arrives.
     pub handshake: Arc<VisitorHandshake>,
-    /// The opening message to send (58 bytes, safe in clear).
+    /// The opening message to send (1242 bytes in v2, 58 in v1; safe in clear).
     pub hello: Vec<u8>,
 }
 
@@ -109,7 +109,14 @@ pub struct VisitorStart {
 /// draws a fresh session id and ephemeral key.
 #[uniffi::export]
 pub fn start_visitor_handshake(org: Arc<OrgPublicKey>) -> Result<VisitorStart> {
-    let (handshake, hello) = hushwire::VisitorHandshake::start(&org.inner)?;
+    start_visitor_handshake_with_version(org, hushwire::PROTOCOL_VERSION_2)
+}
+
+/// [`start_visitor_handshake`] in protocol `version`: 2 (the default), or 1 only for an agent
+/// known to be too old for v2. A reply of another version is refused (`DOWNGRADE`).
+#[uniffi::export]
+pub fn start_visitor_handshake_with_version(org: Arc<OrgPublicKey>, version: u8) -> Result<VisitorStart> {
+    let (handshake, hello) = hushwire::VisitorHandshake::start_with_version(&org.inner, version)?;
     let session_id = handshake.session_id().to_string();
     Ok(VisitorStart {
         handshake: Arc::new(VisitorHandshake {

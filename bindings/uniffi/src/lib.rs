@@ -99,10 +99,11 @@ pub fn hello_session_id(hello: Vec<u8>) -> Result<String> {
     Ok(hushwire::Hello::from_bytes(&hello)?.session_id().to_string())
 }
 
-/// The protocol version these bindings speak (the first byte of every wire message).
+/// The protocol version new sessions use (the first byte of their hellos, replies and
+/// envelopes): 2. Version 1 sessions and exports are still read.
 #[uniffi::export]
 pub fn protocol_version() -> u8 {
-    hushwire::PROTOCOL_VERSION
+    hushwire::PROTOCOL_VERSION_2
 }
 
 /// One file of `docs/vectors/`, as computed by this build. Test builds only (feature

@@ -61,6 +61,7 @@ const MESSAGES = {
   INVALID_ARGUMENT: 'invalid argument',
   RANDOMNESS_UNAVAILABLE: 'secure randomness is unavailable',
   ATTACHMENT_CORRUPTED: 'attachment is truncated or corrupted',
+  DOWNGRADE: 'message of another protocol version than its session (downgrade refused)',
 };
 
 function coded(code, detail) {
@@ -89,7 +90,8 @@ function poison(cause) {
   if (memory !== null) new Uint8Array(memory.buffer).fill(0);
 }
 
-function guard(fn) {
+// `deep`: the call was a handshake step, whose ML-KEM code uses more stack (src/lib.rs).
+function guard(fn, deep = false) {
   if (state !== READY) throw notReady();
   try {
     return fn();
@@ -99,7 +101,8 @@ function guard(fn) {
     // Zero what the call left on the wasm stack (see wipeStack in src/lib.rs).
     if (state === READY) {
       try {
-        glue.wipeStack();
+        if (deep) glue.wipeStackDeep();
+        else glue.wipeStack();
       } catch (e) {
         poison(e);
       }
@@ -324,7 +327,7 @@ export class AgentIdentity extends Owned {
       } finally {
         accepted.free();
       }
-    });
+    }, true);
   }
   get agentId() {
     return guard(() => raw(this).agentId);
@@ -346,12 +349,14 @@ export class VisitorHandshake extends Owned {
     checkToken(token);
     super(inner);
   }
-  static start(orgPublicKey) {
+  static start(orgPublicKey, options = {}) {
     const org = wire(string(orgPublicKey, 'orgPublicKey'), 'orgPublicKey');
+    const version = options?.version ?? 2;
+    if (version !== 1 && version !== 2) throw invalid('version must be 1 or 2');
     return guard(() => {
-      const handshake = fromInner(VisitorHandshake, glue.VisitorHandshake.start(org));
+      const handshake = fromInner(VisitorHandshake, glue.VisitorHandshake.startWithVersion(org, version));
       return { handshake, hello: toBase64(raw(handshake).hello) };
-    });
+    }, true);
   }
   get sessionId() {
     return guard(() => raw(this).sessionId);
@@ -359,7 +364,7 @@ export class VisitorHandshake extends Owned {
   finish(reply, now = Math.floor(Date.now() / 1000)) {
     const t = seconds(now, 'now');
     const r = wire(reply, 'reply');
-    return guard(() => fromInner(Session, raw(this).finish(r, t)));
+    return guard(() => fromInner(Session, raw(this).finish(r, t)), true);
   }
 }
 

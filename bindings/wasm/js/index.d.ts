@@ -38,6 +38,7 @@ export type HushwireErrorCode =
   | 'INVALID_ARGUMENT'
   | 'RANDOMNESS_UNAVAILABLE'
   | 'ATTACHMENT_CORRUPTED'
+  | 'DOWNGRADE'
   /** JS only: a call was made before `init()` completed. */
   | 'NOT_INITIALIZED'
   /** JS only: the WebAssembly instance trapped earlier; reload the page / worker / process. */
@@ -168,9 +169,14 @@ export class VisitorHandshake implements Owned {
   private constructor();
   /**
    * Start a session with an agent of the organisation whose public key (base64url) the widget
-   * pins. Send `hello` (base64url) to the agent through the relay.
+   * pins. Send `hello` (base64url) to the agent through the relay. Protocol version 2 (hybrid
+   * post-quantum handshake, DH ratchet) unless `options.version` is 1, only for an agent known
+   * to be too old for v2: a reply of another version is refused (`DOWNGRADE`).
    */
-  static start(orgPublicKey: string): { handshake: VisitorHandshake; hello: string };
+  static start(
+    orgPublicKey: string,
+    options?: { version?: 1 | 2 },
+  ): { handshake: VisitorHandshake; hello: string };
   /** The new session's id, 32 hex digits (public; usable for routing). */
   readonly sessionId: string;
   /**

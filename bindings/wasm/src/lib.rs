@@ -233,10 +233,12 @@ pub struct WasmVisitorHandshake {
 
 #[wasm_bindgen(js_class = VisitorHandshake)]
 impl WasmVisitorHandshake {
-    /// Start a handshake with an agent of the organisation whose 32-byte key is pinned.
-    pub fn start(org_public_key: &[u8]) -> Result<WasmVisitorHandshake, JsValue> {
+    /// Start a handshake with an agent of the organisation whose 32-byte key is pinned, in
+    /// protocol `version` (2; 1 only for an agent known to be too old).
+    #[wasm_bindgen(js_name = startWithVersion)]
+    pub fn start_with_version(org_public_key: &[u8], version: u8) -> Result<WasmVisitorHandshake, JsValue> {
         let org = OrgPublicKey::from_bytes(org_public_key).map_err(to_js)?;
-        let (inner, hello) = hushwire::VisitorHandshake::start(&org).map_err(to_js)?;
+        let (inner, hello) = hushwire::VisitorHandshake::start_with_version(&org, version).map_err(to_js)?;
         Ok(Self {
             inner,
             hello: hello.to_bytes(),
@@ -365,9 +367,13 @@ pub fn generate_storage_key() -> Result<Vec<u8>, JsValue> {
         .map_err(to_js)
 }
 
-/// Bytes of stack [`wipe_stack`] zeroes: above the deepest any export goes (measured: a
-/// handshake with its certificate check reaches about 10 KiB, a message about 3.2 KiB).
+/// Bytes of stack [`wipe_stack`] zeroes: above the deepest a message or state call goes
+/// (measured: a message about 3.2 KiB; a v1 handshake with its certificate check 10 KiB).
 const STACK_WIPE_BYTES: usize = 16 * 1024;
+/// Bytes [`wipe_stack_deep`] zeroes after a v2 handshake call, whose ML-KEM-768 key
+/// generation, encapsulation and decapsulation go past 16 KiB (29 561 bytes were left dirty
+/// by a 16 KiB wipe); 128 KiB of the 1 MiB stack, a few microseconds per handshake.
+const STACK_WIPE_DEEP_BYTES: usize = 128 * 1024;
 
 /// Zero the part of the stack that the previous export used. The wrapper calls it after every
 /// call: what a call leaves on the stack (derived keys, random bytes, a secret's temporary
@@ -376,12 +382,19 @@ const STACK_WIPE_BYTES: usize = 16 * 1024;
 /// buffer covers all of it.
 #[wasm_bindgen(js_name = wipeStack)]
 pub fn wipe_stack() {
-    burn_stack();
+    burn_stack::<STACK_WIPE_BYTES>();
+}
+
+/// [`wipe_stack`] for the handshake calls (`VisitorHandshake.start`/`finish`,
+/// `AgentIdentity.accept`), which go deeper.
+#[wasm_bindgen(js_name = wipeStackDeep)]
+pub fn wipe_stack_deep() {
+    burn_stack::<STACK_WIPE_DEEP_BYTES>();
 }
 
 #[inline(never)]
-fn burn_stack() {
-    let mut buf = [0u8; STACK_WIPE_BYTES];
+fn burn_stack<const N: usize>() {
+    let mut buf = [0u8; N];
     // The optimiser must treat the buffer as read, so the zeroing is not removed as dead.
     core::hint::black_box(&mut buf);
 }

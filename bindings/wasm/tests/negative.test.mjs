@@ -48,7 +48,7 @@ before(async () => {
     writable: true,
   });
   try {
-    const { handshake, hello } = hw.VisitorHandshake.start(b64u(v.org_public_key));
+    const { handshake, hello } = hw.VisitorHandshake.start(b64u(v.org_public_key), { version: 1 });
     assert.equal(handshake.sessionId, hs.session_id);
     assert.equal(hello, hs.hello_base64url);
     vectorVisitor = handshake;

@@ -37,7 +37,7 @@ test('crypto that throws after earlier draws -> the very next draw fails (no bat
   Object.defineProperty(globalThis, 'crypto', saved ?? { value: undefined, configurable: true, writable: true });
 });
 
-test('every draw in Node calls crypto.getRandomValues: one call per sealed message', async () => {
+test('every draw in Node calls crypto.getRandomValues: one call per sealed message, one more per ratchet step', async () => {
   const { connect } = await import('./helpers.mjs');
   const { webcrypto } = await import('node:crypto');
   Object.defineProperty(globalThis, 'crypto', { value: webcrypto, configurable: true, writable: true });
@@ -48,6 +48,11 @@ test('every draw in Node calls crypto.getRandomValues: one call per sealed messa
     configurable: true,
     writable: true,
   });
+  // The visitor's first message takes a DH ratchet step (a new ratchet key), then four more
+  // on the same chain: six draws (docs/PROTOCOL.md §17.3).
   for (let i = 0; i < 5; i++) agentSession.open(visitor.seal(new Uint8Array(10)));
-  assert.equal(calls, 5);
+  assert.equal(calls, 6);
+  // The agent's answer steps too.
+  visitor.open(agentSession.seal(new Uint8Array(10)));
+  assert.equal(calls, 8);
 });

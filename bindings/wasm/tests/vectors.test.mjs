@@ -82,7 +82,8 @@ test('the package reproduces docs/vectors/*.json byte for byte', async () => {
   assert.equal(agent.deviceId, hs.device_id);
 
   // Handshake.
-  const { handshake, hello } = hw.VisitorHandshake.start(orgPublicKey);
+  // The v1 scenario (session_v2.json has the v2 one, below).
+  const { handshake, hello } = hw.VisitorHandshake.start(orgPublicKey, { version: 1 });
   assert.equal(hello, hs.hello_base64url);
   assert.equal(handshake.sessionId, hs.session_id);
   const { session: agentSession, reply } = agent.accept(hello);
@@ -143,4 +144,68 @@ test('the package reproduces docs/vectors/*.json byte for byte', async () => {
   const left = found.filter(([, count]) => count > 0);
   assert.deepEqual(left, [], `left in wasm memory after free(): ${left.map(([n, c]) => `${n} ${c}×`).join(', ')}`);
   assert.ok(found.length >= 10, 'the vectors should name at least ten secrets');
+});
+
+test('the package reproduces session_v2.json (protocol v2) from its recorded draws', async () => {
+  const v = await load('session_v2.json');
+  const hs = v.handshake;
+  // Each getRandomValues call must ask for exactly the next recorded draw.
+  let queue = [];
+  const feed = (draws) => {
+    assert.equal(queue.length, 0, 'every recorded draw was used');
+    queue = draws.map(unhex);
+  };
+  Object.defineProperty(globalThis, 'crypto', {
+    value: {
+      getRandomValues: (a) => {
+        const next = queue.shift();
+        assert.ok(next && next.length === a.length, `a draw of ${a.length} bytes was recorded`);
+        a.set(next);
+        return a;
+      },
+    },
+    configurable: true,
+    writable: true,
+  });
+  const orgPublicKey = Buffer.from(hs.org_public_key, 'hex').toString('base64url');
+  const agent = hw.AgentIdentity.create(hw.AgentKey.fromSecretBytes(unhex(hs.agent_static_secret)), unhex(hs.certificate), orgPublicKey);
+  feed(hs.visitor_draws.values);
+  const { handshake, hello } = hw.VisitorHandshake.start(orgPublicKey);
+  assert.equal(hex(Buffer.from(hello, 'base64url')), hs.hello);
+  feed(hs.agent_draws.values);
+  const { session: agentSession, reply } = agent.accept(hello);
+  assert.equal(hex(Buffer.from(reply, 'base64url')), hs.reply);
+  const visitor = handshake.finish(reply, hs.verification_time);
+  assert.equal(visitor.safetyCode, hs.safety_code);
+
+  // Seal lazily in the recorded order, open in the recorded delivery order (as verify_v2.py).
+  const sides = { visitor, agent: agentSession };
+  const sealed = new Map();
+  let next = 0;
+  let exported;
+  const deliveries = v.delivery_order.indexes;
+  for (let d = 0; d < deliveries.length; d++) {
+    const i = deliveries[d];
+    while (!sealed.has(i)) {
+      const m = v.messages[next++];
+      feed(m.draws);
+      const envelope = sides[m.sender].seal(new TextEncoder().encode(m.plaintext_utf8));
+      assert.equal(hex(envelope), m.envelope, `envelope ${m.index}`);
+      sealed.set(m.index, envelope);
+    }
+    const m = v.messages.find((x) => x.index === i);
+    const to = m.sender === 'visitor' ? agentSession : visitor;
+    assert.equal(to.openText(sealed.get(i)), m.plaintext_utf8, `open ${i}`);
+    if (d === 3) {
+      feed(v.export.draws);
+      exported = visitor.exportState(unhex(v.export.storage_key));
+      assert.equal(exported, v.export.export);
+    }
+  }
+  const restored = hw.Session.importState(exported, unhex(v.export.storage_key));
+  for (const i of v.export.late_after_import) {
+    const m = v.messages.find((x) => x.index === i);
+    assert.equal(restored.openText(sealed.get(i)), m.plaintext_utf8, `late ${i} after import`);
+  }
+  for (const o of [agent, handshake, agentSession, visitor, restored]) o.free();
 });

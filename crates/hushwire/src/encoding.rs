@@ -60,6 +60,19 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
+    /// The version (1 or 2) and type bytes of a message that exists in both versions.
+    pub(crate) fn versioned_header(&mut self, expected_type: u8) -> Result<u8, DecodeError> {
+        let version = self.u8()?;
+        if version != crate::types::PROTOCOL_VERSION && version != crate::types::PROTOCOL_VERSION_2 {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        let ty = self.u8()?;
+        if ty != expected_type {
+            return Err(DecodeError::UnexpectedType(ty));
+        }
+        Ok(version)
+    }
+
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         let [byte] = self.array()?;
         Ok(byte)

@@ -5,18 +5,21 @@ use crate::cipher::{NONCE_LEN, TAG_LEN};
 use crate::encoding::{wire_text_and_serde, Reader};
 use crate::error::{DecodeError, Result};
 use crate::padding;
-use crate::types::{SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION};
+use crate::types::{SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION, PROTOCOL_VERSION_2};
 use alloc::vec::Vec;
 
 /// Message-type byte of a chat message envelope.
 pub(crate) const TYPE_MESSAGE: u8 = 0x03;
 /// Length of the authenticated header (the AAD).
 pub(crate) const HEADER_LEN: usize = 1 + 1 + 16 + 1 + 4;
-/// Bytes an envelope adds to the padded plaintext.
+/// Length of the v2 header: v1's fields plus the sender's ratchet key and `pn`, before `n`.
+pub(crate) const HEADER_V2_LEN: usize = 1 + 1 + 16 + 1 + 32 + 4 + 4;
+/// Bytes a v1 envelope adds to the padded plaintext.
 pub(crate) const OVERHEAD: usize = HEADER_LEN + NONCE_LEN + TAG_LEN;
-/// Largest envelope a v1 peer can produce: a [`MAX_PLAINTEXT_LEN`] message, padded.
-pub const MAX_ENVELOPE_LEN: usize = OVERHEAD + padding::padded_len(MAX_PLAINTEXT_LEN);
-/// Smallest envelope: an empty message, padded to the 256-byte floor.
+/// Largest envelope a peer can produce: a v2 envelope of a [`MAX_PLAINTEXT_LEN`] message, padded.
+pub const MAX_ENVELOPE_LEN: usize =
+    HEADER_V2_LEN + NONCE_LEN + TAG_LEN + padding::padded_len(MAX_PLAINTEXT_LEN);
+/// Smallest envelope: a v1 envelope of an empty message, padded to the 256-byte floor.
 pub const MIN_ENVELOPE_LEN: usize = OVERHEAD + padding::padded_len(0);
 
 /// Which side of a session sent a message.
@@ -97,14 +100,14 @@ impl Envelope {
     /// `testing` hook), encrypted in place. The buffer is allocated at its final size, so it
     /// never reallocates and leaves no copy of the plaintext behind.
     pub(crate) fn seal_body(
-        header: &[u8; HEADER_LEN],
+        header: &[u8],
         nonce: &[u8; NONCE_LEN],
         message_key: &[u8; 32],
         body_len: usize,
         write: impl FnOnce(&mut Vec<u8>),
     ) -> Result<Self> {
-        let body = HEADER_LEN + NONCE_LEN;
-        let mut bytes = Vec::with_capacity(OVERHEAD + body_len);
+        let body = header.len() + NONCE_LEN;
+        let mut bytes = Vec::with_capacity(body + body_len + TAG_LEN);
         bytes.extend_from_slice(header);
         bytes.extend_from_slice(nonce);
         write(&mut bytes);
@@ -143,12 +146,21 @@ impl Envelope {
             return Err(DecodeError::TooLong.into());
         }
         let mut r = Reader::new(bytes);
-        r.header(TYPE_MESSAGE)?;
-        if bytes.len() < MIN_ENVELOPE_LEN {
+        let version = r.versioned_header(TYPE_MESSAGE)?;
+        let header_len = if version == PROTOCOL_VERSION_2 {
+            HEADER_V2_LEN
+        } else {
+            HEADER_LEN
+        };
+        if bytes.len() < MIN_ENVELOPE_LEN + (header_len - HEADER_LEN) {
             return Err(DecodeError::TooShort.into());
         }
         r.take(16)?;
         Role::from_byte(r.u8()?)?;
+        if version == PROTOCOL_VERSION_2 {
+            // The ratchet key (checked by the X25519 step) and `pn` (any value).
+            r.take(32 + 4)?;
+        }
         if r.u32()? == u32::MAX {
             return Err(DecodeError::InvalidField("counter").into());
         }
@@ -201,21 +213,44 @@ impl Envelope {
         Role::from_byte(role).unwrap_or(Role::Visitor)
     }
 
-    /// The sender's message counter (0 for its first message).
+    /// The protocol version (1 or 2): the session's version.
+    pub fn version(&self) -> u8 {
+        let [version] = self.array_at(0);
+        version
+    }
+
+    fn header_len(&self) -> usize {
+        if self.version() == PROTOCOL_VERSION_2 {
+            HEADER_V2_LEN
+        } else {
+            HEADER_LEN
+        }
+    }
+
+    /// The sender's message counter in its current sending chain (0 for its first message;
+    /// in v2, 0 again after each ratchet step).
     pub fn counter(&self) -> u32 {
-        u32::from_be_bytes(self.array_at(19))
+        u32::from_be_bytes(self.array_at(self.header_len() - 4))
+    }
+
+    /// v2: the sender's ratchet public key and `pn` (messages in its previous chain).
+    pub(crate) fn ratchet_fields(&self) -> Option<([u8; 32], u32)> {
+        (self.version() == PROTOCOL_VERSION_2)
+            .then(|| (self.array_at(19), u32::from_be_bytes(self.array_at(51))))
     }
 
     pub(crate) fn header(&self) -> &[u8] {
-        self.bytes.get(..HEADER_LEN).unwrap_or_default()
+        self.bytes.get(..self.header_len()).unwrap_or_default()
     }
 
     pub(crate) fn nonce(&self) -> [u8; NONCE_LEN] {
-        self.array_at(HEADER_LEN)
+        self.array_at(self.header_len())
     }
 
     pub(crate) fn ciphertext(&self) -> &[u8] {
-        self.bytes.get(HEADER_LEN + NONCE_LEN..).unwrap_or_default()
+        self.bytes
+            .get(self.header_len() + NONCE_LEN..)
+            .unwrap_or_default()
     }
 }
 
@@ -228,6 +263,29 @@ pub(crate) fn header(session_id: &SessionId, sender: Role, counter: u32) -> [u8;
         &[PROTOCOL_VERSION, TYPE_MESSAGE][..],
         &session_id.0,
         &[sender.to_byte()],
+        &counter.to_be_bytes(),
+    ];
+    for (d, s) in h.iter_mut().zip(fields.into_iter().flatten()) {
+        *d = *s;
+    }
+    h
+}
+
+/// Build the 59-byte v2 authenticated header (docs/PROTOCOL.md §17.3).
+pub(crate) fn header_v2(
+    session_id: &SessionId,
+    sender: Role,
+    ratchet_key: &[u8; 32],
+    prev_chain_len: u32,
+    counter: u32,
+) -> [u8; HEADER_V2_LEN] {
+    let mut h = [0u8; HEADER_V2_LEN];
+    let fields = [
+        &[PROTOCOL_VERSION_2, TYPE_MESSAGE][..],
+        &session_id.0,
+        &[sender.to_byte()],
+        ratchet_key,
+        &prev_chain_len.to_be_bytes(),
         &counter.to_be_bytes(),
     ];
     for (d, s) in h.iter_mut().zip(fields.into_iter().flatten()) {

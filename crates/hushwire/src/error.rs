@@ -104,6 +104,11 @@ pub enum Error {
     /// error was authentic, but the file is incomplete: discard it.
     #[error("attachment is truncated or corrupted")]
     AttachmentCorrupted,
+    /// A handshake message or envelope of another protocol version than the session or
+    /// handshake it is meant for: a v1 reply to a v2 hello, a v1 envelope for a v2 session
+    /// (docs/PROTOCOL.md §16.4). A relay stripping the post-quantum part ends here.
+    #[error("message of another protocol version than its session (downgrade refused)")]
+    Downgrade,
 }
 
 impl Error {
@@ -129,6 +134,7 @@ impl Error {
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::Randomness => "RANDOMNESS_UNAVAILABLE",
             Error::AttachmentCorrupted => "ATTACHMENT_CORRUPTED",
+            Error::Downgrade => "DOWNGRADE",
         }
     }
 }
@@ -178,6 +184,7 @@ pub const ERROR_CODES: &[&str] = &[
     "INVALID_ARGUMENT",
     "RANDOMNESS_UNAVAILABLE",
     "ATTACHMENT_CORRUPTED",
+    "DOWNGRADE",
 ];
 
 /// Shorthand for results in this crate.
@@ -208,6 +215,7 @@ pub fn every_error() -> alloc::vec::Vec<Error> {
         Error::InvalidArgument("x"),
         Error::Randomness,
         Error::AttachmentCorrupted,
+        Error::Downgrade,
     ];
     for e in &all {
         match e {
@@ -229,7 +237,8 @@ pub fn every_error() -> alloc::vec::Vec<Error> {
             | Error::ExportAuthentication
             | Error::InvalidArgument(_)
             | Error::Randomness
-            | Error::AttachmentCorrupted => {}
+            | Error::AttachmentCorrupted
+            | Error::Downgrade => {}
         }
     }
     all.into()

@@ -5,28 +5,42 @@ use alloc::{borrow::ToOwned, vec::Vec};
 use rand_core::RngCore;
 
 use crate::cipher;
+use crate::dh_ratchet::AgentEphemeral;
 use crate::encoding::{wire_text_and_serde, Reader};
 use crate::envelope::Role;
 use crate::error::{DecodeError, Error, Result};
+use crate::kem::{self, KemSecret};
 use crate::noise::{self, Initiator, DHLEN};
 use crate::org::{AgentCertificate, AgentIdentity, OrgPublicKey, CERT_MAX_LEN, CERT_MIN_LEN, ORG_KEY_ID_LEN};
 use crate::session::{self, Session};
-use crate::types::{SessionId, PROTOCOL_VERSION};
+use crate::types::{SessionId, PROTOCOL_VERSION, PROTOCOL_VERSION_2};
+use alloc::boxed::Box;
+use zeroize::Zeroizing;
 
 /// Message-type bytes.
 pub(crate) const TYPE_HELLO: u8 = 0x01;
 pub(crate) const TYPE_REPLY: u8 = 0x02;
 const PROLOGUE_LABEL: &[u8] = b"hushwire/v1/handshake";
+const PROLOGUE_LABEL_V2: &[u8] = b"hushwire/v2/handshake";
 const HELLO_LEN: usize = 2 + 16 + ORG_KEY_ID_LEN + DHLEN;
+/// A v2 hello adds the ML-KEM-768 encapsulation key `e1`: 1242 bytes.
+const HELLO_V2_LEN: usize = HELLO_LEN + kem::PUBLIC_KEY_LEN;
+/// A v2 reply adds `ENC(ekem1)`, the encrypted ML-KEM ciphertext: 1343..=1469 bytes.
+const REPLY_V2_EXTRA: usize = kem::CIPHERTEXT_LEN + 16;
 /// A reply carries Noise message 2: `e`, `ENC(s)` and `ENC(certificate)`, so its length follows
 /// from the certificate's: 239..=365 bytes.
 const REPLY_MIN_LEN: usize = 2 + 16 + DHLEN + DHLEN + 16 + CERT_MIN_LEN + 16;
 const REPLY_MAX_LEN: usize = 2 + 16 + DHLEN + DHLEN + 16 + CERT_MAX_LEN + 16;
 
 /// Noise prologue: binds the protocol version, the session id and the organisation.
-fn prologue(session_id: &SessionId, org_key_id: &[u8; ORG_KEY_ID_LEN]) -> Vec<u8> {
-    let mut p = PROLOGUE_LABEL.to_vec();
-    p.push(PROTOCOL_VERSION);
+fn prologue(version: u8, session_id: &SessionId, org_key_id: &[u8; ORG_KEY_ID_LEN]) -> Vec<u8> {
+    let label = if version == PROTOCOL_VERSION_2 {
+        PROLOGUE_LABEL_V2
+    } else {
+        PROLOGUE_LABEL
+    };
+    let mut p = label.to_vec();
+    p.push(version);
     p.extend_from_slice(&session_id.0);
     p.extend_from_slice(org_key_id);
     p
@@ -38,17 +52,29 @@ pub struct Hello {
     session_id: SessionId,
     org_key_id: [u8; ORG_KEY_ID_LEN],
     ephemeral: [u8; 32],
+    /// v2 only: the ML-KEM-768 encapsulation key `e1`.
+    kem_key: Option<Box<[u8; kem::PUBLIC_KEY_LEN]>>,
 }
 
 impl core::fmt::Debug for Hello {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Hello")
+            .field("version", &self.version())
             .field("session_id", &self.session_id)
             .finish_non_exhaustive()
     }
 }
 
 impl Hello {
+    /// The protocol version of the session this hello opens (1 or 2).
+    pub fn version(&self) -> u8 {
+        if self.kem_key.is_some() {
+            PROTOCOL_VERSION_2
+        } else {
+            PROTOCOL_VERSION
+        }
+    }
+
     /// The session this hello opens.
     pub fn session_id(&self) -> SessionId {
         self.session_id
@@ -59,44 +85,65 @@ impl Hello {
         self.org_key_id
     }
 
-    /// The binary encoding (58 bytes).
+    /// The binary encoding (58 bytes in v1, 1242 in v2).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HELLO_LEN);
-        out.push(PROTOCOL_VERSION);
+        let mut out = Vec::with_capacity(HELLO_V2_LEN);
+        out.push(self.version());
         out.push(TYPE_HELLO);
         out.extend_from_slice(&self.session_id.0);
         out.extend_from_slice(&self.org_key_id);
         out.extend_from_slice(&self.ephemeral);
+        if let Some(key) = &self.kem_key {
+            out.extend_from_slice(key.as_ref());
+        }
         out
     }
 
-    /// Decode a hello: exactly 58 bytes. Checks, in this order: longer (`TooLong`, which is
-    /// also how a hello carrying a payload is refused), version, type, shorter (`TooShort`).
+    /// Decode a hello: exactly 58 bytes (v1) or 1242 bytes (v2). Checks, in this order:
+    /// longer than 1242 (`TooLong`), version (1 or 2), type, then the version's exact length
+    /// (`TooLong`, which is also how a hello carrying a payload is refused, or `TooShort`).
+    /// The ML-KEM key's own check (FIPS 203 §7.2) runs in [`AgentIdentity::accept`].
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] unless `bytes` is a v1 hello of exactly 58 bytes.
+    /// [`Error::Malformed`] unless `bytes` is a v1 or v2 hello of exactly its length.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() > HELLO_LEN {
+        if bytes.len() > HELLO_V2_LEN {
             return Err(DecodeError::TooLong.into());
         }
         let mut r = Reader::new(bytes);
-        r.header(TYPE_HELLO)?;
-        let hello = Hello {
-            session_id: SessionId(r.array()?),
-            org_key_id: r.array()?,
-            ephemeral: r.array()?,
+        let version = r.versioned_header(TYPE_HELLO)?;
+        let len = if version == PROTOCOL_VERSION_2 {
+            HELLO_V2_LEN
+        } else {
+            HELLO_LEN
+        };
+        if bytes.len() > len {
+            return Err(DecodeError::TooLong.into());
+        }
+        let session_id = SessionId(r.array()?);
+        let org_key_id = r.array()?;
+        let ephemeral = r.array()?;
+        let kem_key = match version {
+            PROTOCOL_VERSION_2 => Some(Box::new(r.array()?)),
+            _ => None,
         };
         r.finish()?;
-        Ok(hello)
+        Ok(Hello {
+            session_id,
+            org_key_id,
+            ephemeral,
+            kem_key,
+        })
     }
 }
 
-wire_text_and_serde!(Hello, HELLO_LEN);
+wire_text_and_serde!(Hello, HELLO_V2_LEN);
 
 /// The agent's answer (Noise `<- e, ee, s, es` with the certificate as encrypted payload).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Reply {
+    version: u8,
     session_id: SessionId,
     noise_message: Vec<u8>,
 }
@@ -110,6 +157,11 @@ impl core::fmt::Debug for Reply {
 }
 
 impl Reply {
+    /// The protocol version (1 or 2), the same as the hello's it answers.
+    pub fn version(&self) -> u8 {
+        self.version
+    }
+
     /// The session this reply answers.
     pub fn session_id(&self) -> SessionId {
         self.session_id
@@ -118,37 +170,47 @@ impl Reply {
     /// The binary encoding.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(2 + 16 + self.noise_message.len());
-        out.push(PROTOCOL_VERSION);
+        out.push(self.version);
         out.push(TYPE_REPLY);
         out.extend_from_slice(&self.session_id.0);
         out.extend_from_slice(&self.noise_message);
         out
     }
 
-    /// Decode a reply (structure only; the handshake authenticates it): 239..=365 bytes.
-    /// Checks, in this order: longer (`TooLong`), version, type, shorter (`TooShort`), all
-    /// before any cryptography.
+    /// Decode a reply (structure only; the handshake authenticates it): 239..=365 bytes in
+    /// v1, 1343..=1469 in v2. Checks, in this order: longer than the v2 maximum (`TooLong`),
+    /// version, type, then the version's bounds (`TooLong`, `TooShort`), all before any
+    /// cryptography.
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] unless `bytes` is a v1 reply within the size bounds.
+    /// [`Error::Malformed`] unless `bytes` is a v1 or v2 reply within its size bounds.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() > REPLY_MAX_LEN {
+        if bytes.len() > REPLY_MAX_LEN + REPLY_V2_EXTRA {
             return Err(DecodeError::TooLong.into());
         }
         let mut r = Reader::new(bytes);
-        r.header(TYPE_REPLY)?;
-        if bytes.len() < REPLY_MIN_LEN {
+        let version = r.versioned_header(TYPE_REPLY)?;
+        let extra = if version == PROTOCOL_VERSION_2 {
+            REPLY_V2_EXTRA
+        } else {
+            0
+        };
+        if bytes.len() > REPLY_MAX_LEN + extra {
+            return Err(DecodeError::TooLong.into());
+        }
+        if bytes.len() < REPLY_MIN_LEN + extra {
             return Err(DecodeError::TooShort.into());
         }
         Ok(Reply {
+            version,
             session_id: SessionId(r.array()?),
             noise_message: r.rest().to_vec(),
         })
     }
 }
 
-wire_text_and_serde!(Reply, REPLY_MAX_LEN);
+wire_text_and_serde!(Reply, REPLY_MAX_LEN + REPLY_V2_EXTRA);
 
 /// A visitor's handshake in progress: created with the [`Hello`] to send, finished with the
 /// agent's [`Reply`].
@@ -175,6 +237,7 @@ wire_text_and_serde!(Reply, REPLY_MAX_LEN);
 /// the organisation's key id, so a hello cannot be replayed into another session or org.
 pub struct VisitorHandshake {
     org: OrgPublicKey,
+    version: u8,
     session_id: SessionId,
     initiator: Option<Initiator>,
 }
@@ -196,20 +259,44 @@ impl VisitorHandshake {
     ///
     /// [`Error::Randomness`] if the operating system's random number generator fails.
     pub fn start(org: &OrgPublicKey) -> Result<(VisitorHandshake, Hello)> {
-        Self::start_with_rng(org, &mut rand_core::OsRng)
+        Self::start_with_rng(org, PROTOCOL_VERSION_2, &mut rand_core::OsRng)
+    }
+
+    /// Start a session of protocol `version`: [`crate::PROTOCOL_VERSION_2`] (what
+    /// [`VisitorHandshake::start`] does), or [`crate::PROTOCOL_VERSION`] only for an agent
+    /// known to be too old for v2. The visitor's choice is final: a reply of another version
+    /// is refused ([`Error::Downgrade`]), so a relay cannot pick the version for it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for another version; [`Error::Randomness`] as `start`.
+    pub fn start_with_version(org: &OrgPublicKey, version: u8) -> Result<(VisitorHandshake, Hello)> {
+        Self::start_with_rng(org, version, &mut rand_core::OsRng)
     }
 
     pub(crate) fn start_with_rng(
         org: &OrgPublicKey,
+        version: u8,
         rng: &mut dyn RngCore,
     ) -> Result<(VisitorHandshake, Hello)> {
+        if version != PROTOCOL_VERSION && version != PROTOCOL_VERSION_2 {
+            return Err(Error::InvalidArgument("protocol version"));
+        }
         let mut id = [0u8; 16];
         cipher::fill_random(rng, &mut id)?;
         let session_id = SessionId(id);
         let e = cipher::random_x25519(rng)?;
+        let e1 = if version == PROTOCOL_VERSION_2 {
+            let mut seed = Zeroizing::new([0u8; kem::SEED_LEN]);
+            cipher::fill_random(rng, seed.as_mut())?;
+            Some(KemSecret::from_seed(&seed))
+        } else {
+            None
+        };
+        let kem_key = e1.as_ref().map(|k| Box::new(k.public_key()));
         let org_key_id = org.key_id();
-        // v1's first payload is empty: it travels in clear (docs/PROTOCOL.md §3.3).
-        let (initiator, msg) = Initiator::start(&prologue(&session_id, &org_key_id), e, &[])?;
+        // The first payload is empty: it travels in clear (docs/PROTOCOL.md §3.3).
+        let (initiator, msg) = Initiator::start(&prologue(version, &session_id, &org_key_id), e, e1, &[])?;
         // Message 1 starts with the ephemeral public key (`-> e`).
         let ephemeral: [u8; DHLEN] = msg
             .get(..DHLEN)
@@ -218,6 +305,7 @@ impl VisitorHandshake {
         Ok((
             VisitorHandshake {
                 org: *org,
+                version,
                 session_id,
                 initiator: Some(initiator),
             },
@@ -225,6 +313,7 @@ impl VisitorHandshake {
                 session_id,
                 org_key_id,
                 ephemeral,
+                kem_key,
             },
         ))
     }
@@ -269,6 +358,9 @@ impl VisitorHandshake {
         if reply.session_id != self.session_id {
             return Err(Error::WrongSession);
         }
+        if reply.version != self.version {
+            return Err(Error::Downgrade);
+        }
         let initiator = self
             .initiator
             .as_ref()
@@ -279,14 +371,18 @@ impl VisitorHandshake {
         if !cert.certifies(&agent_static) {
             return Err(Error::CertificateKeyMismatch);
         }
-        self.initiator = None;
-        Ok(session::from_handshake(
+        let ratchet =
+            (self.version == PROTOCOL_VERSION_2).then_some(AgentEphemeral::Public(done.remote_ephemeral));
+        let session = session::from_handshake(
             Role::Visitor,
             self.session_id,
             done,
             cert.agent_id().to_owned(),
             cert.device_id().to_owned(),
-        ))
+            ratchet,
+        )?;
+        self.initiator = None;
+        Ok(session)
     }
 }
 
@@ -307,13 +403,27 @@ impl AgentIdentity {
         if hello.org_key_id != self.org.key_id() {
             return Err(Error::WrongOrganization);
         }
+        let version = hello.version();
         let e = cipher::random_x25519(rng)?;
+        let kem_m = match version {
+            PROTOCOL_VERSION_2 => {
+                let mut m = Zeroizing::new([0u8; 32]);
+                cipher::fill_random(rng, m.as_mut())?;
+                Some(m)
+            }
+            _ => None,
+        };
         let cert = self.certificate.to_bytes();
+        let mut msg1 = Zeroizing::new(hello.ephemeral.to_vec());
+        if let Some(key) = &hello.kem_key {
+            msg1.extend_from_slice(key.as_ref());
+        }
         let (msg, done) = noise::respond(
-            &prologue(&hello.session_id, &hello.org_key_id),
-            &hello.ephemeral,
+            &prologue(version, &hello.session_id, &hello.org_key_id),
+            &msg1,
             self.key.secret(),
-            e,
+            &e,
+            kem_m.as_deref(),
             |payload| {
                 if payload.is_empty() {
                     Ok(cert)
@@ -322,16 +432,20 @@ impl AgentIdentity {
                 }
             },
         )?;
+        // In v2 the handshake ephemeral becomes the agent's first ratchet key.
+        let ratchet = (version == PROTOCOL_VERSION_2).then_some(AgentEphemeral::Secret(e));
         let session = session::from_handshake(
             Role::Agent,
             hello.session_id,
             done,
             self.certificate.agent_id().to_owned(),
             self.certificate.device_id().to_owned(),
-        );
+            ratchet,
+        )?;
         Ok((
             session,
             Reply {
+                version,
                 session_id: hello.session_id,
                 noise_message: msg,
             },
@@ -352,15 +466,22 @@ mod tests {
     /// A reply from whoever holds `static_key`, carrying `payload` as its certificate.
     fn forged_reply(hello: &Hello, static_key: &AgentKey, payload: Vec<u8>) -> Reply {
         let e = cipher::random_x25519(&mut rand_core::OsRng).unwrap();
+        let mut msg1 = hello.ephemeral.to_vec();
+        if let Some(key) = &hello.kem_key {
+            msg1.extend_from_slice(key.as_ref());
+        }
+        let m = hello.kem_key.as_ref().map(|_| [7u8; 32]);
         let (msg, _) = noise::respond(
-            &prologue(&hello.session_id, &hello.org_key_id),
-            &hello.ephemeral,
+            &prologue(hello.version(), &hello.session_id, &hello.org_key_id),
+            &msg1,
             static_key.secret(),
-            e,
+            &e,
+            m.as_ref(),
             |_| Ok(payload),
         )
         .unwrap();
         Reply {
+            version: hello.version(),
             session_id: hello.session_id,
             noise_message: msg,
         }

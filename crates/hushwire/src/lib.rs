@@ -106,10 +106,12 @@ extern crate std;
 
 pub mod attachment;
 mod cipher;
+mod dh_ratchet;
 mod encoding;
 mod envelope;
 mod error;
 mod handshake;
+mod kem;
 mod noise;
 mod org;
 mod padding;
@@ -134,7 +136,7 @@ pub use session::{
     MAX_STORED_SKIPPED_LIMIT,
 };
 pub use storage::StorageKey;
-pub use types::{SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION};
+pub use types::{SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION, PROTOCOL_VERSION_2};
 
 /// The README's Rust example, compiled and run as a doctest (it reads the system clock).
 #[cfg(all(doctest, feature = "std"))]

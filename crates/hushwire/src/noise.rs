@@ -8,18 +8,32 @@
 //!   <- e, ee, s, es
 //! ```
 //!
-//! Only what NX needs is implemented. Interoperability is checked against the cacophony and
-//! snow vectors and against the `snow` crate (see the tests at the bottom).
+//! Protocol v2 uses `NXhfs`, the same pattern with the KEM tokens of the Noise "hfs" extension
+//! (KEM-based hybrid forward secrecy, <https://github.com/noiseprotocol/noise_hfs_spec>), with
+//! ML-KEM-768 as the KEM: `Noise_NXhfs_25519+MLKEM768_AESGCM_SHA256`.
+//!
+//! ```text
+//! NXhfs:
+//!   -> e, e1
+//!   <- e, ee, ekem1, s, es
+//! ```
+//!
+//! Only what these two patterns need is implemented. NX interoperability is checked against
+//! the cacophony and snow vectors and against the `snow` crate (see the tests at the bottom);
+//! snow's hfs supports only Kyber1024, so NXhfs is checked against the spec vectors.
 
 use alloc::vec::Vec;
 use x25519_dalek::{PublicKey, StaticSecret};
 use zeroize::Zeroize;
 
 use crate::cipher::{self, Secret32, NONCE_LEN, TAG_LEN};
-use crate::error::{Error, Result};
+use crate::error::{DecodeError, Error, Result};
+use crate::kem::{self, KemSecret, CIPHERTEXT_LEN, PUBLIC_KEY_LEN};
 
 /// The Noise protocol name; 28 bytes, so `h` starts as the name zero-padded to 32 bytes.
 pub(crate) const PROTOCOL_NAME: &[u8] = b"Noise_NX_25519_AESGCM_SHA256";
+/// The v2 protocol name; 41 bytes, so `h` starts as its SHA-256 (Noise §5.2).
+pub(crate) const PROTOCOL_NAME_HFS: &[u8] = b"Noise_NXhfs_25519+MLKEM768_AESGCM_SHA256";
 /// Length of a Noise DH public key.
 pub(crate) const DHLEN: usize = 32;
 
@@ -81,10 +95,14 @@ struct SymmetricState {
 }
 
 impl SymmetricState {
-    fn initialize(prologue: &[u8]) -> Self {
+    fn initialize(name: &[u8], prologue: &[u8]) -> Self {
         let mut h = [0u8; 32];
-        for (d, s) in h.iter_mut().zip(PROTOCOL_NAME) {
-            *d = *s;
+        if name.len() <= h.len() {
+            for (d, s) in h.iter_mut().zip(name) {
+                *d = *s;
+            }
+        } else {
+            h = cipher::sha256(&[name]);
         }
         let mut s = SymmetricState {
             ck: Secret32(h),
@@ -132,6 +150,8 @@ pub(crate) struct Completed {
     /// Noise `Split()` output: `k1` protects initiator-to-responder, `k2` the reverse.
     pub(crate) k1: Secret32,
     pub(crate) k2: Secret32,
+    /// The peer's ephemeral public key (for the v2 visitor, the agent's first ratchet key).
+    pub(crate) remote_ephemeral: [u8; 32],
 }
 
 impl Drop for Completed {
@@ -144,17 +164,34 @@ impl Drop for Completed {
 pub(crate) struct Initiator {
     ss: SymmetricState,
     e: StaticSecret,
+    /// `e1`, the ML-KEM key pair of `NXhfs`; `None` for `NX`.
+    e1: Option<KemSecret>,
 }
 
 impl Initiator {
-    /// Start a handshake and write message 1 (`-> e`, then the payload in clear).
-    pub(crate) fn start(prologue: &[u8], e: StaticSecret, payload: &[u8]) -> Result<(Self, Vec<u8>)> {
-        let mut ss = SymmetricState::initialize(prologue);
+    /// Start a handshake and write message 1: `-> e` (NX) or `-> e, e1` (NXhfs, when `e1` is
+    /// given), then the payload in clear.
+    pub(crate) fn start(
+        prologue: &[u8],
+        e: StaticSecret,
+        e1: Option<KemSecret>,
+        payload: &[u8],
+    ) -> Result<(Self, Vec<u8>)> {
+        let name = if e1.is_some() {
+            PROTOCOL_NAME_HFS
+        } else {
+            PROTOCOL_NAME
+        };
+        let mut ss = SymmetricState::initialize(name, prologue);
         let e_pub = PublicKey::from(&e);
         ss.mix_hash(e_pub.as_bytes());
         let mut msg = e_pub.as_bytes().to_vec();
+        if let Some(e1) = &e1 {
+            // No key yet, so EncryptAndHash is MixHash and the key travels in clear.
+            msg.extend_from_slice(&ss.encrypt_and_hash(&e1.public_key())?);
+        }
         msg.extend_from_slice(&ss.encrypt_and_hash(payload)?);
-        Ok((Initiator { ss, e }, msg))
+        Ok((Initiator { ss, e, e1 }, msg))
     }
 
     /// Read message 2 (`<- e, ee, s, es`, then the encrypted payload). Returns the payload,
@@ -162,7 +199,12 @@ impl Initiator {
     /// Takes `&self` so that a forged message 2 does not consume the handshake.
     pub(crate) fn finish(&self, msg: &[u8]) -> Result<(Vec<u8>, [u8; 32], Completed)> {
         let mut ss = self.ss.clone();
-        if msg.len() < DHLEN + DHLEN + TAG_LEN + TAG_LEN {
+        let kem_len = if self.e1.is_some() {
+            CIPHERTEXT_LEN + TAG_LEN
+        } else {
+            0
+        };
+        if msg.len() < DHLEN + kem_len + DHLEN + TAG_LEN + TAG_LEN {
             return Err(Error::HandshakeFailed);
         }
         let (re, rest) = msg.split_at(DHLEN);
@@ -170,6 +212,14 @@ impl Initiator {
         ss.mix_hash(&re);
         let ee = cipher::x25519(&self.e, &re)?;
         ss.mix_key(&ee.0);
+        let (enc_kem, rest) = rest.split_at(kem_len);
+        if let Some(e1) = &self.e1 {
+            // `ekem1`: DecryptAndHash(ciphertext), then MixKey(Decaps(ciphertext)).
+            let ct = ss.decrypt_and_hash(enc_kem)?;
+            let ct: &[u8; CIPHERTEXT_LEN] = ct.as_slice().try_into().map_err(|_| Error::HandshakeFailed)?;
+            let shared = e1.decapsulate(ct);
+            ss.mix_key(&shared.0);
+        }
         let (enc_s, enc_payload) = rest.split_at(DHLEN + TAG_LEN);
         debug_assert!(ss.cs.has_key());
         let rs_vec = ss.decrypt_and_hash(enc_s)?;
@@ -185,6 +235,7 @@ impl Initiator {
                 handshake_hash: ss.h,
                 k1,
                 k2,
+                remote_ephemeral: re,
             },
         ))
     }
@@ -193,29 +244,51 @@ impl Initiator {
 /// The responder (agent) side: read message 1, write message 2.
 ///
 /// `payload_for` sees message 1's payload and returns message 2's payload (the certificate).
-/// Returns message 2 and the split.
+/// `kem_m` selects NXhfs (message 1 then carries `e1` after `e`) and is the encapsulation
+/// randomness. Returns message 2 and the split.
 pub(crate) fn respond(
     prologue: &[u8],
     msg1: &[u8],
     s: &StaticSecret,
-    e: StaticSecret,
+    e: &StaticSecret,
+    kem_m: Option<&[u8; 32]>,
     payload_for: impl FnOnce(&[u8]) -> Result<Vec<u8>>,
 ) -> Result<(Vec<u8>, Completed)> {
-    if msg1.len() < DHLEN {
-        return Err(Error::Malformed(crate::error::DecodeError::TooShort));
+    let e1_len = if kem_m.is_some() { PUBLIC_KEY_LEN } else { 0 };
+    if msg1.len() < DHLEN + e1_len {
+        return Err(Error::Malformed(DecodeError::TooShort));
     }
-    let mut ss = SymmetricState::initialize(prologue);
-    let (re, payload1) = msg1.split_at(DHLEN);
+    let name = if kem_m.is_some() {
+        PROTOCOL_NAME_HFS
+    } else {
+        PROTOCOL_NAME
+    };
+    let mut ss = SymmetricState::initialize(name, prologue);
+    let (re, rest) = msg1.split_at(DHLEN);
     let re: [u8; 32] = re.try_into().map_err(|_| Error::HandshakeFailed)?;
     ss.mix_hash(&re);
+    let (re1, payload1) = rest.split_at(e1_len);
+    // `e1` only in NXhfs: MixHash over an empty token would change `h`.
+    let re1 = if kem_m.is_some() {
+        ss.decrypt_and_hash(re1)?
+    } else {
+        Vec::new()
+    };
     let payload1 = ss.decrypt_and_hash(payload1)?;
     let payload2 = payload_for(&payload1)?;
 
-    let e_pub = PublicKey::from(&e);
+    let e_pub = PublicKey::from(e);
     ss.mix_hash(e_pub.as_bytes());
     let mut msg = e_pub.as_bytes().to_vec();
-    let ee = cipher::x25519(&e, &re)?;
+    let ee = cipher::x25519(e, &re)?;
     ss.mix_key(&ee.0);
+    if let Some(m) = kem_m {
+        // `ekem1`: Encaps(re1), EncryptAndHash(ciphertext), MixKey(shared secret).
+        let re1: &[u8; PUBLIC_KEY_LEN] = re1.as_slice().try_into().map_err(|_| Error::HandshakeFailed)?;
+        let (ct, shared) = kem::encapsulate(re1, m)?;
+        msg.extend_from_slice(&ss.encrypt_and_hash(&ct)?);
+        ss.mix_key(&shared.0);
+    }
     let s_pub = PublicKey::from(s);
     msg.extend_from_slice(&ss.encrypt_and_hash(s_pub.as_bytes())?);
     let es = cipher::x25519(s, &re)?;
@@ -228,6 +301,7 @@ pub(crate) fn respond(
             handshake_hash: ss.h,
             k1,
             k2,
+            remote_ephemeral: re,
         },
     ))
 }

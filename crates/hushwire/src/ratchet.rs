@@ -248,6 +248,17 @@ impl RecvChain {
         }
     }
 
+    /// The keys of counters `next..end` (none if `end <= next`), without changing state: the
+    /// rest of a chain the peer has closed (its new header's `pn`).
+    pub(crate) fn keys_until(&self, end: u32) -> Zeroizing<Vec<[u8; 32]>> {
+        let mut chain_key = self.chain_key.clone();
+        let mut keys = Zeroizing::new(Vec::with_capacity(end.saturating_sub(self.next) as usize));
+        for _ in self.next..end {
+            keys.push(step(&mut chain_key).0);
+        }
+        keys
+    }
+
     /// Commit an authenticated advance; evicts the oldest skipped keys beyond `max_stored`.
     pub(crate) fn commit(&mut self, advance: Advance, max_stored: usize) {
         self.chain_key.0 = advance.chain_key.0;

@@ -1,11 +1,12 @@
 //! An established session: seal and open chat messages, show the safety code, persist.
 
-use alloc::{string::String, vec::Vec};
+use alloc::{boxed::Box, string::String, vec::Vec};
 
 use rand_core::RngCore;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::cipher::{self, Secret32, NONCE_LEN};
+use crate::dh_ratchet::{AgentEphemeral, DhRatchet, Header};
 use crate::encoding::{put_short_str, Reader};
 use crate::envelope::{self, Envelope, Role};
 use crate::error::{DecodeError, Error, Result};
@@ -14,7 +15,7 @@ use crate::org::MAX_ID_LEN;
 use crate::padding;
 use crate::ratchet::{self, ChainKey, RecvChain, SendChain, SkippedKeys};
 use crate::storage::{self, Kind, StorageKey};
-use crate::types::{SessionId, MAX_PLAINTEXT_LEN};
+use crate::types::{SessionId, MAX_PLAINTEXT_LEN, PROTOCOL_VERSION, PROTOCOL_VERSION_2};
 
 /// HKDF `info` labels (docs/PROTOCOL.md §5).
 const LABEL_V2A: &[u8] = b"hushwire/v1/chain/visitor-to-agent";
@@ -93,9 +94,17 @@ pub struct Session {
     handshake_hash: [u8; 32],
     agent_id: String,
     device_id: String,
-    send: SendChain,
-    recv: RecvChain,
+    keys: Keys,
     config: SessionConfig,
+}
+
+/// The message keys of a session, by protocol version (dispatched here, in `seal`/`open` and
+/// in the state codec, not inside the ratchets).
+enum Keys {
+    /// v1: two symmetric chains for the session's lifetime (§6.2).
+    V1 { send: SendChain, recv: RecvChain },
+    /// v2: the Double Ratchet (§17).
+    V2(Box<DhRatchet>),
 }
 
 impl Drop for Session {
@@ -109,22 +118,37 @@ impl core::fmt::Debug for Session {
         f.debug_struct("Session")
             .field("role", &self.role)
             .field("session_id", &self.session_id)
+            .field("version", &self.version())
             .field("agent_id", &self.agent_id)
-            .field("sent", &self.send.next)
-            .field("received_next", &self.recv.next)
-            .field("skipped_keys", &self.recv.skipped.len())
+            .field("sent", &self.sent())
+            .field("received_next", &self.received_next())
+            .field("skipped_keys", &self.stored_keys())
             .finish_non_exhaustive()
     }
 }
 
-/// Derive the two chain keys and build the session (docs/PROTOCOL.md §5).
+/// Derive the keys and build the session: v1's two chains (docs/PROTOCOL.md §5), or, given
+/// the agent's handshake ephemeral, v2's ratchet (§17.2).
 pub(crate) fn from_handshake(
     role: Role,
     session_id: SessionId,
     done: Completed,
     agent_id: String,
     device_id: String,
-) -> Session {
+    ratchet: Option<AgentEphemeral>,
+) -> Result<Session> {
+    if let Some(start) = ratchet {
+        let ratchet = DhRatchet::from_handshake(role, &done.handshake_hash, &done.k1.0, &done.k2.0, start)?;
+        return Ok(Session {
+            role,
+            session_id,
+            handshake_hash: done.handshake_hash,
+            agent_id,
+            device_id,
+            keys: Keys::V2(Box::new(ratchet)),
+            config: SessionConfig::default(),
+        });
+    }
     let chain =
         |k: &Secret32, label: &[u8]| ChainKey(cipher::hkdf_sha256_32(&done.handshake_hash, &k.0, label).0);
     let v2a = chain(&done.k1, LABEL_V2A);
@@ -133,23 +157,25 @@ pub(crate) fn from_handshake(
         Role::Visitor => (v2a, a2v),
         Role::Agent => (a2v, v2a),
     };
-    Session {
+    Ok(Session {
         role,
         session_id,
         handshake_hash: done.handshake_hash,
         agent_id,
         device_id,
-        send: SendChain {
-            chain_key: send_ck,
-            next: 0,
-        },
-        recv: RecvChain {
-            chain_key: recv_ck,
-            next: 0,
-            skipped: SkippedKeys::default(),
+        keys: Keys::V1 {
+            send: SendChain {
+                chain_key: send_ck,
+                next: 0,
+            },
+            recv: RecvChain {
+                chain_key: recv_ck,
+                next: 0,
+                skipped: SkippedKeys::default(),
+            },
         },
         config: SessionConfig::default(),
-    }
+    })
 }
 
 impl Session {
@@ -186,7 +212,11 @@ impl Session {
         write: impl FnOnce(&mut Vec<u8>),
         rng: &mut dyn RngCore,
     ) -> Result<Envelope> {
-        let counter = self.send.next;
+        let send = match &mut self.keys {
+            Keys::V1 { send, .. } => send,
+            Keys::V2(ratchet) => return ratchet.seal(&self.session_id, self.role, rng, body_len, write),
+        };
+        let counter = send.next;
         // The highest counter sealed is 0xfffffffe; `send_next = 0xffffffff` means "no more"
         // (docs/PROTOCOL.md §6.2). So `counter + 1` below never overflows.
         if counter == u32::MAX {
@@ -195,12 +225,12 @@ impl Session {
         let mut nonce = [0u8; NONCE_LEN];
         cipher::fill_random(rng, &mut nonce)?;
         let header = envelope::header(&self.session_id, self.role, counter);
-        let mut chain_key = self.send.chain_key.clone();
+        let mut chain_key = send.chain_key.clone();
         let message_key = ratchet::step(&mut chain_key);
         let envelope = Envelope::seal_body(&header, &nonce, &message_key.0, body_len, write)?;
         // Overwrite in place: the old chain key leaves no copy behind.
-        self.send.chain_key.0 = chain_key.0;
-        self.send.next = counter + 1;
+        send.chain_key.0 = chain_key.0;
+        send.next = counter + 1;
         Ok(envelope)
     }
 
@@ -254,33 +284,78 @@ impl Session {
         if envelope.session_id() != self.session_id {
             return Err(Error::WrongSession);
         }
+        if envelope.version() != self.version() {
+            return Err(Error::Downgrade);
+        }
         if envelope.sender() == self.role {
             return Err(Error::Reflected);
         }
         let counter = envelope.counter();
-        let header = envelope.header();
         let nonce = envelope.nonce();
-        if counter < self.recv.next {
-            let key = self.recv.skipped.get(counter).ok_or(Error::Replay)?;
-            let mut pt = cipher::aead_open(key, &nonce, header, envelope.ciphertext())?;
+        // Decrypt and check; on any failure the plaintext is wiped and nothing is committed.
+        let decrypt = |key: &[u8; 32]| {
+            let mut pt = cipher::aead_open(key, &nonce, envelope.header(), envelope.ciphertext())?;
             if let Err(e) = padding::unpad(&mut pt).and_then(|()| check(&pt)) {
                 pt.zeroize();
                 return Err(e);
             }
-            self.recv.skipped.remove(counter);
+            Ok(pt)
+        };
+        let max_stored = self.config.max_stored_skipped as usize;
+        let recv = match &mut self.keys {
+            Keys::V1 { recv, .. } => recv,
+            Keys::V2(ratchet) => {
+                let (ratchet_key, prev_chain_len) = envelope.ratchet_fields().ok_or(Error::Downgrade)?;
+                let header = Header {
+                    ratchet_key,
+                    prev_chain_len,
+                    counter,
+                };
+                return ratchet.open(&header, self.config.max_skip, max_stored, decrypt);
+            }
+        };
+        if counter < recv.next {
+            let key = recv.skipped.get(counter).ok_or(Error::Replay)?;
+            let pt = decrypt(key)?;
+            recv.skipped.remove(counter);
             return Ok(pt);
         }
-        if counter - self.recv.next > self.config.max_skip {
+        if counter - recv.next > self.config.max_skip {
             return Err(Error::TooFarAhead);
         }
-        let advance = self.recv.advance_to(counter);
-        let mut pt = cipher::aead_open(&advance.message_key.0, &nonce, header, envelope.ciphertext())?;
-        if let Err(e) = padding::unpad(&mut pt).and_then(|()| check(&pt)) {
-            pt.zeroize();
-            return Err(e);
-        }
-        self.recv.commit(advance, self.config.max_stored_skipped as usize);
+        let advance = recv.advance_to(counter);
+        let pt = decrypt(&advance.message_key.0)?;
+        recv.commit(advance, max_stored);
         Ok(pt)
+    }
+
+    /// The protocol version of this session (1 or 2); its envelopes carry it.
+    pub fn version(&self) -> u8 {
+        match self.keys {
+            Keys::V1 { .. } => PROTOCOL_VERSION,
+            Keys::V2(_) => PROTOCOL_VERSION_2,
+        }
+    }
+
+    fn sent(&self) -> u32 {
+        match &self.keys {
+            Keys::V1 { send, .. } => send.next,
+            Keys::V2(r) => r.sent(),
+        }
+    }
+
+    fn received_next(&self) -> u32 {
+        match &self.keys {
+            Keys::V1 { recv, .. } => recv.next,
+            Keys::V2(r) => r.received_next(),
+        }
+    }
+
+    fn stored_keys(&self) -> usize {
+        match &self.keys {
+            Keys::V1 { recv, .. } => recv.skipped.len(),
+            Keys::V2(r) => r.stored_keys(),
+        }
     }
 
     /// A 12-digit code, the same on both sides of an unaltered session, for the visitor and
@@ -338,8 +413,14 @@ impl Session {
     pub fn set_config(&mut self, config: SessionConfig) -> Result<()> {
         config.validate()?;
         self.config = config;
-        while self.recv.skipped.len() > config.max_stored_skipped as usize {
-            self.recv.skipped.pop_oldest();
+        let max_stored = config.max_stored_skipped as usize;
+        match &mut self.keys {
+            Keys::V1 { recv, .. } => {
+                while recv.skipped.len() > max_stored {
+                    recv.skipped.pop_oldest();
+                }
+            }
+            Keys::V2(ratchet) => ratchet.enforce_bound(max_stored),
         }
         Ok(())
     }
@@ -375,29 +456,51 @@ impl Session {
 
     /// The state serialised for export (docs/PROTOCOL.md §8).
     pub(crate) fn state_bytes(&self) -> Zeroizing<Vec<u8>> {
-        // Exactly the final size: a reallocation would free an unwiped copy of the keys.
+        let (send, recv) = match &self.keys {
+            Keys::V1 { send, recv } => (send, recv),
+            Keys::V2(ratchet) => return self.state_bytes_v2(ratchet),
+        };
         let len = STATE_FIXED_LEN
             + self.agent_id.len()
             + self.device_id.len()
-            + STATE_SKIPPED_LEN * self.recv.skipped.len();
+            + STATE_SKIPPED_LEN * recv.skipped.len();
+        let mut out = self.state_prefix(STATE_VERSION, len);
+        out.extend_from_slice(&send.chain_key.0);
+        out.extend_from_slice(&send.next.to_be_bytes());
+        out.extend_from_slice(&recv.chain_key.0);
+        out.extend_from_slice(&recv.next.to_be_bytes());
+        out.extend_from_slice(&self.config.max_skip.to_be_bytes());
+        out.extend_from_slice(&self.config.max_stored_skipped.to_be_bytes());
+        out.extend_from_slice(&(recv.skipped.len() as u32).to_be_bytes());
+        for (n, key) in recv.skipped.iter() {
+            out.extend_from_slice(&n.to_be_bytes());
+            out.extend_from_slice(key);
+        }
+        debug_assert_eq!(out.len(), len);
+        out
+    }
+
+    /// A buffer of capacity `len` (the exact final size: a reallocation would free an unwiped
+    /// copy of the keys) holding the fields both state versions start with.
+    fn state_prefix(&self, version: u8, len: usize) -> Zeroizing<Vec<u8>> {
         let mut out = Zeroizing::new(Vec::with_capacity(len));
-        out.push(STATE_VERSION);
+        out.push(version);
         out.push(self.role.to_byte());
         out.extend_from_slice(&self.session_id.0);
         out.extend_from_slice(&self.handshake_hash);
         put_short_str(&mut out, &self.agent_id);
         put_short_str(&mut out, &self.device_id);
-        out.extend_from_slice(&self.send.chain_key.0);
-        out.extend_from_slice(&self.send.next.to_be_bytes());
-        out.extend_from_slice(&self.recv.chain_key.0);
-        out.extend_from_slice(&self.recv.next.to_be_bytes());
+        out
+    }
+
+    /// The v2 state (docs/PROTOCOL.md §17.6): the v1 prefix up to the ids, the config, then
+    /// the ratchet.
+    fn state_bytes_v2(&self, ratchet: &DhRatchet) -> Zeroizing<Vec<u8>> {
+        let len = STATE_V2_PREFIX_LEN + self.agent_id.len() + self.device_id.len() + ratchet.state_len();
+        let mut out = self.state_prefix(PROTOCOL_VERSION_2, len);
         out.extend_from_slice(&self.config.max_skip.to_be_bytes());
         out.extend_from_slice(&self.config.max_stored_skipped.to_be_bytes());
-        out.extend_from_slice(&(self.recv.skipped.len() as u32).to_be_bytes());
-        for (n, key) in self.recv.skipped.iter() {
-            out.extend_from_slice(&n.to_be_bytes());
-            out.extend_from_slice(key);
-        }
+        ratchet.write_state(&mut out);
         debug_assert_eq!(out.len(), len);
         out
     }
@@ -428,7 +531,7 @@ impl Session {
     pub(crate) fn from_state_bytes(bytes: &[u8]) -> Result<Session> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
-        if version != STATE_VERSION {
+        if version != STATE_VERSION && version != PROTOCOL_VERSION_2 {
             return Err(DecodeError::UnsupportedVersion(version).into());
         }
         let role = Role::from_byte(r.u8()?)?;
@@ -436,6 +539,26 @@ impl Session {
         let handshake_hash = r.array()?;
         let agent_id = r.short_str(MAX_ID_LEN, "agent_id")?;
         let device_id = r.short_str(MAX_ID_LEN, "device_id")?;
+        if version == PROTOCOL_VERSION_2 {
+            let config = SessionConfig {
+                max_skip: r.u32()?,
+                max_stored_skipped: r.u32()?,
+            };
+            config
+                .validate()
+                .map_err(|_| DecodeError::InvalidField("config"))?;
+            let ratchet = DhRatchet::read_state(&mut r, role, config.max_stored_skipped)?;
+            r.finish()?;
+            return Ok(Session {
+                role,
+                session_id,
+                handshake_hash,
+                agent_id,
+                device_id,
+                keys: Keys::V2(Box::new(ratchet)),
+                config,
+            });
+        }
         let send = SendChain {
             chain_key: ChainKey(r.array()?),
             next: r.u32()?,
@@ -473,8 +596,7 @@ impl Session {
             handshake_hash,
             agent_id,
             device_id,
-            send,
-            recv,
+            keys: Keys::V1 { send, recv },
             config,
         })
     }
@@ -487,25 +609,36 @@ const STATE_VERSION: u8 = 1;
 const STATE_FIXED_LEN: usize = 1 + 1 + 16 + 32 + 1 + 1 + (32 + 4) * 2 + 4 + 4 + 4;
 /// Bytes per stored skipped key: counter and key.
 const STATE_SKIPPED_LEN: usize = 4 + 32;
+/// Bytes of a v2 state before the ratchet, besides the two ids: version, role, session id,
+/// handshake hash, two id lengths, config.
+const STATE_V2_PREFIX_LEN: usize = 1 + 1 + 16 + 32 + 1 + 1 + 4 + 4;
 
 impl Session {
     /// The initial chain keys `(visitor-to-agent, agent-to-visitor)`; for the test vectors,
     /// called before any message.
     #[cfg(feature = "testing")]
     pub(crate) fn chain_keys_for_vectors(&self) -> (ChainKey, ChainKey) {
+        let (send, recv) = self.current_chain_keys();
         match self.role {
-            Role::Visitor => (self.send.chain_key.clone(), self.recv.chain_key.clone()),
-            Role::Agent => (self.recv.chain_key.clone(), self.send.chain_key.clone()),
+            Role::Visitor => (ChainKey(send), ChainKey(recv)),
+            Role::Agent => (ChainKey(recv), ChainKey(send)),
+        }
+    }
+
+    /// `(sending, receiving)` chain keys now (zeros where a v2 side has no chain yet).
+    #[cfg(feature = "testing")]
+    fn current_chain_keys(&self) -> ([u8; 32], [u8; 32]) {
+        match &self.keys {
+            Keys::V1 { send, recv } => (send.chain_key.0, recv.chain_key.0),
+            Keys::V2(ratchet) => ratchet.chain_keys(),
         }
     }
 
     /// `(sending, receiving)` chain keys, for [`crate::testing::chain_keys`].
     #[cfg(feature = "testing")]
     pub(crate) fn chain_keys_for_testing(&self) -> (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>) {
-        (
-            Zeroizing::new(self.send.chain_key.0),
-            Zeroizing::new(self.recv.chain_key.0),
-        )
+        let (send, recv) = self.current_chain_keys();
+        (Zeroizing::new(send), Zeroizing::new(recv))
     }
 
     /// For [`crate::testing::seal_unpadded`].

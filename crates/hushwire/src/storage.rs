@@ -16,7 +16,9 @@ const FORMAT_VERSION: u8 = 1;
 const AAD_LABEL: &[u8] = b"hushwire/v1/export";
 /// Largest session state (docs/PROTOCOL.md §8.2): 264 bytes with two 64-byte ids, plus 36 per
 /// stored skipped key.
-pub(crate) const MAX_SESSION_STATE: usize = 264 + 36 * crate::session::MAX_STORED_SKIPPED_LIMIT as usize;
+// The v2 state is the larger (docs/PROTOCOL.md §17.6): 551 bytes besides 36 per stored key,
+// against v1's 264.
+pub(crate) const MAX_SESSION_STATE: usize = 551 + 36 * crate::session::MAX_STORED_SKIPPED_LIMIT as usize;
 /// Largest agent identity state (§8.3): secret key, organisation key, longest certificate.
 const MAX_IDENTITY_STATE: usize = 32 + 32 + crate::org::CERT_MAX_LEN;
 

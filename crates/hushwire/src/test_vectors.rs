@@ -20,6 +20,7 @@ use crate::ratchet::ChainKey;
 
 mod attachment;
 mod negative;
+mod v2;
 use crate::{
     encoding, ratchet, AgentIdentity, AgentKey, Envelope, OrgSigningKey, Session, StorageKey,
     VisitorHandshake,
@@ -226,7 +227,8 @@ pub fn generate() -> Vec<(&'static str, String)> {
         both[16..].try_into().expect("32 bytes")
     };
     let (mut handshake, hello) =
-        VisitorHandshake::start_with_rng(&org.public_key(), &mut rng).expect("start");
+        VisitorHandshake::start_with_rng(&org.public_key(), crate::PROTOCOL_VERSION, &mut rng)
+            .expect("start");
     let agent_e: [u8; 32] = peek(&rng);
     let (mut agent_session, reply) = agent.accept_with_rng(&hello, &mut rng).expect("accept");
     let mut visitor_session = handshake.finish_at(&reply, now).expect("finish");
@@ -463,6 +465,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("safety_code.json", safety_json.render()),
         ("negative.json", negative_json.render()),
         ("attachment.json", attachment::generate().render()),
+        ("session_v2.json", v2::generate()),
     ]
 }
 
@@ -480,7 +483,9 @@ fn safety_code_vector(org: &OrgSigningKey, agent: &AgentIdentity, now: u64) -> J
         let mut seed = SEED.to_vec();
         seed.extend_from_slice(format!("/safety-code/{n}").as_bytes());
         let mut rng = VectorRng::new(&seed);
-        let (mut hs, hello) = VisitorHandshake::start_with_rng(&org.public_key(), &mut rng).expect("start");
+        let (mut hs, hello) =
+            VisitorHandshake::start_with_rng(&org.public_key(), crate::PROTOCOL_VERSION, &mut rng)
+                .expect("start");
         let (_agent_session, reply) = agent.accept_with_rng(&hello, &mut rng).expect("accept");
         let visitor = hs.finish_at(&reply, now).expect("finish");
         let code = visitor.safety_code();

@@ -1,8 +1,13 @@
 //! Values every module shares. They live here rather than in `lib.rs` so that modules depend
 //! on a leaf module, not on the crate root (`lib.rs` only declares and re-exports).
 
-/// The protocol version this library speaks; the first byte of every wire message.
+/// Protocol version 1: the first byte of v1 handshake messages and envelopes, and of every
+/// certificate, export container and attachment (those formats did not change in v2).
 pub const PROTOCOL_VERSION: u8 = 1;
+
+/// Protocol version 2 (hybrid post-quantum handshake, DH ratchet): the first byte of v2
+/// hellos, replies and envelopes. New sessions use it (docs/PROTOCOL.md §16).
+pub const PROTOCOL_VERSION_2: u8 = 2;
 
 /// Largest plaintext one message may carry (64 KiB).
 pub const MAX_PLAINTEXT_LEN: usize = 64 * 1024;

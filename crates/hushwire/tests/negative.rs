@@ -291,12 +291,22 @@ fn export_text_bound_is_exact() {
         max_stored_skipped: 20_000,
     };
     v.set_config(config).unwrap();
-    let envelopes: Vec<Envelope> = (0..=20_000).map(|_| a.seal(b"").unwrap()).collect();
+    a.set_config(config).unwrap();
+    // Six agent chains, each leaving one skipped key: five closed chains are kept (v2).
+    for _ in 0..6 {
+        let _lost = a.seal(b"").unwrap();
+        v.open(&a.seal(b"").unwrap()).unwrap();
+        a.open(&v.seal(b"").unwrap()).unwrap();
+    }
+    // The current chain fills the rest: 19 995 skipped keys.
+    let envelopes: Vec<Envelope> = (0..19_996).map(|_| a.seal(b"").unwrap()).collect();
     v.open(envelopes.last().unwrap()).unwrap();
+    // A sending chain too (the visitor's step after the agent's new key).
+    v.seal(b"").unwrap();
     let storage = StorageKey::from_bytes(&[3; 32]);
     let text = v.export(&storage).unwrap();
-    assert_eq!(text.len(), 960_392);
-    assert_eq!(v.export_bytes(&storage).unwrap().len(), 720_294);
+    assert_eq!(text.len(), 960_775);
+    assert_eq!(v.export_bytes(&storage).unwrap().len(), 720_581);
     Session::import(&text, &storage).unwrap();
     // One character more is refused before decoding.
     assert_eq!(
@@ -334,7 +344,17 @@ fn reply_and_envelope_length_limits_are_exact() {
         assert_eq!(Envelope::from_bytes(&e).is_ok(), ok, "padded length {padded}");
     }
     assert_eq!(hushwire::MIN_ENVELOPE_LEN, 307);
-    assert_eq!(hushwire::MAX_ENVELOPE_LEN, 67_635);
+    // A v2 envelope: 36 header bytes more (ratchet key and `pn`).
+    assert_eq!(hushwire::MAX_ENVELOPE_LEN, 67_671);
+    let mut reply = vec![2u8, 2];
+    reply.resize(1343, 0);
+    assert!(Reply::from_bytes(&reply).is_ok());
+    reply.resize(1342, 0);
+    assert!(Reply::from_bytes(&reply).is_err());
+    reply.resize(1469, 0);
+    assert!(Reply::from_bytes(&reply).is_ok());
+    reply.resize(1470, 0);
+    assert!(Reply::from_bytes(&reply).is_err());
 }
 
 #[test]
@@ -349,7 +369,8 @@ fn empty_plaintext_is_allowed_and_text_forms_trim_unicode_whitespace() {
     let (mut a, reply) = agent.accept(&hello).unwrap();
     let mut v = hs.finish_at(&reply, 1).unwrap();
     let e = a.seal(b"").unwrap();
-    assert_eq!(e.as_bytes().len(), 307);
+    // A v2 envelope: the 307-byte minimum of v1 plus the ratchet key and `pn`.
+    assert_eq!(e.as_bytes().len(), 343);
     let text = format!("\u{3000}\n{e}\u{a0} ");
     assert_eq!(v.open(&text.parse().unwrap()).unwrap(), b"");
     // Not whitespace in Unicode's sense (U+200B ZERO WIDTH SPACE): refused.

@@ -109,7 +109,8 @@ fn padding_hides_length_within_a_bucket() {
     let para = v.seal("x".repeat(200).as_bytes()).unwrap();
     assert_eq!(short.as_bytes().len(), card.as_bytes().len());
     assert_eq!(short.as_bytes().len(), para.as_bytes().len());
-    assert_eq!(short.as_bytes().len(), 35 + 256 + 16);
+    // v2 header (59 bytes) and nonce, the 256-byte bucket, the tag.
+    assert_eq!(short.as_bytes().len(), 71 + 256 + 16);
 }
 
 #[test]
@@ -227,7 +228,8 @@ fn failed_open_leaves_state_unchanged() {
     // A forged far-ahead counter does not move the chain either.
     let future = v.seal(b"later").unwrap();
     let mut forged = future.to_bytes();
-    forged[19..23].copy_from_slice(&500u32.to_be_bytes());
+    // The v2 counter sits after the ratchet key and `pn` (bytes 55..59).
+    forged[55..59].copy_from_slice(&500u32.to_be_bytes());
     assert_eq!(
         a.open(&Envelope::from_bytes(&forged).unwrap()),
         Err(Error::Tampered)
@@ -247,10 +249,13 @@ fn rollback_and_duplicate_tabs_never_reuse_a_nonce() {
     let e2 = tab2.seal(b"from tab two").unwrap();
     assert_eq!(e1.counter(), e2.counter());
     // Same message key, but different nonces: no (key, nonce) reuse.
-    assert_ne!(e1.as_bytes()[23..35], e2.as_bytes()[23..35]);
+    // In v2 each tab even takes its own ratchet step: different keys altogether.
+    assert_ne!(e1.as_bytes()[19..51], e2.as_bytes()[19..51]);
+    assert_ne!(e1.as_bytes()[59..71], e2.as_bytes()[59..71]);
     assert_eq!(a.open(&e1).unwrap(), b"from tab one");
-    // The receiver accepts one message per counter.
-    assert_eq!(a.open(&e2), Err(Error::Replay));
+    // The receiver follows one branch: the other tab's step no longer derives from its
+    // root key, so its message does not authenticate.
+    assert_eq!(a.open(&e2), Err(Error::Tampered));
     let _ = v.seal(b"original").unwrap();
 }
 
@@ -505,13 +510,13 @@ fn decoders_reject_wrong_types_and_versions() {
         Err(Error::Malformed(DecodeError::UnexpectedType(3)))
     ));
     let mut v2 = env.to_bytes();
-    v2[0] = 2;
+    v2[0] = 3;
     assert!(matches!(
         Envelope::from_bytes(&v2),
-        Err(Error::Malformed(DecodeError::UnsupportedVersion(2)))
+        Err(Error::Malformed(DecodeError::UnsupportedVersion(3)))
     ));
     let mut max_counter = env.to_bytes();
-    max_counter[19..23].copy_from_slice(&[0xff; 4]);
+    max_counter[55..59].copy_from_slice(&[0xff; 4]);
     assert!(Envelope::from_bytes(&max_counter).is_err());
     let mut long_hello = hello.to_bytes();
     long_hello.push(0);

@@ -131,7 +131,7 @@ static GLOBAL: Recorder = Recorder;
 // ---------------------------------------------------------------------------------------------
 // Patterns: the key material that must not survive, in static storage.
 
-const MAX_PATTERNS: usize = 512;
+const MAX_PATTERNS: usize = 640;
 /// Keys derived per chain direction.
 const CHAIN_DEPTH: usize = 120;
 
@@ -183,14 +183,19 @@ fn kdf_ck(ck: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
 
 /// Register chain keys `0..=CHAIN_DEPTH` and message keys `0..CHAIN_DEPTH` of one direction.
 fn add_chain(direction: u8, first: &[u8; 32]) {
+    add_chain_to(direction, first, CHAIN_DEPTH);
+}
+
+/// Register `depth` chain and message keys from `first` (v2's many short chains).
+fn add_chain_to(direction: u8, first: &[u8; 32], depth: usize) {
     let mut ck = *first;
-    for i in 0..CHAIN_DEPTH {
+    for i in 0..depth {
         add_pattern(Kind::ChainKey, (direction, i as u16), &ck);
         let (mk, next) = kdf_ck(&ck);
         add_pattern(Kind::MessageKey, (direction, i as u16), &mk);
         ck = next;
     }
-    add_pattern(Kind::ChainKey, (direction, CHAIN_DEPTH as u16), &ck);
+    add_pattern(Kind::ChainKey, (direction, depth as u16), &ck);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -373,7 +378,9 @@ fn no_key_material_survives_in_freed_or_live_memory() {
         .unwrap();
     let identity = AgentIdentity::new(device, cert, &org.public_key()).unwrap();
 
-    let (mut handshake, hello) = VisitorHandshake::start(&org.public_key()).unwrap();
+    // v1: the test derives the message keys from the two chain keys (v2's ratchet: below).
+    let (mut handshake, hello) =
+        VisitorHandshake::start_with_version(&org.public_key(), hushwire::PROTOCOL_VERSION).unwrap();
     let (agent, reply) = identity.accept(&hello).unwrap();
     let mut agent = Box::new(agent);
     let mut visitor = Box::new(handshake.finish_at(&reply, NOW).unwrap());
@@ -476,6 +483,46 @@ fn no_key_material_survives_in_freed_or_live_memory() {
     set_recording(true);
 
     let stack = scan_stack_below();
+
+    // v2 (after the checkpoint, whose bookkeeping is v1's): a conversation that ratchets at
+    // every turn, with a late message per turn left stored. The keys of every chain from its
+    // second message on (read through the testing hook right after the first seal) must be
+    // gone from freed and live memory once everything is dropped.
+    let (mut hs2, hello2) = VisitorHandshake::start(&org.public_key()).unwrap();
+    let (agent2, reply2) = identity.accept(&hello2).unwrap();
+    let mut agent2 = Box::new(agent2);
+    let mut visitor2 = Box::new(hs2.finish_at(&reply2, NOW).unwrap());
+    let mut late = Vec::new();
+    for turn in 0..6u8 {
+        let (from, to) = if turn % 2 == 0 {
+            (&mut agent2, &mut visitor2)
+        } else {
+            (&mut visitor2, &mut agent2)
+        };
+        let first = from.seal(b"first of a turn").unwrap();
+        let (send_ck, _) = testing::chain_keys(from);
+        let send_ck: [u8; 32] = *send_ck;
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| add_chain_to(2 + turn, &send_ck, 6))
+                .join()
+                .unwrap();
+        });
+        late.push(from.seal(b"late").unwrap());
+        let third = from.seal(b"third").unwrap();
+        to.open(&third).unwrap();
+        to.open(&first).unwrap();
+    }
+    // Half the late ones arrive; the rest stay stored until the sessions are dropped.
+    for (i, e) in late.iter().enumerate() {
+        let to = if i % 2 == 0 { &mut visitor2 } else { &mut agent2 };
+        if i < 3 {
+            to.open(e).unwrap();
+        }
+    }
+    let saved2 = visitor2.export(&StorageKey::from_bytes(&STORAGE_KEY)).unwrap();
+    let restored2 = Session::import(&saved2, &StorageKey::from_bytes(&STORAGE_KEY)).unwrap();
+    drop((late, saved2, restored2, agent2, visitor2, hs2, hello2, reply2));
 
     // Drop everything.
     drop((v_msgs, a0, refused, a2, a3, binary, a4, saved, storage_key));

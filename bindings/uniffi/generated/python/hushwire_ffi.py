@@ -488,9 +488,11 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_func_load_session() != 62963:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_hushwire_ffi_checksum_func_protocol_version() != 54263:
+    if lib.uniffi_hushwire_ffi_checksum_func_protocol_version() != 22141:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version() != 2686:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_agentcertificate_from_bytes() != 36445:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -1072,6 +1074,12 @@ _UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint8,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_hushwire_ffi_fn_constructor_agentcertificate_from_bytes.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1483,6 +1491,9 @@ _UniffiLib.uniffi_hushwire_ffi_checksum_func_protocol_version.restype = ctypes.c
 _UniffiLib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_agentcertificate_from_bytes.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_agentcertificate_from_bytes.restype = ctypes.c_uint16
@@ -2250,6 +2261,23 @@ class HushwireError:  # type: ignore
         def __repr__(self):
             return "HushwireError.AttachmentCorrupted({})".format(str(self))
     _UniffiTempHushwireError.AttachmentCorrupted = AttachmentCorrupted # type: ignore
+    class Downgrade(_UniffiTempHushwireError):
+        """
+        `DOWNGRADE`: a reply or envelope of another protocol version than its handshake or
+        session (a relay stripping the post-quantum part of a v2 hello ends here).
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.Downgrade({})".format(str(self))
+    _UniffiTempHushwireError.Downgrade = Downgrade # type: ignore
     class CallbackFailed(_UniffiTempHushwireError):
         """
         `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
@@ -2389,11 +2417,16 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 20:
-            return HushwireError.CallbackFailed(
+            return HushwireError.Downgrade(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 21:
+            return HushwireError.CallbackFailed(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 22:
             return HushwireError.Other(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
@@ -2475,6 +2508,10 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.detail)
             return
         if isinstance(value, HushwireError.AttachmentCorrupted):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.Downgrade):
             _UniffiFfiConverterString.check_lower(value.code)
             _UniffiFfiConverterString.check_lower(value.detail)
             return
@@ -2565,12 +2602,16 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
             buf.write_i32(19)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, HushwireError.CallbackFailed):
+        if isinstance(value, HushwireError.Downgrade):
             buf.write_i32(20)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, HushwireError.Other):
+        if isinstance(value, HushwireError.CallbackFailed):
             buf.write_i32(21)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.Other):
+            buf.write_i32(22)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
 
@@ -5330,7 +5371,8 @@ def load_session(store: SessionStore,session_id: str,storage_key: StorageKey) ->
     return _uniffi_lift_return(_uniffi_ffi_result)
 def protocol_version() -> int:
     """
-    The protocol version these bindings speak (the first byte of every wire message).
+    The protocol version new sessions use (the first byte of their hellos, replies and
+    envelopes): 2. Version 1 sessions and exports are still read.
 """
     _uniffi_lowered_args = (
     )
@@ -5360,6 +5402,27 @@ def start_visitor_handshake(org: OrgPublicKey) -> VisitorStart:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def start_visitor_handshake_with_version(org: OrgPublicKey,version: int) -> VisitorStart:
+    """
+    [`start_visitor_handshake`] in protocol `version`: 2 (the default), or 1 only for an agent
+    known to be too old for v2. A reply of another version is refused (`DOWNGRADE`).
+"""
+    
+    _UniffiFfiConverterTypeOrgPublicKey.check_lower(org)
+    
+    _UniffiFfiConverterUInt8.check_lower(version)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeOrgPublicKey.lower(org),
+        _UniffiFfiConverterUInt8.lower(version),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeVisitorStart.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 
 __all__ = [
     "InternalError",
@@ -5377,6 +5440,7 @@ __all__ = [
     "load_session",
     "protocol_version",
     "start_visitor_handshake",
+    "start_visitor_handshake_with_version",
     "StorageKey",
     "StorageKeyProtocol",
     "SessionStoreImpl",

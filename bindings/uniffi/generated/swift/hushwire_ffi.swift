@@ -3425,7 +3425,7 @@ public struct VisitorStart {
      */
     public var handshake: VisitorHandshake
     /**
-     * The opening message to send (58 bytes, safe in clear).
+     * The opening message to send (1242 bytes in v2, 58 in v1; safe in clear).
      */
     public var hello: Data
 
@@ -3436,7 +3436,7 @@ public struct VisitorStart {
          * Keep this until the agent's reply arrives.
          */handshake: VisitorHandshake, 
         /**
-         * The opening message to send (58 bytes, safe in clear).
+         * The opening message to send (1242 bytes in v2, 58 in v1; safe in clear).
          */hello: Data) {
         self.handshake = handshake
         self.hello = hello
@@ -3704,6 +3704,18 @@ public enum HushwireError: Swift.Error, Equatable, Hashable, Foundation.Localize
          */detail: String
     )
     /**
+     * `DOWNGRADE`: a reply or envelope of another protocol version than its handshake or
+     * session (a relay stripping the post-quantum part of a v2 hello ends here).
+     */
+    case Downgrade(
+        /**
+         * Always `"DOWNGRADE"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
      * `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
      * `SessionStore`) threw an exception that is not a `HushwireError`.
      */
@@ -3830,11 +3842,15 @@ public struct FfiConverterTypeHushwireError: FfiConverterRustBuffer {
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 20: return .CallbackFailed(
+        case 20: return .Downgrade(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 21: return .Other(
+        case 21: return .CallbackFailed(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 22: return .Other(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -3964,14 +3980,20 @@ public struct FfiConverterTypeHushwireError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .CallbackFailed(code,detail):
+        case let .Downgrade(code,detail):
             writeInt(&buf, Int32(20))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Other(code,detail):
+        case let .CallbackFailed(code,detail):
             writeInt(&buf, Int32(21))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Other(code,detail):
+            writeInt(&buf, Int32(22))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
@@ -4195,7 +4217,8 @@ public func loadSession(store: SessionStore, sessionId: String, storageKey: Stor
 })
 }
 /**
- * The protocol version these bindings speak (the first byte of every wire message).
+ * The protocol version new sessions use (the first byte of their hellos, replies and
+ * envelopes): 2. Version 1 sessions and exports are still read.
  */
 public func protocolVersion() -> UInt8  {
     return try!  FfiConverterUInt8.lift(try! rustCall() {
@@ -4211,6 +4234,18 @@ public func startVisitorHandshake(org: OrgPublicKey)throws  -> VisitorStart  {
     return try  FfiConverterTypeVisitorStart_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
     uniffi_hushwire_ffi_fn_func_start_visitor_handshake(
         FfiConverterTypeOrgPublicKey_lower(org),$0
+    )
+})
+}
+/**
+ * [`start_visitor_handshake`] in protocol `version`: 2 (the default), or 1 only for an agent
+ * known to be too old for v2. A reply of another version is refused (`DOWNGRADE`).
+ */
+public func startVisitorHandshakeWithVersion(org: OrgPublicKey, version: UInt8)throws  -> VisitorStart  {
+    return try  FfiConverterTypeVisitorStart_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version(
+        FfiConverterTypeOrgPublicKey_lower(org),
+        FfiConverterUInt8.lower(version),$0
     )
 })
 }
@@ -4245,10 +4280,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hushwire_ffi_checksum_func_load_session() != 62963) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_hushwire_ffi_checksum_func_protocol_version() != 54263) {
+    if (uniffi_hushwire_ffi_checksum_func_protocol_version() != 22141) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version() != 2686) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_method_agentcertificate_agent_id() != 50598) {

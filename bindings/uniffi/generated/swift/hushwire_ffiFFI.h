@@ -794,6 +794,11 @@ uint8_t uniffi_hushwire_ffi_fn_func_protocol_version(RustCallStatus *_Nonnull ou
 RustBuffer uniffi_hushwire_ffi_fn_func_start_visitor_handshake(uint64_t org, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_FN_FUNC_START_VISITOR_HANDSHAKE_WITH_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_FN_FUNC_START_VISITOR_HANDSHAKE_WITH_VERSION
+RustBuffer uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version(uint64_t org, uint8_t version, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_FFI_HUSHWIRE_FFI_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_HUSHWIRE_FFI_RUSTBUFFER_ALLOC
 RustBuffer ffi_hushwire_ffi_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status
@@ -1093,6 +1098,12 @@ uint16_t uniffi_hushwire_ffi_checksum_func_protocol_version(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_CHECKSUM_FUNC_START_VISITOR_HANDSHAKE
 #define UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_CHECKSUM_FUNC_START_VISITOR_HANDSHAKE
 uint16_t uniffi_hushwire_ffi_checksum_func_start_visitor_handshake(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_CHECKSUM_FUNC_START_VISITOR_HANDSHAKE_WITH_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_HUSHWIRE_FFI_CHECKSUM_FUNC_START_VISITOR_HANDSHAKE_WITH_VERSION
+uint16_t uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version(void
     
 );
 #endif

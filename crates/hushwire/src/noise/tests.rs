@@ -27,8 +27,13 @@ fn run_vector_file(rel: &str) -> usize {
         let msgs = v["messages"].as_array().unwrap();
 
         // -> e
-        let (initiator, msg1) =
-            Initiator::start(&prologue, secret(&v["init_ephemeral"]), &h(&msgs[0]["payload"])).unwrap();
+        let (initiator, msg1) = Initiator::start(
+            &prologue,
+            secret(&v["init_ephemeral"]),
+            None,
+            &h(&msgs[0]["payload"]),
+        )
+        .unwrap();
         assert_eq!(msg1, h(&msgs[0]["ciphertext"]), "message 1");
 
         // <- e, ee, s, es
@@ -37,7 +42,8 @@ fn run_vector_file(rel: &str) -> usize {
             &prologue,
             &msg1,
             &secret(&v["resp_static"]),
-            secret(&v["resp_ephemeral"]),
+            &secret(&v["resp_ephemeral"]),
+            None,
             |p| {
                 assert_eq!(p, &expected_payload1[..]);
                 Ok(h(&msgs[1]["payload"]))
@@ -106,6 +112,7 @@ fn ours_initiator_against_snow_responder() {
         let (initiator, msg1) = Initiator::start(
             &prologue,
             StaticSecret::random_from_rng(rand_core::OsRng),
+            None,
             &payload1,
         )
         .unwrap();
@@ -139,7 +146,8 @@ fn snow_initiator_against_ours_responder() {
             &prologue,
             &msg1[..n],
             &s,
-            StaticSecret::random_from_rng(rand_core::OsRng),
+            &StaticSecret::random_from_rng(rand_core::OsRng),
+            None,
             |p| {
                 assert!(p.is_empty());
                 Ok(vec![7u8; 100 + round as usize])
@@ -160,12 +168,13 @@ fn snow_initiator_against_ours_responder() {
 fn altered_message_2_fails_and_does_not_consume() {
     let s = StaticSecret::random_from_rng(rand_core::OsRng);
     let (initiator, msg1) =
-        Initiator::start(b"p", StaticSecret::random_from_rng(rand_core::OsRng), &[]).unwrap();
+        Initiator::start(b"p", StaticSecret::random_from_rng(rand_core::OsRng), None, &[]).unwrap();
     let (msg2, _) = respond(
         b"p",
         &msg1,
         &s,
-        StaticSecret::random_from_rng(rand_core::OsRng),
+        &StaticSecret::random_from_rng(rand_core::OsRng),
+        None,
         |_| Ok(vec![1, 2, 3]),
     )
     .unwrap();
@@ -194,7 +203,8 @@ fn low_order_ephemeral_is_refused() {
             b"p",
             &point,
             &s,
-            StaticSecret::random_from_rng(rand_core::OsRng),
+            &StaticSecret::random_from_rng(rand_core::OsRng),
+            None,
             |_| Ok(vec![]),
         );
         assert_eq!(res.err(), Some(Error::WeakKey));

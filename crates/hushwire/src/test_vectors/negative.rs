@@ -41,7 +41,7 @@ const P_LE: [u8; 32] = {
 pub fn vector_visitor_handshake(org: &crate::OrgPublicKey) -> VisitorHandshake {
     let mut rng = VectorRng::new(SEED);
     let _: [u8; 64] = super::draw(&mut rng);
-    VisitorHandshake::start_with_rng(org, &mut rng)
+    VisitorHandshake::start_with_rng(org, crate::PROTOCOL_VERSION, &mut rng)
         .map(|(hs, _)| hs)
         .expect("vector handshake")
 }
@@ -214,7 +214,7 @@ fn forged_reply(hello: &[u8], agent_secret: &[u8; 32], payload: Vec<u8>, rng: &m
     let e = cipher::random_x25519(rng).expect("e");
     let key = crate::AgentKey::from_secret_bytes(agent_secret);
     let (msg, _) =
-        noise::respond(&prologue, &hello[26..58], key.secret(), e, |_| Ok(payload)).expect("respond");
+        noise::respond(&prologue, &hello[26..58], key.secret(), &e, None, |_| Ok(payload)).expect("respond");
     let mut out = vec![1u8, 2];
     out.extend_from_slice(&hello[2..18]);
     out.extend_from_slice(&msg);
@@ -281,9 +281,9 @@ pub(super) fn generate(
         Some("TooShort"),
     );
     g.case(
-        "envelope: version 2",
+        "envelope: version 3",
         "open",
-        open(with(&base_bytes, 0, &[2])),
+        open(with(&base_bytes, 0, &[3])),
         m,
         Some("UnsupportedVersion"),
     );
@@ -325,7 +325,7 @@ pub(super) fn generate(
     let mut too_long = base_bytes.clone();
     too_long.resize(crate::MAX_ENVELOPE_LEN + 1, 0);
     g.case(
-        "envelope: 67 636 bytes, one above the maximum",
+        "envelope: 67 672 bytes, one above the maximum",
         "open",
         open_text(&encoding::to_base64(&too_long)),
         m,
@@ -577,7 +577,7 @@ pub(super) fn generate(
     let hello = {
         let mut rng = VectorRng::new(SEED);
         let _: [u8; 64] = super::draw(&mut rng);
-        VisitorHandshake::start_with_rng(&org_pk, &mut rng)
+        VisitorHandshake::start_with_rng(&org_pk, crate::PROTOCOL_VERSION, &mut rng)
             .expect("hello")
             .1
             .to_bytes()
@@ -601,9 +601,9 @@ pub(super) fn generate(
         Some("TooLong"),
     );
     g.case(
-        "hello: version 2",
+        "hello: version 3",
         "accept",
-        acc(with(&hello, 0, &[2])),
+        acc(with(&hello, 0, &[3])),
         m,
         Some("UnsupportedVersion"),
     );
@@ -657,9 +657,9 @@ pub(super) fn generate(
         Some("TooLong"),
     );
     g.case(
-        "reply: version 2",
+        "reply: version 3",
         "finish",
-        fin("any", with(&reply, 0, &[2])),
+        fin("any", with(&reply, 0, &[3])),
         m,
         Some("UnsupportedVersion"),
     );
@@ -1148,8 +1148,8 @@ pub(super) fn generate(
     let st = &agent_state;
     let state_cases: Vec<(&str, Vec<u8>, &str)> = vec![
         (
-            "state version 2",
-            with(&st.bytes(), 0, &[2]),
+            "state version 3",
+            with(&st.bytes(), 0, &[3]),
             "UnsupportedVersion",
         ),
         ("role 0", with(&st.bytes(), 1, &[0]), "InvalidField"),
@@ -1387,7 +1387,8 @@ pub(super) fn generate(
 fn vector_reply(org: &OrgSigningKey, agent: &AgentIdentity, hello: &[u8]) -> Vec<u8> {
     let mut rng = VectorRng::new(SEED);
     let _: [u8; 64] = super::draw(&mut rng);
-    let (_, h) = VisitorHandshake::start_with_rng(&org.public_key(), &mut rng).expect("start");
+    let (_, h) = VisitorHandshake::start_with_rng(&org.public_key(), crate::PROTOCOL_VERSION, &mut rng)
+        .expect("start");
     assert_eq!(h.to_bytes(), hello);
     agent.accept_with_rng(&h, &mut rng).expect("accept").1.to_bytes()
 }

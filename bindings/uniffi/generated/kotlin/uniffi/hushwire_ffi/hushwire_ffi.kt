@@ -682,6 +682,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Short
     external fun uniffi_hushwire_ffi_checksum_func_start_visitor_handshake(
     ): Short
+    external fun uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version(
+    ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentcertificate_agent_id(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentcertificate_device_id(
@@ -1043,6 +1045,8 @@ external fun uniffi_hushwire_ffi_fn_func_protocol_version(uniffi_out_err: Uniffi
 ): Byte
 external fun uniffi_hushwire_ffi_fn_func_start_visitor_handshake(`org`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version(`org`: Long,`version`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun ffi_hushwire_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun ffi_hushwire_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1177,10 +1181,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hushwire_ffi_checksum_func_load_session() != 62963.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if (lib.uniffi_hushwire_ffi_checksum_func_protocol_version() != 54263.toShort()) {
+    if (lib.uniffi_hushwire_ffi_checksum_func_protocol_version() != 22141.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake() != 24787.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_func_start_visitor_handshake_with_version() != 2686.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_method_agentcertificate_agent_id() != 50598.toShort()) {
@@ -6430,7 +6437,7 @@ data class VisitorStart (
     var `handshake`: VisitorHandshake
     , 
     /**
-     * The opening message to send (58 bytes, safe in clear).
+     * The opening message to send (1242 bytes in v2, 58 in v1; safe in clear).
      */
     var `hello`: kotlin.ByteArray
     
@@ -6847,6 +6854,26 @@ sealed class HushwireException: kotlin.Exception() {
     }
     
     /**
+     * `DOWNGRADE`: a reply or envelope of another protocol version than its handshake or
+     * session (a relay stripping the post-quantum part of a v2 hello ends here).
+     */
+    class Downgrade(
+        
+        /**
+         * Always `"DOWNGRADE"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
      * `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
      * `SessionStore`) threw an exception that is not a `HushwireError`.
      */
@@ -6978,11 +7005,15 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            20 -> HushwireException.CallbackFailed(
+            20 -> HushwireException.Downgrade(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            21 -> HushwireException.Other(
+            21 -> HushwireException.CallbackFailed(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            22 -> HushwireException.Other(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -7101,6 +7132,12 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is HushwireException.AttachmentCorrupted -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.Downgrade -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
@@ -7237,14 +7274,20 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is HushwireException.CallbackFailed -> {
+            is HushwireException.Downgrade -> {
                 buf.putInt(20)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is HushwireException.Other -> {
+            is HushwireException.CallbackFailed -> {
                 buf.putInt(21)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.Other -> {
+                buf.putInt(22)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
@@ -7462,7 +7505,8 @@ public object FfiConverterOptionalTypeSession: FfiConverterRustBuffer<Session?> 
     
 
         /**
-         * The protocol version these bindings speak (the first byte of every wire message).
+         * The protocol version new sessions use (the first byte of their hellos, replies and
+         * envelopes): 2. Version 1 sessions and exports are still read.
          */ fun `protocolVersion`(): kotlin.UByte {
             return FfiConverterUByte.lift(
     uniffiRustCall() { _status ->
@@ -7484,6 +7528,21 @@ public object FfiConverterOptionalTypeSession: FfiConverterRustBuffer<Session?> 
     UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake(
     
         FfiConverterTypeOrgPublicKey.lower(`org`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * [`start_visitor_handshake`] in protocol `version`: 2 (the default), or 1 only for an agent
+         * known to be too old for v2. A reply of another version is refused (`DOWNGRADE`).
+         */
+    @Throws(HushwireException::class) fun `startVisitorHandshakeWithVersion`(`org`: OrgPublicKey, `version`: kotlin.UByte): VisitorStart {
+            return FfiConverterTypeVisitorStart.lift(
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_func_start_visitor_handshake_with_version(
+    
+        FfiConverterTypeOrgPublicKey.lower(`org`),FfiConverterUByte.lower(`version`),_status)
 }
     )
     }
