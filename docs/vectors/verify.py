@@ -393,22 +393,30 @@ def decode_str8(b, p, maxlen=64):
 
 
 def decode_cert(b):
-    if len(b) > 251:
+    # Version 1 (section 4) or version 2 with a role byte after not_after (section 17.1).
+    if len(b) > 252:
         raise malformed("TooLong")
     if len(b) < 1:
         raise malformed("TooShort")
-    if b[0] != 1:
+    if b[0] not in (1, 2):
         raise malformed("UnsupportedVersion")
-    if len(b) < 125:
+    if len(b) < 125 + (b[0] == 2):
         raise malformed("TooShort")
     nb, na = struct.unpack(">QQ", b[41:57])
-    agent_id, p = decode_str8(b, 57)
+    p = 57
+    role = 1
+    if b[0] == 2:
+        role = b[57]
+        if role not in (1, 2, 3):
+            raise malformed("InvalidField")
+        p = 58
+    agent_id, p = decode_str8(b, p)
     device_id, p = decode_str8(b, p)
     if p + 64 > len(b):
         raise malformed("TooShort")
     if p + 64 < len(b):
         raise malformed("TrailingBytes")
-    return {"key_id": b[1:9], "key": b[9:41], "nb": nb, "na": na, "agent_id": agent_id,
+    return {"key_id": b[1:9], "key": b[9:41], "nb": nb, "na": na, "role": role, "agent_id": agent_id,
             "device_id": device_id, "body": b[:p], "sig": b[p:]}
 
 
@@ -430,7 +438,7 @@ def verify_cert(c, org_pk, now):
 
 
 # --- exports (section 8) --------------------------------------------------------------------
-MAX_SEALED = {b"S": 2 + 12 + 264 + 36 * 20000 + 16, b"A": 2 + 12 + 32 + 32 + 251 + 16}
+MAX_SEALED = {b"S": 2 + 12 + 264 + 36 * 20000 + 16, b"A": 2 + 12 + 32 + 32 + 252 + 16}
 
 
 def open_export(text, key, kind):
@@ -605,7 +613,7 @@ def dh_checked(secret, public):
 
 
 def decode_reply(b):
-    check_frame(b, 2, 239, 365)
+    check_frame(b, 2, 239, 366)
     return b
 
 
@@ -996,7 +1004,7 @@ def run_negative(v, c, hs):
         visitor = Visitor(x(hs["session_id"]), x(hs["visitor_ephemeral_secret"]), org_pk)
         if c["visitor"] == "any":
             visitor = Visitor(os.urandom(16), os.urandom(32), org_pk)
-        visitor.finish(inp(365), now)
+        visitor.finish(inp(366), now)
     elif op == "finish_again":
         visitor = Visitor(os.urandom(16), os.urandom(32), org_pk)
         reply, _ = respond(identity(), visitor.hello, os.urandom(32))
@@ -1005,7 +1013,7 @@ def run_negative(v, c, hs):
     elif op == "certificate_verify":
         pk = x(c["org_public_key"]) if "org_public_key" in c else org_pk
         org_key(pk)
-        verify_cert(decode_cert(inp(251)), pk, now)
+        verify_cert(decode_cert(inp(252)), pk, now)
     elif op == "org_public_key":
         org_key(inp(32))
     elif op == "certify":

@@ -104,6 +104,23 @@ pub enum Error {
     /// error was authentic, but the file is incomplete: discard it.
     #[error("attachment is truncated or corrupted")]
     AttachmentCorrupted,
+    /// The envelope, session or named member does not belong to a current member of the
+    /// conversation (for example it comes from a removed device), or this device is no
+    /// longer a member.
+    #[error("not a member of the conversation")]
+    NotAMember,
+    /// A roster event, whisper or history is not allowed from this sender (docs/PROTOCOL.md
+    /// §17.4): the visitor cannot change the roster, a member cannot join twice, history
+    /// arrives only under a grant.
+    #[error("not allowed by the conversation's roster")]
+    RosterForbidden,
+    /// A roster event builds on a roster this member has already moved past: two members
+    /// changed the roster at once, or the relay replayed an old event. The roster codes differ.
+    #[error("roster event conflicts with the current roster")]
+    RosterConflict,
+    /// The conversation has its maximum number of members or roster events.
+    #[error("conversation is full")]
+    ConversationFull,
 }
 
 impl Error {
@@ -129,6 +146,10 @@ impl Error {
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::Randomness => "RANDOMNESS_UNAVAILABLE",
             Error::AttachmentCorrupted => "ATTACHMENT_CORRUPTED",
+            Error::NotAMember => "NOT_A_MEMBER",
+            Error::RosterForbidden => "ROSTER_FORBIDDEN",
+            Error::RosterConflict => "ROSTER_CONFLICT",
+            Error::ConversationFull => "CONVERSATION_FULL",
         }
     }
 }
@@ -178,6 +199,10 @@ pub const ERROR_CODES: &[&str] = &[
     "INVALID_ARGUMENT",
     "RANDOMNESS_UNAVAILABLE",
     "ATTACHMENT_CORRUPTED",
+    "NOT_A_MEMBER",
+    "ROSTER_FORBIDDEN",
+    "ROSTER_CONFLICT",
+    "CONVERSATION_FULL",
 ];
 
 /// Shorthand for results in this crate.
@@ -208,6 +233,10 @@ pub fn every_error() -> alloc::vec::Vec<Error> {
         Error::InvalidArgument("x"),
         Error::Randomness,
         Error::AttachmentCorrupted,
+        Error::NotAMember,
+        Error::RosterForbidden,
+        Error::RosterConflict,
+        Error::ConversationFull,
     ];
     for e in &all {
         match e {
@@ -229,7 +258,11 @@ pub fn every_error() -> alloc::vec::Vec<Error> {
             | Error::ExportAuthentication
             | Error::InvalidArgument(_)
             | Error::Randomness
-            | Error::AttachmentCorrupted => {}
+            | Error::AttachmentCorrupted
+            | Error::NotAMember
+            | Error::RosterForbidden
+            | Error::RosterConflict
+            | Error::ConversationFull => {}
         }
     }
     all.into()

@@ -19,7 +19,7 @@ pub(crate) const TYPE_REPLY: u8 = 0x02;
 const PROLOGUE_LABEL: &[u8] = b"hushwire/v1/handshake";
 const HELLO_LEN: usize = 2 + 16 + ORG_KEY_ID_LEN + DHLEN;
 /// A reply carries Noise message 2: `e`, `ENC(s)` and `ENC(certificate)`, so its length follows
-/// from the certificate's: 239..=365 bytes.
+/// from the certificate's: 239..=366 bytes.
 const REPLY_MIN_LEN: usize = 2 + 16 + DHLEN + DHLEN + 16 + CERT_MIN_LEN + 16;
 const REPLY_MAX_LEN: usize = 2 + 16 + DHLEN + DHLEN + 16 + CERT_MAX_LEN + 16;
 
@@ -125,7 +125,7 @@ impl Reply {
         out
     }
 
-    /// Decode a reply (structure only; the handshake authenticates it): 239..=365 bytes.
+    /// Decode a reply (structure only; the handshake authenticates it): 239..=366 bytes.
     /// Checks, in this order: longer (`TooLong`), version, type, shorter (`TooShort`), all
     /// before any cryptography.
     ///

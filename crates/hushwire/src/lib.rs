@@ -106,12 +106,14 @@ extern crate std;
 
 pub mod attachment;
 mod cipher;
+pub mod conversation;
 mod encoding;
 mod envelope;
 mod error;
 mod handshake;
 mod noise;
 mod org;
+mod org_session;
 mod padding;
 mod ratchet;
 mod session;
@@ -127,8 +129,10 @@ pub use envelope::{Envelope, Role, MAX_ENVELOPE_LEN, MIN_ENVELOPE_LEN};
 pub use error::{DecodeError, Error, Result, ERROR_CODES};
 pub use handshake::{Hello, Reply, VisitorHandshake};
 pub use org::{
-    AgentCertificate, AgentIdentity, AgentKey, OrgPublicKey, OrgSigningKey, MAX_ID_LEN, ORG_KEY_ID_LEN,
+    AgentCertificate, AgentIdentity, AgentKey, OrgPublicKey, OrgRole, OrgSigningKey, MAX_ID_LEN,
+    ORG_KEY_ID_LEN,
 };
+pub use org_session::{OrgHandshakeMessage, OrgInitiator, OrgResponder, OrgSession};
 pub use session::{
     Session, SessionConfig, DEFAULT_MAX_SKIP, DEFAULT_MAX_STORED_SKIPPED, MAX_SKIP_LIMIT,
     MAX_STORED_SKIPPED_LIMIT,

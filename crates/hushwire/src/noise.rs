@@ -82,8 +82,13 @@ struct SymmetricState {
 
 impl SymmetricState {
     fn initialize(prologue: &[u8]) -> Self {
+        Self::initialize_named(PROTOCOL_NAME, prologue)
+    }
+
+    /// `InitializeSymmetric(name)` for a name of at most 32 bytes (both of ours are 28).
+    fn initialize_named(name: &[u8], prologue: &[u8]) -> Self {
         let mut h = [0u8; 32];
-        for (d, s) in h.iter_mut().zip(PROTOCOL_NAME) {
+        for (d, s) in h.iter_mut().zip(name) {
             *d = *s;
         }
         let mut s = SymmetricState {
@@ -234,3 +239,5 @@ pub(crate) fn respond(
 
 #[cfg(test)]
 mod tests;
+// The organisation-to-organisation pattern (docs/PROTOCOL.md §17.2).
+pub(crate) mod xx;

@@ -295,9 +295,21 @@ fn export_text_bound_is_exact() {
         Session::import(&format!("{text}A"), &storage).err(),
         Some(Error::Malformed(DecodeError::TooLong))
     );
-    // The largest identity export: 345 bytes, 460 characters.
+    // The largest v1 identity export: 345 bytes, 460 characters; a v2 certificate (with its
+    // role byte) makes the largest: 346 bytes, 462 characters.
     assert_eq!(agent.export(&storage).unwrap().len(), 460);
     assert_eq!(agent.export_bytes(&storage).unwrap().len(), 345);
+    let key = hushwire::AgentKey::from_secret_bytes(&[2; 32]);
+    let cert = org
+        .certify(&key.public_key(), &id, &id, hushwire::OrgRole::Bot, 0, u64::MAX)
+        .unwrap();
+    let agent = AgentIdentity::new(key, cert, &org.public_key()).unwrap();
+    assert_eq!(agent.export(&storage).unwrap().len(), 462);
+    assert_eq!(agent.export_bytes(&storage).unwrap().len(), 346);
+    let (_, reply) = agent
+        .accept(&VisitorHandshake::start(&org.public_key()).unwrap().1)
+        .unwrap();
+    assert_eq!(reply.to_bytes().len(), 366);
 }
 
 #[test]
@@ -305,8 +317,10 @@ fn reply_and_envelope_length_limits_are_exact() {
     let mut reply = vec![1u8, 2];
     reply.resize(239, 0);
     assert!(Reply::from_bytes(&reply).is_ok());
-    reply.resize(365, 0);
+    reply.resize(366, 0);
     assert!(Reply::from_bytes(&reply).is_ok());
+    reply.resize(367, 0);
+    assert!(Reply::from_bytes(&reply).is_err());
     // Every padded size is accepted by the decoder, nothing in between.
     let mut env = vec![1u8, 3];
     env.extend_from_slice(&[0; 16]);
