@@ -55,7 +55,8 @@ seed_tests!(
     session_import,
     agent_identity_import,
     relay,
-    attachment
+    attachment,
+    conversation
 );
 
 /// The seeds reach deep: the vectors' late envelope opens, the session and identity exports

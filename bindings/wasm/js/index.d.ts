@@ -38,6 +38,10 @@ export type HushwireErrorCode =
   | 'INVALID_ARGUMENT'
   | 'RANDOMNESS_UNAVAILABLE'
   | 'ATTACHMENT_CORRUPTED'
+  | 'NOT_A_MEMBER'
+  | 'ROSTER_FORBIDDEN'
+  | 'ROSTER_CONFLICT'
+  | 'CONVERSATION_FULL'
   /** JS only: a call was made before `init()` completed. */
   | 'NOT_INITIALIZED'
   /** JS only: the WebAssembly instance trapped earlier; reload the page / worker / process. */

@@ -2075,6 +2075,70 @@ class HushwireError:  # type: ignore
         def __repr__(self):
             return "HushwireError.AttachmentCorrupted({})".format(str(self))
     _UniffiTempHushwireError.AttachmentCorrupted = AttachmentCorrupted # type: ignore
+    class NotAMember(_UniffiTempHushwireError):
+        """
+        `NOT_A_MEMBER`: the envelope, session or member is not a current member of the conversation (for example a removed device), or this device is no longer one.
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.NotAMember({})".format(str(self))
+    _UniffiTempHushwireError.NotAMember = NotAMember # type: ignore
+    class RosterForbidden(_UniffiTempHushwireError):
+        """
+        `ROSTER_FORBIDDEN`: a roster event, whisper or history is not allowed from this sender by the conversation's roster.
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.RosterForbidden({})".format(str(self))
+    _UniffiTempHushwireError.RosterForbidden = RosterForbidden # type: ignore
+    class RosterConflict(_UniffiTempHushwireError):
+        """
+        `ROSTER_CONFLICT`: a roster event builds on a roster this member has already moved past (concurrent change or an old event).
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.RosterConflict({})".format(str(self))
+    _UniffiTempHushwireError.RosterConflict = RosterConflict # type: ignore
+    class ConversationFull(_UniffiTempHushwireError):
+        """
+        `CONVERSATION_FULL`: the conversation has its maximum number of members (16) or roster events (128).
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.ConversationFull({})".format(str(self))
+    _UniffiTempHushwireError.ConversationFull = ConversationFull # type: ignore
     class CallbackFailed(_UniffiTempHushwireError):
         """
         `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
@@ -2214,11 +2278,31 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 20:
-            return HushwireError.CallbackFailed(
+            return HushwireError.NotAMember(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 21:
+            return HushwireError.RosterForbidden(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 22:
+            return HushwireError.RosterConflict(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 23:
+            return HushwireError.ConversationFull(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 24:
+            return HushwireError.CallbackFailed(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 25:
             return HushwireError.Other(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
@@ -2300,6 +2384,22 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.detail)
             return
         if isinstance(value, HushwireError.AttachmentCorrupted):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.NotAMember):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.RosterForbidden):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.RosterConflict):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.ConversationFull):
             _UniffiFfiConverterString.check_lower(value.code)
             _UniffiFfiConverterString.check_lower(value.detail)
             return
@@ -2390,12 +2490,28 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
             buf.write_i32(19)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, HushwireError.CallbackFailed):
+        if isinstance(value, HushwireError.NotAMember):
             buf.write_i32(20)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, HushwireError.Other):
+        if isinstance(value, HushwireError.RosterForbidden):
             buf.write_i32(21)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.RosterConflict):
+            buf.write_i32(22)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.ConversationFull):
+            buf.write_i32(23)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.CallbackFailed):
+            buf.write_i32(24)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.Other):
+            buf.write_i32(25)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
 

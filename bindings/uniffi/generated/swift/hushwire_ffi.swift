@@ -3089,6 +3089,50 @@ public enum HushwireError: Swift.Error, Equatable, Hashable, Foundation.Localize
          */detail: String
     )
     /**
+     * `NOT_A_MEMBER`: the envelope, session or member is not a current member of the conversation (for example a removed device), or this device is no longer one.
+     */
+    case NotAMember(
+        /**
+         * Always `"NOT_A_MEMBER"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
+     * `ROSTER_FORBIDDEN`: a roster event, whisper or history is not allowed from this sender by the conversation's roster.
+     */
+    case RosterForbidden(
+        /**
+         * Always `"ROSTER_FORBIDDEN"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
+     * `ROSTER_CONFLICT`: a roster event builds on a roster this member has already moved past (concurrent change or an old event).
+     */
+    case RosterConflict(
+        /**
+         * Always `"ROSTER_CONFLICT"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
+     * `CONVERSATION_FULL`: the conversation has its maximum number of members (16) or roster events (128).
+     */
+    case ConversationFull(
+        /**
+         * Always `"CONVERSATION_FULL"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
      * `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
      * `SessionStore`) threw an exception that is not a `HushwireError`.
      */
@@ -3215,11 +3259,27 @@ public struct FfiConverterTypeHushwireError: FfiConverterRustBuffer {
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 20: return .CallbackFailed(
+        case 20: return .NotAMember(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 21: return .Other(
+        case 21: return .RosterForbidden(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 22: return .RosterConflict(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 23: return .ConversationFull(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 24: return .CallbackFailed(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 25: return .Other(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -3349,14 +3409,38 @@ public struct FfiConverterTypeHushwireError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .CallbackFailed(code,detail):
+        case let .NotAMember(code,detail):
             writeInt(&buf, Int32(20))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Other(code,detail):
+        case let .RosterForbidden(code,detail):
             writeInt(&buf, Int32(21))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .RosterConflict(code,detail):
+            writeInt(&buf, Int32(22))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .ConversationFull(code,detail):
+            writeInt(&buf, Int32(23))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .CallbackFailed(code,detail):
+            writeInt(&buf, Int32(24))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Other(code,detail):
+            writeInt(&buf, Int32(25))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             

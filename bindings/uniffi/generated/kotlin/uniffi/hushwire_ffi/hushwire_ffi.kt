@@ -5674,6 +5674,82 @@ sealed class HushwireException: kotlin.Exception() {
     }
     
     /**
+     * `NOT_A_MEMBER`: the envelope, session or member is not a current member of the conversation (for example a removed device), or this device is no longer one.
+     */
+    class NotAMember(
+        
+        /**
+         * Always `"NOT_A_MEMBER"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
+     * `ROSTER_FORBIDDEN`: a roster event, whisper or history is not allowed from this sender by the conversation's roster.
+     */
+    class RosterForbidden(
+        
+        /**
+         * Always `"ROSTER_FORBIDDEN"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
+     * `ROSTER_CONFLICT`: a roster event builds on a roster this member has already moved past (concurrent change or an old event).
+     */
+    class RosterConflict(
+        
+        /**
+         * Always `"ROSTER_CONFLICT"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
+     * `CONVERSATION_FULL`: the conversation has its maximum number of members (16) or roster events (128).
+     */
+    class ConversationFull(
+        
+        /**
+         * Always `"CONVERSATION_FULL"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
      * `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
      * `SessionStore`) threw an exception that is not a `HushwireError`.
      */
@@ -5805,11 +5881,27 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            20 -> HushwireException.CallbackFailed(
+            20 -> HushwireException.NotAMember(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            21 -> HushwireException.Other(
+            21 -> HushwireException.RosterForbidden(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            22 -> HushwireException.RosterConflict(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            23 -> HushwireException.ConversationFull(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            24 -> HushwireException.CallbackFailed(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            25 -> HushwireException.Other(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -5928,6 +6020,30 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is HushwireException.AttachmentCorrupted -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.NotAMember -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.RosterForbidden -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.RosterConflict -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.ConversationFull -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
@@ -6064,14 +6180,38 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is HushwireException.CallbackFailed -> {
+            is HushwireException.NotAMember -> {
                 buf.putInt(20)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is HushwireException.Other -> {
+            is HushwireException.RosterForbidden -> {
                 buf.putInt(21)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.RosterConflict -> {
+                buf.putInt(22)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.ConversationFull -> {
+                buf.putInt(23)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.CallbackFailed -> {
+                buf.putInt(24)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.Other -> {
+                buf.putInt(25)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
