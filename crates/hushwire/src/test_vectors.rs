@@ -19,11 +19,13 @@ use rand_core::{CryptoRng, RngCore};
 use crate::ratchet::ChainKey;
 
 mod attachment;
+mod conversation;
 mod negative;
 use crate::{
     encoding, ratchet, AgentIdentity, AgentKey, Envelope, OrgSigningKey, Session, StorageKey,
     VisitorHandshake,
 };
+pub use conversation::roster_check;
 pub use negative::vector_visitor_handshake;
 
 pub use crate::error::every_error;
@@ -463,6 +465,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("safety_code.json", safety_json.render()),
         ("negative.json", negative_json.render()),
         ("attachment.json", attachment::generate().render()),
+        ("conversation.json", conversation::generate().render()),
     ]
 }
 

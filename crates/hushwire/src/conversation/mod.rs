@@ -66,8 +66,8 @@
 //! # }
 //! ```
 
-mod frame;
-mod roster;
+pub(crate) mod frame;
+pub(crate) mod roster;
 
 use alloc::{string::String, vec::Vec};
 use rand_core::RngCore;
