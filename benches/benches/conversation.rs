@@ -125,7 +125,7 @@ fn bench(c: &mut Criterion) {
     let msg = plaintext(256);
     let mut g = c.benchmark_group("conversation");
 
-    let (mut visitor, mut agent) = fx.session_pair();
+    let (mut visitor, _agent) = fx.session_pair();
     g.bench_function("pairwise_seal_256B", |b| {
         b.iter(|| black_box(visitor.seal(&msg).expect("seal")))
     });
