@@ -17,12 +17,17 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
+mod conversation;
 mod error;
 mod handshake;
 mod keys;
 mod session;
 mod store;
 
+pub use conversation::{
+    create_conversation, Conversation, ConversationCreated, Member, MemberId, MemberRole, OrgAccepted,
+    OrgFinished, OrgInitiator, OrgResponder, OrgRole, OrgSession, OrgStart, Outgoing, Received, RosterEvent,
+};
 pub use error::{HushwireError, Result};
 pub use handshake::{
     start_visitor_handshake, AcceptedSession, AgentIdentity, VisitorHandshake, VisitorStart,
