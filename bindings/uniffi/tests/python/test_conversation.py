@@ -1,6 +1,8 @@
 """Conversations through the Python bindings: bot -> human transfer with a history grant,
 a supervisor's whisper that never reaches the visitor, a removed agent that opens nothing
 sent after its removal, and export/import continuation."""
+import subprocess
+
 import pytest
 
 import hushwire_ffi as hw
@@ -132,3 +134,35 @@ def test_forged_roster_changes_get_their_codes():
     key = hw.AgentKey.generate()
     foreign = other.certify(key.public_key(), "eve", "dev", hw.OrgRole.AGENT, 0, 2**63)
     assert pytest.raises(HushwireError, net.convs[k(alice)].invite, foreign).value.code == "WRONG_ORGANIZATION"
+
+
+def test_conversation_continues_across_languages(tmp_path, kotlin_cmd):
+    """Python builds a conversation, Kotlin continues the visitor's and alice's from their
+    exports, Python opens what Kotlin sealed and continues the visitor Kotlin exported."""
+    net = Net()
+    alice = net.invite(net.bot, "alice", hw.OrgRole.AGENT)
+    sk = hw.StorageKey.generate()
+    to_alice = [o for o in net.convs[k(VISITOR)].seal("from python ✓".encode()) if o.to == alice]
+    (tmp_path / "storage_key.hex").write_text(sk.to_bytes().hex())
+    (tmp_path / "visitor.conversation").write_text(net.convs[k(VISITOR)].export_state(sk))
+    (tmp_path / "alice.conversation").write_text(net.convs[k(alice)].export_state(sk))
+    (tmp_path / "py_to_alice.envelope").write_text(to_alice[0].envelope.hex())
+    subprocess.run(kotlin_cmd + ["cross-conversation", str(tmp_path)], check=True, timeout=120)
+
+    def read(name):
+        return (tmp_path / name).read_text().strip()
+
+    assert read("kt_received.txt").splitlines() == ["from python ✓", "visitor"]
+    codes = read("kt_codes.txt").splitlines()
+    assert codes == [net.convs[k(VISITOR)].roster_code()] * 2
+    # The bot (still in Python) opens the copies Kotlin sealed for it.
+    for line in read("kt_visitor_out.txt").splitlines() + read("kt_alice_out.txt").splitlines():
+        to, env = line.split()
+        if to == "faq-bot":
+            r = net.convs[k(net.bot)].open(bytes.fromhex(env))
+            assert isinstance(r, hw.Received.MESSAGE) and r.text.startswith(b"hello from kotlin")
+    # Python continues the visitor Kotlin exported; the bot opens its message in step.
+    v2 = hw.Conversation.import_state(read("visitor2.conversation"), sk)
+    outs = [o for o in v2.seal(b"round two") if o.to == net.bot]
+    r = net.convs[k(net.bot)].open(outs[0].envelope)
+    assert isinstance(r, hw.Received.MESSAGE) and r.text == b"round two" and r.gap == 0
