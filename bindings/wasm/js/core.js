@@ -62,7 +62,7 @@ const MESSAGES = {
   RANDOMNESS_UNAVAILABLE: 'secure randomness is unavailable',
   ATTACHMENT_CORRUPTED: 'attachment is truncated or corrupted',
   NOT_A_MEMBER: 'not a member of the conversation',
-  ROSTER_FORBIDDEN: 'not allowed by the conversation's roster',
+  ROSTER_FORBIDDEN: 'not allowed by the conversation roster',
   ROSTER_CONFLICT: 'roster event conflicts with the current roster',
   CONVERSATION_FULL: 'conversation is full',
 };
