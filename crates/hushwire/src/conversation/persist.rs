@@ -19,7 +19,7 @@ impl Conversation {
     ///
     /// # Errors
     ///
-    /// [`Error::Randomness`].
+    /// [`crate::Error::Randomness`].
     pub fn export(&self, storage_key: &StorageKey) -> Result<String> {
         self.export_bytes(storage_key)
             .map(|b| crate::encoding::to_base64(&b))
@@ -29,7 +29,7 @@ impl Conversation {
     ///
     /// # Errors
     ///
-    /// [`Error::Randomness`].
+    /// [`crate::Error::Randomness`].
     pub fn export_bytes(&self, storage_key: &StorageKey) -> Result<Vec<u8>> {
         self.export_bytes_with_rng(storage_key, &mut rand_core::OsRng)
     }
@@ -79,7 +79,7 @@ impl Conversation {
     ///
     /// # Errors
     ///
-    /// [`Error::ExportAuthentication`] for a wrong key or altered export; [`Error::Malformed`]
+    /// [`crate::Error::ExportAuthentication`] for a wrong key or altered export; [`crate::Error::Malformed`]
     /// for a state that does not decode; the roster errors of a replayed event.
     pub fn import(exported: &str, storage_key: &StorageKey) -> Result<Conversation> {
         let plain = storage::open_text(storage_key, Kind::Conversation, exported)?;
