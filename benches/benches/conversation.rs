@@ -1,4 +1,4 @@
-//! Conversations (docs/PROTOCOL.md §17) against one pairwise session, in the same run:
+//! Conversations (docs/PROTOCOL.md §18) against one pairwise session, in the same run:
 //! a visitor message sealed once for four organisation devices vs one pairwise seal (target
 //! ≤ 4.5×); opening one fanned-out copy vs a pairwise open (target: unchanged); adding a
 //! device (roster event, XX handshakes with every organisation member, the visitor's NX

@@ -393,7 +393,7 @@ def decode_str8(b, p, maxlen=64):
 
 
 def decode_cert(b):
-    # Version 1 (section 4) or version 2 with a role byte after not_after (section 17.1).
+    # Version 1 (section 4) or version 2 with a role byte after not_after (section 18.1).
     if len(b) > 252:
         raise malformed("TooLong")
     if len(b) < 1:
@@ -1077,7 +1077,7 @@ def verify_wycheproof_ed25519():
             ran += 1
     check("wycheproof ed25519 cases", ran >= 145, True)
 
-# --- conversations (section 17) -------------------------------------------------------------
+# --- conversations (section 18) -------------------------------------------------------------
 HEAD_LABEL = b"hushwire/v1/roster-head"
 
 

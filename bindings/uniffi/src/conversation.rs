@@ -1,4 +1,4 @@
-//! Conversations (docs/PROTOCOL.md §17): thin wrappers over `hushwire::conversation` and the
+//! Conversations (docs/PROTOCOL.md §18): thin wrappers over `hushwire::conversation` and the
 //! organisation-to-organisation handshake. The handshakes that feed a conversation run inside
 //! these calls (the core's `Conversation` owns its sessions, so a `Session` object handed out
 //! to the app could not be moved into it).

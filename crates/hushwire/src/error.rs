@@ -110,7 +110,7 @@ pub enum Error {
     #[error("not a member of the conversation")]
     NotAMember,
     /// A roster event, whisper or history is not allowed from this sender (docs/PROTOCOL.md
-    /// §17.4): the visitor cannot change the roster, a member cannot join twice, history
+    /// §18.4): the visitor cannot change the roster, a member cannot join twice, history
     /// arrives only under a grant.
     #[error("not allowed by the conversation's roster")]
     RosterForbidden,

@@ -25,7 +25,7 @@ const KEY_ID_LABEL: &[u8] = b"hushwire/v1/org-key-id";
 /// Domain separation for certificate signatures (the signed bytes start with it).
 const CERT_SIG_LABEL: &[u8] = b"hushwire/v1/agent-certificate\0";
 /// Certificate format versions: v1 has no role (it certifies an agent); v2 adds a role byte
-/// (docs/PROTOCOL.md §4 and §17.1).
+/// (docs/PROTOCOL.md §4 and §18.1).
 const CERT_V1: u8 = PROTOCOL_VERSION;
 const CERT_V2: u8 = 2;
 /// Smallest and largest certificate encodings (the smallest is a v1 certificate, the largest
@@ -34,7 +34,7 @@ pub(crate) const CERT_MIN_LEN: usize = 1 + 8 + 32 + 8 + 8 + 2 + 2 + 64;
 pub(crate) const CERT_MAX_LEN: usize = 1 + 8 + 32 + 8 + 8 + 1 + 2 + 2 * MAX_ID_LEN + 64;
 
 /// What an organisation device does in a conversation, as its certificate states
-/// (docs/PROTOCOL.md §17.1). Version 1 certificates carry no role and certify an agent.
+/// (docs/PROTOCOL.md §18.1). Version 1 certificates carry no role and certify an agent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum OrgRole {
@@ -147,7 +147,7 @@ impl OrgSigningKey {
     }
 
     /// Certify an organisation device's public key for `role` (a version 2 certificate,
-    /// docs/PROTOCOL.md §17.1). Arguments and errors as [`Self::certify_agent`].
+    /// docs/PROTOCOL.md §18.1). Arguments and errors as [`Self::certify_agent`].
     ///
     /// # Errors
     ///

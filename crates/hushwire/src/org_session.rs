@@ -1,6 +1,6 @@
 //! Sessions between two organisation devices (agent, supervisor, bot), both authenticated by
 //! organisation certificates: Noise `XX` with each side's certificate as its encrypted
-//! payload (docs/PROTOCOL.md §17.2). The result is an ordinary [`Session`] plus the peer's
+//! payload (docs/PROTOCOL.md §18.2). The result is an ordinary [`Session`] plus the peer's
 //! verified certificate, which a [`crate::conversation::Conversation`] binds to its roster.
 //!
 //! ```text
@@ -26,13 +26,13 @@ use crate::org::{
 use crate::session::{self, Session};
 use crate::types::{SessionId, PROTOCOL_VERSION};
 
-/// Message-type bytes of the three handshake messages (docs/PROTOCOL.md §17.2).
+/// Message-type bytes of the three handshake messages (docs/PROTOCOL.md §18.2).
 const TYPE_ORG_HELLO: u8 = 0x10;
 const TYPE_ORG_REPLY: u8 = 0x11;
 const TYPE_ORG_FINISH: u8 = 0x12;
 const PROLOGUE_LABEL: &[u8] = b"hushwire/v1/org-handshake";
 const TAG: usize = 16;
-/// Byte bounds of each message, from the certificate's (§17.2).
+/// Byte bounds of each message, from the certificate's (§18.2).
 const HELLO_LEN: usize = 2 + 16 + ORG_KEY_ID_LEN + DHLEN;
 const REPLY_MIN: usize = 2 + 16 + DHLEN + DHLEN + TAG + CERT_MIN_LEN + TAG;
 const REPLY_MAX: usize = 2 + 16 + DHLEN + DHLEN + TAG + CERT_MAX_LEN + TAG;
@@ -167,7 +167,7 @@ impl OrgSession {
 }
 
 /// Check the peer's certificate: well formed, signed by `org`, valid at `now`, certifying the
-/// static key it proved in the handshake (docs/PROTOCOL.md §17.2 check order).
+/// static key it proved in the handshake (docs/PROTOCOL.md §18.2 check order).
 fn check_peer(payload: &[u8], proved: &[u8; 32], org: &OrgPublicKey, now: u64) -> Result<AgentCertificate> {
     let cert = AgentCertificate::from_bytes(payload).map_err(|_| Error::BadCertificate)?;
     cert.verify(org, now)?;

@@ -20,7 +20,7 @@ pub(crate) const MAX_SESSION_STATE: usize = 264 + 36 * crate::session::MAX_STORE
 /// Largest agent identity state (§8.3): secret key, organisation key, longest certificate.
 const MAX_IDENTITY_STATE: usize = 32 + 32 + crate::org::CERT_MAX_LEN;
 
-/// Largest conversation state (§17.7): a session per other member, the roster log (at most
+/// Largest conversation state (§18.7): a session per other member, the roster log (at most
 /// 128 events of at most 386 bytes), the counters and pending events.
 const MAX_CONVERSATION_STATE: usize = 1
     + 16

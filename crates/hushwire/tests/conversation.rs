@@ -1,4 +1,4 @@
-//! Conversations (docs/PROTOCOL.md §17): four devices, transfer with a history grant,
+//! Conversations (docs/PROTOCOL.md §18): four devices, transfer with a history grant,
 //! whisper, removal, forged roster events, export/import, and a model-checked property test
 //! with an attacker relay.
 // Helpers outside `#[test]` functions fail loudly too (clippy.toml covers only the tests).

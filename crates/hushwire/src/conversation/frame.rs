@@ -1,5 +1,5 @@
 //! The conversation frame: what a conversation puts inside each pairwise envelope
-//! (docs/PROTOCOL.md §17.5).
+//! (docs/PROTOCOL.md §18.5).
 //!
 //! `frame = version || type || conversation_id[16] || counter u32 || roster_head[32] || body`
 

@@ -1,5 +1,5 @@
 //! Conversations: a visitor and up to fifteen organisation devices (agents, supervisors,
-//! bots), with a roster every member can check (docs/PROTOCOL.md §17).
+//! bots), with a roster every member can check (docs/PROTOCOL.md §18).
 //!
 //! A [`Conversation`] owns one pairwise [`Session`] per other member and fans every message
 //! out over them: the visitor's sessions come from the NX handshake, sessions between
@@ -351,7 +351,7 @@ impl Conversation {
         self.roster.code()
     }
 
-    /// The 32-byte roster head the code is derived from (docs/PROTOCOL.md §17.4).
+    /// The 32-byte roster head the code is derived from (docs/PROTOCOL.md §18.4).
     pub fn roster_head(&self) -> [u8; 32] {
         self.roster.head()
     }
@@ -610,7 +610,7 @@ impl Conversation {
 
     /// Open an envelope from any member.
     ///
-    /// Checks, in this order (docs/PROTOCOL.md §17.6): a session with that id
+    /// Checks, in this order (docs/PROTOCOL.md §18.6): a session with that id
     /// (`NOT_A_MEMBER`), the pairwise checks of [`Session::open`], the frame (`MALFORMED`,
     /// a frame for another conversation too), then the frame's rules: whispers only from
     /// and to organisation members, roster events only from organisation members and on a

@@ -1,4 +1,4 @@
-//! Persistence of a whole conversation (docs/PROTOCOL.md §17.7): the roster log, one
+//! Persistence of a whole conversation (docs/PROTOCOL.md §18.7): the roster log, one
 //! pairwise session state per member, the counters and the pending events, sealed as one
 //! export of kind `'C'` (§8.1).
 

@@ -1,6 +1,6 @@
 //! The roster: who is in a conversation, changed only by authenticated events from
 //! organisation members, hash-chained so that members can compare one short code
-//! (docs/PROTOCOL.md §17.4).
+//! (docs/PROTOCOL.md §18.4).
 
 use alloc::{string::String, vec::Vec};
 
@@ -10,7 +10,7 @@ use crate::error::{DecodeError, Error, Result};
 use crate::org::{AgentCertificate, OrgPublicKey, OrgRole, CERT_MAX_LEN, MAX_ID_LEN};
 
 /// Most devices in one conversation, the visitor included. Fan-out seals one copy per
-/// device, so this bounds the cost of every message (docs/PROTOCOL.md §17.3).
+/// device, so this bounds the cost of every message (docs/PROTOCOL.md §18.3).
 pub const MAX_MEMBERS: usize = 16;
 /// Most roster events in one conversation (the creation included); the welcome a new member
 /// receives carries all of them in one message. Start a new conversation beyond it.
@@ -19,7 +19,7 @@ pub const MAX_ROSTER_EVENTS: usize = 128;
 const HEAD_LABEL: &[u8] = b"hushwire/v1/roster-head";
 const CODE_LABEL: &[u8] = b"hushwire/v1/roster-code";
 
-/// Event kind bytes (§17.4).
+/// Event kind bytes (§18.4).
 const EV_CREATE: u8 = 1;
 const EV_JOIN: u8 = 2;
 const EV_LEAVE: u8 = 3;
@@ -165,7 +165,7 @@ impl Member {
     }
 }
 
-/// A change to the roster, as every member sees it (docs/PROTOCOL.md §17.4).
+/// A change to the roster, as every member sees it (docs/PROTOCOL.md §18.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RosterEvent {
@@ -347,7 +347,7 @@ impl Roster {
         crate::encoding::twelve_digit_code(&cipher::hkdf_sha256_32(&[], &self.head(), CODE_LABEL).0)
     }
 
-    /// Check `entry` against the current roster (§17.4 check order) and apply it. Returns
+    /// Check `entry` against the current roster (§18.4 check order) and apply it. Returns
     /// the event as members see it. On error the roster is unchanged.
     pub(crate) fn apply(&mut self, entry: Entry) -> Result<RosterEvent> {
         if self.log.len() >= MAX_ROSTER_EVENTS {

@@ -1,5 +1,5 @@
 //! The Noise `XX` handshake, `Noise_XX_25519_AESGCM_SHA256` (Noise Protocol Framework
-//! revision 34, §7.5), used between two organisation devices (docs/PROTOCOL.md §17.2):
+//! revision 34, §7.5), used between two organisation devices (docs/PROTOCOL.md §18.2):
 //!
 //! ```text
 //! XX:

@@ -1,4 +1,4 @@
-//! `conversation.json` (docs/PROTOCOL.md §17): a roster of four organisation devices and the
+//! `conversation.json` (docs/PROTOCOL.md §18): a roster of four organisation devices and the
 //! visitor through a transfer with a history grant and a removal, the frames of a message and
 //! a whisper with their fan-out, and forged roster events with the code each must get.
 
@@ -349,7 +349,7 @@ pub(super) fn generate() -> J {
     ]));
 
     J::O(vec![
-        ("description", s("hushwire conversations (docs/PROTOCOL.md section 17): roster events of a conversation with the visitor and four organisation devices (bot, agent, supervisor, agent) through a history grant, a transfer and a removal, each with the roster head and code after it; the final members; the welcome body; frames of a message, a whisper and a history with their recipients; forged roster events with their codes. Negative cases apply the first after_steps positive entries (then after_entries, if any), then entry.")),
+        ("description", s("hushwire conversations (docs/PROTOCOL.md section 18): roster events of a conversation with the visitor and four organisation devices (bot, agent, supervisor, agent) through a history grant, a transfer and a removal, each with the roster head and code after it; the final members; the welcome body; frames of a message, a whisper and a history with their recipients; forged roster events with their codes. Negative cases apply the first after_steps positive entries (then after_entries, if any), then entry.")),
         ("org_public_key", hex(&org_pk.to_bytes())),
         ("conversation_id", hex(&conversation_id)),
         ("initial_head", hex(&heads[0])),
