@@ -93,6 +93,11 @@ seed("attachment", "large_unaltered", b"\x02")
 seed("attachment", "large_flip_and_swap", b"\x02" + bytes([0, 0, 1, 0, 0, 4, 0, 0, 1, 0]))
 seed("attachment", "large_truncated", b"\x02" + bytes([1, 0, 2, 0, 35]))
 
+# conversation: operations of conversation() in fuzz/common/targets.rs (op byte, member byte, args).
+seed("conversation", "fan_out", [0, 0, 2, 0, 2, 0, 2, 0, 1, 3, 2, 0, 2, 0])
+seed("conversation", "relay_games", [0, 1, 3, 0, 2, 0, 2, 0, 4, 0, 5, 0, 0, 0, 40, 1, 6, 0, 1, 7, 2, 10] + list(range(10)))
+seed("conversation", "remove_then_send", [8, 3, 1, 0, 0, 0, 2, 0, 2, 0, 0, 1, 2, 0, 2, 0])
+seed("conversation", "transfer_export", [9, 1, 2, 10, 0, 10, 2, 0, 2, 0, 2, 0, 1, 3, 2, 0, 11, 3])
 if out.exists():
     shutil.rmtree(out)
 for target, files in seeds.items():

@@ -56,7 +56,8 @@ seed_tests!(
     agent_identity_import,
     relay,
     attachment,
-    relay_v2
+    relay_v2,
+    conversation
 );
 
 /// The seeds reach deep: the vectors' late envelope opens, the session and identity exports

@@ -393,22 +393,30 @@ def decode_str8(b, p, maxlen=64):
 
 
 def decode_cert(b):
-    if len(b) > 251:
+    # Version 1 (section 4) or version 2 with a role byte after not_after (section 18.1).
+    if len(b) > 252:
         raise malformed("TooLong")
     if len(b) < 1:
         raise malformed("TooShort")
-    if b[0] != 1:
+    if b[0] not in (1, 2):
         raise malformed("UnsupportedVersion")
-    if len(b) < 125:
+    if len(b) < 125 + (b[0] == 2):
         raise malformed("TooShort")
     nb, na = struct.unpack(">QQ", b[41:57])
-    agent_id, p = decode_str8(b, 57)
+    p = 57
+    role = 1
+    if b[0] == 2:
+        role = b[57]
+        if role not in (1, 2, 3):
+            raise malformed("InvalidField")
+        p = 58
+    agent_id, p = decode_str8(b, p)
     device_id, p = decode_str8(b, p)
     if p + 64 > len(b):
         raise malformed("TooShort")
     if p + 64 < len(b):
         raise malformed("TrailingBytes")
-    return {"key_id": b[1:9], "key": b[9:41], "nb": nb, "na": na, "agent_id": agent_id,
+    return {"key_id": b[1:9], "key": b[9:41], "nb": nb, "na": na, "role": role, "agent_id": agent_id,
             "device_id": device_id, "body": b[:p], "sig": b[p:]}
 
 
@@ -430,7 +438,7 @@ def verify_cert(c, org_pk, now):
 
 
 # --- exports (section 8) --------------------------------------------------------------------
-MAX_SEALED = {b"S": 2 + 12 + 551 + 36 * 20000 + 16, b"A": 2 + 12 + 32 + 32 + 251 + 16}
+MAX_SEALED = {b"S": 2 + 12 + 551 + 36 * 20000 + 16, b"A": 2 + 12 + 32 + 32 + 252 + 16}
 
 
 def open_export(text, key, kind):
@@ -605,7 +613,7 @@ def dh_checked(secret, public):
 
 
 def decode_reply(b):
-    check_frame(b, 2, 239, 365)
+    check_frame(b, 2, 239, 366)
     return b
 
 
@@ -996,7 +1004,7 @@ def run_negative(v, c, hs):
         visitor = Visitor(x(hs["session_id"]), x(hs["visitor_ephemeral_secret"]), org_pk)
         if c["visitor"] == "any":
             visitor = Visitor(os.urandom(16), os.urandom(32), org_pk)
-        visitor.finish(inp(365), now)
+        visitor.finish(inp(366), now)
     elif op == "finish_again":
         visitor = Visitor(os.urandom(16), os.urandom(32), org_pk)
         reply, _ = respond(identity(), visitor.hello, os.urandom(32))
@@ -1005,7 +1013,7 @@ def run_negative(v, c, hs):
     elif op == "certificate_verify":
         pk = x(c["org_public_key"]) if "org_public_key" in c else org_pk
         org_key(pk)
-        verify_cert(decode_cert(inp(251)), pk, now)
+        verify_cert(decode_cert(inp(252)), pk, now)
     elif op == "org_public_key":
         org_key(inp(32))
     elif op == "certify":
@@ -1069,6 +1077,180 @@ def verify_wycheproof_ed25519():
             ran += 1
     check("wycheproof ed25519 cases", ran >= 145, True)
 
+# --- conversations (section 18) -------------------------------------------------------------
+HEAD_LABEL = b"hushwire/v1/roster-head"
+
+
+def roster_code(head):
+    code = struct.unpack(">Q", hkdf(b"", head, b"hushwire/v1/roster-code", 8))[0] % 10**12
+    d = f"{code:012d}"
+    return f"{d[:4]} {d[4:8]} {d[8:]}"
+
+
+def decode_member(b, p):
+    """str8 agent_id, str8 device_id (0..=64 bytes each): both empty (the visitor) or both set."""
+    parts = []
+    for _ in range(2):
+        if p >= len(b):
+            raise malformed("TooShort")
+        n = b[p]
+        if n > 64:
+            raise malformed("InvalidField")
+        if p + 1 + n > len(b):
+            raise malformed("TooShort")
+        try:
+            parts.append(b[p + 1:p + 1 + n].decode("utf-8"))
+        except UnicodeDecodeError:
+            raise malformed("InvalidField") from None
+        p += 1 + n
+    if (parts[0] == "") != (parts[1] == ""):
+        raise malformed("InvalidField")
+    return (parts[0], parts[1]), p
+
+
+def decode_entry(b):
+    issuer, p = decode_member(b, 0)
+    if p >= len(b):
+        raise malformed("TooShort")
+    kind = b[p]
+    p += 1
+    subject = None
+    if kind in (1, 2):
+        if p >= len(b):
+            raise malformed("TooShort")
+        n = b[p]
+        if p + 1 + n > len(b):
+            raise malformed("TooShort")
+        try:
+            subject = decode_cert(b[p + 1:p + 1 + n])
+        except Reject:
+            raise malformed("InvalidField") from None
+        p += 1 + n
+    elif kind == 3:
+        pass
+    elif kind in (4, 5, 6):
+        subject, p = decode_member(b, p)
+    else:
+        raise malformed("InvalidField")
+    if p != len(b):
+        raise malformed("TrailingBytes")
+    return issuer, kind, subject
+
+
+class Roster:
+    def __init__(self, org_pk, cid):
+        self.org_pk = org_pk
+        self.members = [{"id": ("", ""), "role": 0, "cert": None, "history": None}]
+        self.events = 0
+        self.head = hashlib.sha256(HEAD_LABEL + cid).digest()
+
+    def find(self, mid):
+        for i, m in enumerate(self.members):
+            if m["id"] == mid:
+                return i
+        return None
+
+    def apply(self, raw):
+        issuer, kind, subj = decode_entry(raw)
+        if self.events >= 128:
+            raise Reject("CONVERSATION_FULL")
+        first = self.events == 0
+        if kind == 1:
+            if not first or (subj["agent_id"], subj["device_id"]) != issuer:
+                raise Reject("ROSTER_FORBIDDEN")
+        else:
+            if first:
+                raise Reject("ROSTER_FORBIDDEN")
+            i = self.find(issuer)
+            if i is None:
+                raise Reject("NOT_A_MEMBER")
+            if self.members[i]["role"] == 0:
+                raise Reject("ROSTER_FORBIDDEN")
+        me = self.find(issuer)
+        if kind in (1, 2):
+            verify_cert_static(subj, self.org_pk)
+            mid = (subj["agent_id"], subj["device_id"])
+            if self.find(mid) is not None:
+                raise Reject("ROSTER_FORBIDDEN")
+            if len(self.members) >= 16:
+                raise Reject("CONVERSATION_FULL")
+            self.members.append({"id": mid, "role": subj["role"], "cert": subj, "history": None})
+        elif kind == 3:
+            del self.members[me]
+        else:
+            t = self.find(subj)
+            if t is None:
+                raise Reject("NOT_A_MEMBER")
+            target = self.members[t]
+            if kind == 4:
+                if target["role"] == 0 or subj == issuer or (target["role"] == 2 and self.members[me]["role"] != 2):
+                    raise Reject("ROSTER_FORBIDDEN")
+                del self.members[t]
+            else:
+                if subj == issuer or target["role"] == 0:
+                    raise Reject("ROSTER_FORBIDDEN")
+                if kind == 5:
+                    del self.members[me]
+                else:
+                    target["history"] = issuer
+        self.head = hashlib.sha256(HEAD_LABEL + self.head + raw).digest()
+        self.events += 1
+
+
+def decode_conv_frame(b):
+    if len(b) < 1:
+        raise malformed("TooShort")
+    if b[0] != 1:
+        raise malformed("UnsupportedVersion")
+    if len(b) < 2:
+        raise malformed("TooShort")
+    if not 1 <= b[1] <= 6:
+        raise malformed("UnexpectedType")
+    if len(b) < 54:
+        raise malformed("TooShort")
+    return {"type": b[1], "cid": b[2:18], "counter": struct.unpack(">I", b[18:22])[0], "head": b[22:54], "body": b[54:]}
+
+
+def verify_conversation(cv):
+    org_pk = x(cv["org_public_key"])
+    cid = x(cv["conversation_id"])
+    roster = Roster(org_pk, cid)
+    check("conversation: initial head", roster.head.hex(), cv["initial_head"])
+    heads = [roster.head]
+    entries = []
+    for st in cv["steps"]:
+        roster.apply(x(st["entry"]))
+        entries.append(x(st["entry"]))
+        heads.append(roster.head)
+        check(f"conversation: head after {st['step']}", roster.head.hex(), st["head"])
+        check(f"conversation: code after {st['step']}", roster_code(roster.head), st["roster_code"])
+    role_names = {0: "visitor", 1: "agent", 2: "supervisor", 3: "bot"}
+    got = [{"agent_id": m["id"][0], "device_id": m["id"][1], "role": role_names[m["role"]],
+            "history_shared_by": m["history"][0] if m["history"] else ""} for m in roster.members]
+    check("conversation: final members", got, cv["members"])
+    check("conversation: welcome body", (bytes([len(entries)]) + b"".join(entries)).hex(), cv["welcome_body"])
+    org_ids = [m["id"][0] for m in roster.members if m["role"] != 0]
+    for f in cv["frames"]:
+        fr = decode_conv_frame(x(f["frame"]))
+        check(f"conversation: frame {f['what']}: id", fr["cid"], cid)
+        want_head = heads[5] if fr["type"] == 5 else roster.head
+        check(f"conversation: frame {f['what']}: head", fr["head"], want_head)
+        # Fan-out: every other member for a message, organisation members only for a whisper.
+        if fr["type"] == 1:
+            check(f"conversation: {f['what']}: recipients", [i for i in org_ids if i != f["from"]], f["to"])
+        if fr["type"] == 2:
+            check(f"conversation: {f['what']}: recipients", [i for i in org_ids if i != f["from"]], f["to"])
+    for c in cv["negative"]:
+        r = Roster(org_pk, cid)
+        for e in entries[:c["after_steps"]] + [x(h) for h in c.get("after_entries", [])]:
+            r.apply(e)
+        try:
+            r.apply(x(c["entry"]))
+            got = "accepted"
+        except Reject as e:
+            got = e.code
+        check(f"conversation negative: {c['name']}", got, c["code"])
+
 
 def main():
     verify_wycheproof_ed25519()
@@ -1084,6 +1266,7 @@ def main():
     verify_safety(load("safety_code.json"), hs)
     verify_draw_order(hs, m, load("export.json"), load("padding.json"))
     verify_attachments(load("attachment.json"))
+    verify_conversation(load("conversation.json"))
     verify_negative(load("negative.json"), hs)
     sys.path.insert(0, HERE)
     import verify_v2  # noqa: E402 (section 16-17; needs kyber-py)

@@ -39,6 +39,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("relay_v2", |data| {
         relay_v2(data);
     }),
+    ("conversation", conversation),
 ];
 
 /// A string field of the vectors' flat JSON (`"name": "value"`).
@@ -933,4 +934,244 @@ pub fn relay_v2(data: &[u8]) -> RelayStats {
         }
     }
     stats
+}
+
+/// A conversation of the visitor (0), a bot (1), an agent (2) and a supervisor (3) of one
+/// organisation, and a relay driven by the input. Each operation is one byte, then its
+/// arguments: `0 m` member m seals; `1 m` org member m whispers; `2 k` deliver in-flight
+/// envelope k (any order); `3 k` duplicate k; `4 k` drop k; `5 k i b` deliver k with byte i
+/// xor b; `6 k t` hand k to every member (only its recipient may open it); `7 m n bytes` open n raw bytes at member m;
+/// `8 m t` m removes t; `9 m t` m grants t history then transfers to it; `10 m` m exports
+/// and re-imports; `11 m` m leaves. Asserts: whatever `open` accepts is exactly what the
+/// named sender sealed for that member; nothing opens anywhere else; altered bytes and raw
+/// input never open; a removed or departed member opens nothing; current members agree on
+/// the roster code whenever every roster event was delivered.
+pub fn conversation(data: &[u8]) {
+    use hushwire::conversation::{Conversation, MemberId, Outgoing, Received};
+    use hushwire::OrgRole;
+
+    const NOW: u64 = 1_800_000_000;
+    let mut input = Input { data };
+    let org = OrgSigningKey::from_secret_bytes(&[7; 32]);
+    let org_pk = org.public_key();
+    let ident = |n: u8, role| {
+        let key = AgentKey::from_secret_bytes(&[n; 32]);
+        let cert = org
+            .certify(
+                &key.public_key(),
+                &format!("member-{n}"),
+                "dev",
+                role,
+                0,
+                u64::MAX,
+            )
+            .expect("certify");
+        AgentIdentity::new(key, cert, &org_pk).expect("identity")
+    };
+    let ids = [
+        ident(1, OrgRole::Bot),
+        ident(2, OrgRole::Agent),
+        ident(3, OrgRole::Supervisor),
+    ];
+    let member = |i: usize| -> MemberId {
+        if i == 0 {
+            MemberId::visitor()
+        } else {
+            MemberId::of_certificate(ids[i - 1].certificate())
+        }
+    };
+    // Build the four-member conversation (roster events delivered reliably).
+    let (mut hs, hello) = VisitorHandshake::start(&org_pk).expect("start");
+    let (bot_side, reply) = ids[0].accept(&hello).expect("accept");
+    let (bot, welcome) = Conversation::create(&ids[0], bot_side).expect("create");
+    let v = Conversation::join_as_visitor(
+        &org_pk,
+        hs.finish_at(&reply, NOW).expect("finish"),
+        &welcome.envelope,
+    )
+    .expect("join");
+    let mut convs: Vec<Option<Conversation>> = vec![Some(v), Some(bot), None, None];
+    for new in 1..3usize {
+        let outs = convs[1]
+            .as_mut()
+            .expect("bot")
+            .invite(ids[new].certificate())
+            .expect("invite");
+        for o in outs {
+            let to = (0..4).find(|&i| member(i) == o.to).expect("recipient");
+            convs[to]
+                .as_mut()
+                .expect("member")
+                .open(&o.envelope)
+                .expect("event");
+        }
+        // Every earlier org member connects to the new one; the bot welcomes it.
+        for earlier in 1..=new {
+            let (mut init, m1) = ids[earlier - 1].start_org_handshake().expect("xx1");
+            let (mut resp, m2) = ids[new].accept_org_handshake(&m1).expect("xx2");
+            let (a, m3) = init.finish_at(&m2, NOW).expect("xx3");
+            let b = resp.finish_at(&m3, NOW).expect("xx4");
+            convs[earlier]
+                .as_mut()
+                .expect("member")
+                .attach_org(a)
+                .expect("attach");
+            if earlier == 1 {
+                let w = convs[1]
+                    .as_mut()
+                    .expect("bot")
+                    .welcome(ids[new].certificate())
+                    .expect("welcome");
+                convs[new + 1] =
+                    Some(Conversation::join_as_org(&ids[new], b, &w.envelope).expect("join org"));
+            } else {
+                convs[new + 1]
+                    .as_mut()
+                    .expect("new")
+                    .attach_org(b)
+                    .expect("attach");
+            }
+        }
+        let (mut hs, hello) = VisitorHandshake::start(&org_pk).expect("start");
+        let (agent_side, reply) = ids[new].accept(&hello).expect("accept");
+        convs[new + 1]
+            .as_mut()
+            .expect("new")
+            .attach_visitor(agent_side)
+            .expect("attach visitor");
+        let present = convs[0]
+            .as_mut()
+            .expect("visitor")
+            .attach_agent(hs.finish_at(&reply, NOW).expect("finish"))
+            .expect("attach agent");
+        convs[new + 1]
+            .as_mut()
+            .expect("new")
+            .open(&present.envelope)
+            .expect("present");
+    }
+    let storage = StorageKey::from_bytes(&[9; 32]);
+    // In flight: (envelope, sender index, recipient index, text, whisper).
+    let mut flight: Vec<(Outgoing, usize, usize, Vec<u8>, bool)> = Vec::new();
+    let mut gone = [false; 4];
+    let mut seq = 0u32;
+    let index_of = |m: &MemberId| (0..4).find(|&i| member(i) == *m);
+    while !input.is_empty() {
+        let op = input.u8() % 12;
+        let m = usize::from(input.u8() % 4);
+        match op {
+            0 | 1 => {
+                let whisper = op == 1;
+                let Some(c) = convs[m].as_mut() else { continue };
+                seq += 1;
+                let text = seq.to_be_bytes().to_vec();
+                let r = if whisper { c.whisper(&text) } else { c.seal(&text) };
+                match r {
+                    Ok(outs) => {
+                        for o in outs {
+                            let to = index_of(&o.to).expect("recipient is a member");
+                            assert!(!(whisper && to == 0), "whisper sealed for the visitor");
+                            assert!(!gone[to], "sealed for a departed member");
+                            flight.push((o, m, to, text.clone(), whisper));
+                        }
+                    }
+                    Err(e) => assert!(gone[m] || (whisper && m == 0), "seal failed for a member: {e:?}"),
+                }
+            }
+            2..=6 if !flight.is_empty() => {
+                let k = usize::from(input.u8()) % flight.len();
+                let entry = if op == 3 {
+                    flight[k].clone()
+                } else {
+                    flight.remove(k)
+                };
+                if op == 4 {
+                    continue;
+                }
+                let (out, from, to, text, whisper) = entry;
+                let mut bytes = out.envelope.to_bytes();
+                let mut target = to;
+                if op == 5 {
+                    let i = usize::from(input.u16()) % bytes.len();
+                    bytes[i] ^= input.u8().max(1);
+                }
+                if op == 6 {
+                    target = usize::from(input.u8() % 4);
+                }
+                let altered = op == 5;
+                for (i, c) in convs.iter_mut().enumerate() {
+                    let Some(c) = c.as_mut() else { continue };
+                    let Ok(env) = Envelope::from_bytes(&bytes) else {
+                        continue;
+                    };
+                    if i != target && op != 6 {
+                        continue;
+                    }
+                    let r = c.open(&env);
+                    match r {
+                        Ok(Received::Message { from: f, text: t, .. }) => {
+                            assert!(!altered && !whisper && i == to && !gone[i]);
+                            assert_eq!((f, t), (member(from), text.clone()));
+                        }
+                        Ok(Received::Whisper { from: f, text: t, .. }) => {
+                            assert!(!altered && whisper && i == to && i != 0 && !gone[i]);
+                            assert_eq!((f, t), (member(from), text.clone()));
+                        }
+                        Ok(other) => panic!("unexpected {other:?}"),
+                        Err(_) => {}
+                    }
+                }
+            }
+            7 => {
+                let n = usize::from(input.u8());
+                let raw = input.bytes(n);
+                if let (Some(c), Ok(env)) = (convs[m].as_mut(), Envelope::from_bytes(raw)) {
+                    assert!(c.open(&env).is_err(), "raw bytes opened");
+                }
+            }
+            8 | 9 | 11 => {
+                let t = usize::from(input.u8() % 4);
+                let Some(c) = convs[m].as_mut() else { continue };
+                let r = match op {
+                    8 => c.remove(&member(t)),
+                    9 => c.grant_history(&member(t), b"history").and_then(|mut a| {
+                        c.transfer(&member(t)).map(|b| {
+                            a.extend(b);
+                            a
+                        })
+                    }),
+                    _ => c.leave(),
+                };
+                let Ok(outs) = r else { continue };
+                for o in outs {
+                    let to = index_of(&o.to).expect("recipient");
+                    if let Some(c) = convs[to].as_mut() {
+                        let r = c.open(&o.envelope);
+                        assert!(
+                            matches!(r, Ok(Received::Roster { .. }) | Ok(Received::History { .. })),
+                            "{r:?}"
+                        );
+                    }
+                }
+                for (i, c) in convs.iter().enumerate() {
+                    if let Some(c) = c {
+                        gone[i] = !c.is_member();
+                    }
+                }
+                // Everything still in flight for a departed member is moot.
+                let codes: Vec<String> = convs
+                    .iter()
+                    .zip(gone)
+                    .filter_map(|(c, g)| c.as_ref().filter(|_| !g).map(Conversation::roster_code))
+                    .collect();
+                assert!(codes.windows(2).all(|w| w[0] == w[1]), "roster codes differ");
+            }
+            10 => {
+                let Some(c) = convs[m].take() else { continue };
+                let text = c.export(&storage).expect("export");
+                convs[m] = Some(Conversation::import(&text, &storage).expect("import"));
+            }
+            _ => {}
+        }
+    }
 }

@@ -183,6 +183,38 @@ pub enum HushwireError {
         /// What was wrong, for logs.
         detail: String,
     },
+    /// `NOT_A_MEMBER`: the envelope, session or member is not a current member of the conversation (for example a removed device), or this device is no longer one.
+    #[error("{code}: {detail}")]
+    NotAMember {
+        /// Always `"NOT_A_MEMBER"`.
+        code: String,
+        /// What was wrong, for logs.
+        detail: String,
+    },
+    /// `ROSTER_FORBIDDEN`: a roster event, whisper or history is not allowed from this sender by the conversation's roster.
+    #[error("{code}: {detail}")]
+    RosterForbidden {
+        /// Always `"ROSTER_FORBIDDEN"`.
+        code: String,
+        /// What was wrong, for logs.
+        detail: String,
+    },
+    /// `ROSTER_CONFLICT`: a roster event builds on a roster this member has already moved past (concurrent change or an old event).
+    #[error("{code}: {detail}")]
+    RosterConflict {
+        /// Always `"ROSTER_CONFLICT"`.
+        code: String,
+        /// What was wrong, for logs.
+        detail: String,
+    },
+    /// `CONVERSATION_FULL`: the conversation has its maximum number of members (16) or roster events (128).
+    #[error("{code}: {detail}")]
+    ConversationFull {
+        /// Always `"CONVERSATION_FULL"`.
+        code: String,
+        /// What was wrong, for logs.
+        detail: String,
+    },
     /// `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
     /// `SessionStore`) threw an exception that is not a `HushwireError`.
     #[error("{code}: {detail}")]
@@ -227,6 +259,10 @@ impl HushwireError {
             | HushwireError::RandomnessUnavailable { code, .. }
             | HushwireError::AttachmentCorrupted { code, .. }
             | HushwireError::Downgrade { code, .. }
+            | HushwireError::NotAMember { code, .. }
+            | HushwireError::RosterForbidden { code, .. }
+            | HushwireError::RosterConflict { code, .. }
+            | HushwireError::ConversationFull { code, .. }
             | HushwireError::CallbackFailed { code, .. }
             | HushwireError::Other { code, .. } => code,
         }
@@ -269,6 +305,10 @@ impl From<hushwire::Error> for HushwireError {
             E::Randomness => HushwireError::RandomnessUnavailable { code, detail },
             E::AttachmentCorrupted => HushwireError::AttachmentCorrupted { code, detail },
             E::Downgrade => HushwireError::Downgrade { code, detail },
+            E::NotAMember => HushwireError::NotAMember { code, detail },
+            E::RosterForbidden => HushwireError::RosterForbidden { code, detail },
+            E::RosterConflict => HushwireError::RosterConflict { code, detail },
+            E::ConversationFull => HushwireError::ConversationFull { code, detail },
             _ => HushwireError::Other { code, detail },
         }
     }

@@ -14,7 +14,7 @@ use crate::session::Session;
 /// Immutable and lock-free: `accept` may run on many threads at once.
 #[derive(uniffi::Object)]
 pub struct AgentIdentity {
-    inner: hushwire::AgentIdentity,
+    pub(crate) inner: hushwire::AgentIdentity,
 }
 
 /// What `AgentIdentity.accept` returns: the agent's new session and the reply bytes to send
@@ -91,7 +91,7 @@ impl AgentIdentity {
 /// usable for the real reply, and after one success further calls fail with `INVALID_ARGUMENT`.
 #[derive(uniffi::Object)]
 pub struct VisitorHandshake {
-    inner: Mutex<hushwire::VisitorHandshake>,
+    pub(crate) inner: Mutex<hushwire::VisitorHandshake>,
     session_id: String,
 }
 

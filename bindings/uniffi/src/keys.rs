@@ -77,6 +77,25 @@ impl OrgSigningKey {
             .certify_agent(&key, &agent_id, &device_id, not_before, not_after)?;
         Ok(Arc::new(AgentCertificate { inner: cert }))
     }
+
+    /// Certify an organisation device's public key for `role` (a version 2 certificate;
+    /// `certifyAgent` issues version 1, which certifies an agent). Arguments and errors as
+    /// `certifyAgent`.
+    pub fn certify(
+        &self,
+        device_public_key: Vec<u8>,
+        agent_id: String,
+        device_id: String,
+        role: crate::conversation::OrgRole,
+        not_before: u64,
+        not_after: u64,
+    ) -> Result<Arc<AgentCertificate>> {
+        let key = array32(&device_public_key, "a device public key")?;
+        let cert = self
+            .inner
+            .certify(&key, &agent_id, &device_id, role.into(), not_before, not_after)?;
+        Ok(Arc::new(AgentCertificate { inner: cert }))
+    }
 }
 
 /// An organisation's Ed25519 public key, pinned by visitor apps. Text form: unpadded

@@ -18,6 +18,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 mod attachment;
+mod conversation;
 mod error;
 mod handshake;
 mod keys;
@@ -25,6 +26,10 @@ mod session;
 mod store;
 
 pub use attachment::{AttachmentManifest, AttachmentOpener, AttachmentSealer, SealedAttachment};
+pub use conversation::{
+    create_conversation, Conversation, ConversationCreated, Member, MemberId, MemberRole, OrgAccepted,
+    OrgFinished, OrgInitiator, OrgResponder, OrgRole, OrgSession, OrgStart, Outgoing, Received, RosterEvent,
+};
 pub use error::{HushwireError, Result};
 pub use handshake::{
     start_visitor_handshake, AcceptedSession, AgentIdentity, VisitorHandshake, VisitorStart,

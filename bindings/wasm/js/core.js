@@ -62,6 +62,10 @@ const MESSAGES = {
   RANDOMNESS_UNAVAILABLE: 'secure randomness is unavailable',
   ATTACHMENT_CORRUPTED: 'attachment is truncated or corrupted',
   DOWNGRADE: 'message of another protocol version than its session (downgrade refused)',
+  NOT_A_MEMBER: 'not a member of the conversation',
+  ROSTER_FORBIDDEN: 'not allowed by the conversation roster',
+  ROSTER_CONFLICT: 'roster event conflicts with the current roster',
+  CONVERSATION_FULL: 'conversation is full',
 };
 
 function coded(code, detail) {

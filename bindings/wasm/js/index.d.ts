@@ -39,6 +39,10 @@ export type HushwireErrorCode =
   | 'RANDOMNESS_UNAVAILABLE'
   | 'ATTACHMENT_CORRUPTED'
   | 'DOWNGRADE'
+  | 'NOT_A_MEMBER'
+  | 'ROSTER_FORBIDDEN'
+  | 'ROSTER_CONFLICT'
+  | 'CONVERSATION_FULL'
   /** JS only: a call was made before `init()` completed. */
   | 'NOT_INITIALIZED'
   /** JS only: the WebAssembly instance trapped earlier; reload the page / worker / process. */

@@ -114,6 +114,19 @@ impl<'a> Reader<'a> {
 }
 
 /// Append a 1-byte length and the string's bytes; callers validate the length first.
+/// Twelve decimal digits of the first 8 bytes of `okm` (big-endian, mod 10^12), in groups of
+/// four: `"0123 4567 8901"`. By hand rather than `core::fmt`, which keeps the wasm build small.
+pub(crate) fn twelve_digit_code(okm: &[u8; 32]) -> String {
+    let [a, b, c, d, e, f, g, h, ..] = *okm;
+    let mut n = u64::from_be_bytes([a, b, c, d, e, f, g, h]) % 1_000_000_000_000;
+    let mut text = *b"0000 0000 0000";
+    for digit in text.iter_mut().rev().filter(|c| **c != b' ') {
+        *digit = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    text.iter().map(|&b| char::from(b)).collect()
+}
+
 pub(crate) fn put_short_str(out: &mut Vec<u8>, s: &str) {
     out.push(s.len() as u8);
     out.extend_from_slice(s.as_bytes());

@@ -109,6 +109,23 @@ pub enum Error {
     /// (docs/PROTOCOL.md §16.4). A relay stripping the post-quantum part ends here.
     #[error("message of another protocol version than its session (downgrade refused)")]
     Downgrade,
+    /// The envelope, session or named member does not belong to a current member of the
+    /// conversation (for example it comes from a removed device), or this device is no
+    /// longer a member.
+    #[error("not a member of the conversation")]
+    NotAMember,
+    /// A roster event, whisper or history is not allowed from this sender (docs/PROTOCOL.md
+    /// §18.4): the visitor cannot change the roster, a member cannot join twice, history
+    /// arrives only under a grant.
+    #[error("not allowed by the conversation's roster")]
+    RosterForbidden,
+    /// A roster event builds on a roster this member has already moved past: two members
+    /// changed the roster at once, or the relay replayed an old event. The roster codes differ.
+    #[error("roster event conflicts with the current roster")]
+    RosterConflict,
+    /// The conversation has its maximum number of members or roster events.
+    #[error("conversation is full")]
+    ConversationFull,
 }
 
 impl Error {
@@ -135,6 +152,10 @@ impl Error {
             Error::Randomness => "RANDOMNESS_UNAVAILABLE",
             Error::AttachmentCorrupted => "ATTACHMENT_CORRUPTED",
             Error::Downgrade => "DOWNGRADE",
+            Error::NotAMember => "NOT_A_MEMBER",
+            Error::RosterForbidden => "ROSTER_FORBIDDEN",
+            Error::RosterConflict => "ROSTER_CONFLICT",
+            Error::ConversationFull => "CONVERSATION_FULL",
         }
     }
 }
@@ -185,6 +206,10 @@ pub const ERROR_CODES: &[&str] = &[
     "RANDOMNESS_UNAVAILABLE",
     "ATTACHMENT_CORRUPTED",
     "DOWNGRADE",
+    "NOT_A_MEMBER",
+    "ROSTER_FORBIDDEN",
+    "ROSTER_CONFLICT",
+    "CONVERSATION_FULL",
 ];
 
 /// Shorthand for results in this crate.
@@ -216,6 +241,10 @@ pub fn every_error() -> alloc::vec::Vec<Error> {
         Error::Randomness,
         Error::AttachmentCorrupted,
         Error::Downgrade,
+        Error::NotAMember,
+        Error::RosterForbidden,
+        Error::RosterConflict,
+        Error::ConversationFull,
     ];
     for e in &all {
         match e {
@@ -238,7 +267,11 @@ pub fn every_error() -> alloc::vec::Vec<Error> {
             | Error::InvalidArgument(_)
             | Error::Randomness
             | Error::AttachmentCorrupted
-            | Error::Downgrade => {}
+            | Error::Downgrade
+            | Error::NotAMember
+            | Error::RosterForbidden
+            | Error::RosterConflict
+            | Error::ConversationFull => {}
         }
     }
     all.into()

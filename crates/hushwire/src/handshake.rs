@@ -25,10 +25,10 @@ const PROLOGUE_LABEL_V2: &[u8] = b"hushwire/v2/handshake";
 const HELLO_LEN: usize = 2 + 16 + ORG_KEY_ID_LEN + DHLEN;
 /// A v2 hello adds the ML-KEM-768 encapsulation key `e1`: 1242 bytes.
 const HELLO_V2_LEN: usize = HELLO_LEN + kem::PUBLIC_KEY_LEN;
-/// A v2 reply adds `ENC(ekem1)`, the encrypted ML-KEM ciphertext: 1343..=1469 bytes.
+/// A v2 reply adds `ENC(ekem1)`, the encrypted ML-KEM ciphertext: 1343..=1470 bytes.
 const REPLY_V2_EXTRA: usize = kem::CIPHERTEXT_LEN + 16;
 /// A reply carries Noise message 2: `e`, `ENC(s)` and `ENC(certificate)`, so its length follows
-/// from the certificate's: 239..=365 bytes.
+/// from the certificate's: 239..=366 bytes.
 const REPLY_MIN_LEN: usize = 2 + 16 + DHLEN + DHLEN + 16 + CERT_MIN_LEN + 16;
 const REPLY_MAX_LEN: usize = 2 + 16 + DHLEN + DHLEN + 16 + CERT_MAX_LEN + 16;
 
@@ -177,8 +177,8 @@ impl Reply {
         out
     }
 
-    /// Decode a reply (structure only; the handshake authenticates it): 239..=365 bytes in
-    /// v1, 1343..=1469 in v2. Checks, in this order: longer than the v2 maximum (`TooLong`),
+    /// Decode a reply (structure only; the handshake authenticates it): 239..=366 bytes in
+    /// v1, 1343..=1470 in v2. Checks, in this order: longer than the v2 maximum (`TooLong`),
     /// version, type, then the version's bounds (`TooLong`, `TooShort`), all before any
     /// cryptography.
     ///

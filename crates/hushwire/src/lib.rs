@@ -106,6 +106,7 @@ extern crate std;
 
 pub mod attachment;
 mod cipher;
+pub mod conversation;
 mod dh_ratchet;
 mod encoding;
 mod envelope;
@@ -114,6 +115,7 @@ mod handshake;
 mod kem;
 mod noise;
 mod org;
+mod org_session;
 mod padding;
 mod ratchet;
 mod session;
@@ -129,8 +131,10 @@ pub use envelope::{Envelope, Role, MAX_ENVELOPE_LEN, MIN_ENVELOPE_LEN};
 pub use error::{DecodeError, Error, Result, ERROR_CODES};
 pub use handshake::{Hello, Reply, VisitorHandshake};
 pub use org::{
-    AgentCertificate, AgentIdentity, AgentKey, OrgPublicKey, OrgSigningKey, MAX_ID_LEN, ORG_KEY_ID_LEN,
+    AgentCertificate, AgentIdentity, AgentKey, OrgPublicKey, OrgRole, OrgSigningKey, MAX_ID_LEN,
+    ORG_KEY_ID_LEN,
 };
+pub use org_session::{OrgHandshakeMessage, OrgInitiator, OrgResponder, OrgSession};
 pub use session::{
     Session, SessionConfig, DEFAULT_MAX_SKIP, DEFAULT_MAX_STORED_SKIPPED, MAX_SKIP_LIMIT,
     MAX_STORED_SKIPPED_LIMIT,

@@ -308,3 +308,5 @@ pub(crate) fn respond(
 
 #[cfg(test)]
 mod tests;
+// The organisation-to-organisation pattern (docs/PROTOCOL.md §18.2).
+pub(crate) mod xx;

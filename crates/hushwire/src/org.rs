@@ -24,9 +24,52 @@ pub const MAX_ID_LEN: usize = 64;
 const KEY_ID_LABEL: &[u8] = b"hushwire/v1/org-key-id";
 /// Domain separation for certificate signatures (the signed bytes start with it).
 const CERT_SIG_LABEL: &[u8] = b"hushwire/v1/agent-certificate\0";
-/// Smallest and largest certificate encodings.
+/// Certificate format versions: v1 has no role (it certifies an agent); v2 adds a role byte
+/// (docs/PROTOCOL.md §4 and §18.1).
+const CERT_V1: u8 = PROTOCOL_VERSION;
+const CERT_V2: u8 = 2;
+/// Smallest and largest certificate encodings (the smallest is a v1 certificate, the largest
+/// a v2 one, which is one role byte longer).
 pub(crate) const CERT_MIN_LEN: usize = 1 + 8 + 32 + 8 + 8 + 2 + 2 + 64;
-pub(crate) const CERT_MAX_LEN: usize = 1 + 8 + 32 + 8 + 8 + 2 + 2 * MAX_ID_LEN + 64;
+pub(crate) const CERT_MAX_LEN: usize = 1 + 8 + 32 + 8 + 8 + 1 + 2 + 2 * MAX_ID_LEN + 64;
+
+/// What an organisation device does in a conversation, as its certificate states
+/// (docs/PROTOCOL.md §18.1). Version 1 certificates carry no role and certify an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OrgRole {
+    /// A human agent answering visitors.
+    Agent,
+    /// A supervisor: may join, whisper to the organisation's members and remove members.
+    Supervisor,
+    /// An automated assistant (for example a FAQ bot) that answers first and hands over.
+    Bot,
+}
+
+impl OrgRole {
+    /// The wire byte: 1 agent, 2 supervisor, 3 bot.
+    pub fn to_byte(self) -> u8 {
+        match self {
+            OrgRole::Agent => 1,
+            OrgRole::Supervisor => 2,
+            OrgRole::Bot => 3,
+        }
+    }
+
+    /// Parse a role byte.
+    ///
+    /// # Errors
+    ///
+    /// [`DecodeError::InvalidField`] for a byte that names no role.
+    pub fn from_byte(b: u8) -> Result<Self, DecodeError> {
+        match b {
+            1 => Ok(OrgRole::Agent),
+            2 => Ok(OrgRole::Supervisor),
+            3 => Ok(OrgRole::Bot),
+            _ => Err(DecodeError::InvalidField("role")),
+        }
+    }
+}
 
 /// The organisation's long-term Ed25519 signing key. Keep it offline or in an HSM-like store;
 /// it is only needed to certify agent devices.
@@ -74,7 +117,9 @@ impl OrgSigningKey {
         }
     }
 
-    /// Certify an agent device's public key.
+    /// Certify an agent device's public key with a version 1 certificate (no role byte; it
+    /// certifies an agent). Kept so that existing deployments and vectors stay byte for byte
+    /// the same; new devices should use [`Self::certify`], which states the role.
     ///
     /// `agent_id` and `device_id` are 1 to [`MAX_ID_LEN`] bytes of UTF-8; the certificate is
     /// valid from `not_before` to `not_after` inclusive (Unix seconds).
@@ -87,6 +132,54 @@ impl OrgSigningKey {
         agent_public_key: &[u8; 32],
         agent_id: &str,
         device_id: &str,
+        not_before: u64,
+        not_after: u64,
+    ) -> Result<AgentCertificate> {
+        self.certify_version(
+            CERT_V1,
+            agent_public_key,
+            agent_id,
+            device_id,
+            OrgRole::Agent,
+            not_before,
+            not_after,
+        )
+    }
+
+    /// Certify an organisation device's public key for `role` (a version 2 certificate,
+    /// docs/PROTOCOL.md §18.1). Arguments and errors as [`Self::certify_agent`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] for an empty or too long id, or `not_before > not_after`.
+    pub fn certify(
+        &self,
+        device_public_key: &[u8; 32],
+        agent_id: &str,
+        device_id: &str,
+        role: OrgRole,
+        not_before: u64,
+        not_after: u64,
+    ) -> Result<AgentCertificate> {
+        self.certify_version(
+            CERT_V2,
+            device_public_key,
+            agent_id,
+            device_id,
+            role,
+            not_before,
+            not_after,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn certify_version(
+        &self,
+        version: u8,
+        agent_public_key: &[u8; 32],
+        agent_id: &str,
+        device_id: &str,
+        role: OrgRole,
         not_before: u64,
         not_after: u64,
     ) -> Result<AgentCertificate> {
@@ -104,6 +197,8 @@ impl OrgSigningKey {
             ));
         }
         let mut cert = AgentCertificate {
+            version,
+            role,
             org_key_id: self.public_key().key_id(),
             public_key: *agent_public_key,
             not_before,
@@ -247,6 +342,8 @@ impl AgentKey {
 /// limited time. Wire layout in `docs/PROTOCOL.md` §4.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AgentCertificate {
+    version: u8,
+    role: OrgRole,
     org_key_id: [u8; ORG_KEY_ID_LEN],
     public_key: [u8; 32],
     not_before: u64,
@@ -261,6 +358,7 @@ impl core::fmt::Debug for AgentCertificate {
         f.debug_struct("AgentCertificate")
             .field("agent_id", &self.agent_id)
             .field("device_id", &self.device_id)
+            .field("role", &self.role)
             .field("not_before", &self.not_before)
             .field("not_after", &self.not_after)
             .finish_non_exhaustive()
@@ -271,11 +369,14 @@ impl AgentCertificate {
     /// The signed part: everything but the signature.
     fn body(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(CERT_MAX_LEN);
-        out.push(PROTOCOL_VERSION);
+        out.push(self.version);
         out.extend_from_slice(&self.org_key_id);
         out.extend_from_slice(&self.public_key);
         out.extend_from_slice(&self.not_before.to_be_bytes());
         out.extend_from_slice(&self.not_after.to_be_bytes());
+        if self.version == CERT_V2 {
+            out.push(self.role.to_byte());
+        }
         put_short_str(&mut out, &self.agent_id);
         put_short_str(&mut out, &self.device_id);
         out
@@ -291,29 +392,46 @@ impl AgentCertificate {
     /// Decode a certificate. This checks the structure only; the signature is checked
     /// against a pinned key by [`Self::verify`] (done for you by the handshake).
     ///
-    /// Checks, in this order: longer than 251 bytes (`TooLong`), version, shorter than 125
-    /// bytes (`TooShort`), then the fields in wire order, then trailing bytes.
+    /// Checks, in this order: longer than 252 bytes (`TooLong`), version (1 or 2), shorter
+    /// than 125 (v1) or 126 (v2) bytes (`TooShort`), then the fields in wire order (a v2 role
+    /// byte outside 1..=3 is `InvalidField("role")`), then trailing bytes.
     ///
     /// # Errors
     ///
-    /// [`Error::Malformed`] unless `bytes` is a well-formed v1 certificate.
+    /// [`Error::Malformed`] unless `bytes` is a well-formed v1 or v2 certificate.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
         if bytes.len() > CERT_MAX_LEN {
             return Err(DecodeError::TooLong.into());
         }
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
-        if version != PROTOCOL_VERSION {
+        if version != CERT_V1 && version != CERT_V2 {
             return Err(DecodeError::UnsupportedVersion(version).into());
         }
-        if bytes.len() < CERT_MIN_LEN {
+        let min = if version == CERT_V2 {
+            CERT_MIN_LEN + 1
+        } else {
+            CERT_MIN_LEN
+        };
+        if bytes.len() < min {
             return Err(DecodeError::TooShort.into());
         }
+        let org_key_id = r.array()?;
+        let public_key = r.array()?;
+        let not_before = r.u64()?;
+        let not_after = r.u64()?;
+        let role = if version == CERT_V2 {
+            OrgRole::from_byte(r.u8()?)?
+        } else {
+            OrgRole::Agent
+        };
         let cert = AgentCertificate {
-            org_key_id: r.array()?,
-            public_key: r.array()?,
-            not_before: r.u64()?,
-            not_after: r.u64()?,
+            version,
+            role,
+            org_key_id,
+            public_key,
+            not_before,
+            not_after,
             agent_id: r.short_str(MAX_ID_LEN, "agent_id")?,
             device_id: r.short_str(MAX_ID_LEN, "device_id")?,
             signature: r.array()?,
@@ -345,7 +463,7 @@ impl AgentCertificate {
         Ok(())
     }
 
-    fn verify_signature(&self, org: &OrgPublicKey) -> Result<()> {
+    pub(crate) fn verify_signature(&self, org: &OrgPublicKey) -> Result<()> {
         if self.org_key_id != org.key_id() {
             return Err(Error::WrongOrganization);
         }
@@ -367,6 +485,14 @@ impl AgentCertificate {
         self.public_key.ct_eq(key).into()
     }
 
+    /// The certified role ([`OrgRole::Agent`] for a version 1 certificate).
+    pub fn role(&self) -> OrgRole {
+        self.role
+    }
+    /// The certificate format version: 1 (no role byte) or 2.
+    pub fn version(&self) -> u8 {
+        self.version
+    }
     /// The certified agent's id.
     pub fn agent_id(&self) -> &str {
         &self.agent_id

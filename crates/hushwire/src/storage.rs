@@ -22,11 +22,28 @@ pub(crate) const MAX_SESSION_STATE: usize = 551 + 36 * crate::session::MAX_STORE
 /// Largest agent identity state (§8.3): secret key, organisation key, longest certificate.
 const MAX_IDENTITY_STATE: usize = 32 + 32 + crate::org::CERT_MAX_LEN;
 
+/// Largest conversation state (§18.7): a session per other member, the roster log (at most
+/// 128 events of at most 386 bytes), the counters and pending events.
+const MAX_CONVERSATION_STATE: usize = 1
+    + 16
+    + 32
+    + 130
+    + 8
+    + 1
+    + crate::conversation::MAX_ROSTER_EVENTS * 386
+    + 1
+    + (crate::conversation::MAX_MEMBERS - 1) * (130 + 1 + 4 + MAX_SESSION_STATE)
+    + 1
+    + 2 * crate::conversation::MAX_MEMBERS * (130 + 1 + 4)
+    + 1
+    + 16 * (130 + 32 + 256);
+
 /// What an export holds; part of the AAD so one kind cannot be imported as another.
 #[derive(Clone, Copy)]
 pub(crate) enum Kind {
     Session = 0x53,       // 'S'
     AgentIdentity = 0x41, // 'A'
+    Conversation = 0x43,  // 'C'
 }
 
 /// A 32-byte key that seals exported state for storage.
@@ -104,12 +121,13 @@ fn aad(kind: Kind) -> Vec<u8> {
 const MIN_SEALED_LEN: usize = 2 + NONCE_LEN + TAG_LEN;
 
 impl Kind {
-    /// Longest sealed export of this kind in bytes (session: 720 294, identity: 345); longer
-    /// inputs are refused before any work. As text: `ceil(4n / 3)` characters (960 392, 460).
+    /// Longest sealed export of this kind in bytes (session: 720 294, identity: 346); longer
+    /// inputs are refused before any work. As text: `ceil(4n / 3)` characters (960 392, 462).
     fn max_sealed_len(self) -> usize {
         let state = match self {
             Kind::Session => MAX_SESSION_STATE,
             Kind::AgentIdentity => MAX_IDENTITY_STATE,
+            Kind::Conversation => MAX_CONVERSATION_STATE,
         };
         2 + NONCE_LEN + state + TAG_LEN
     }

@@ -19,12 +19,14 @@ use rand_core::{CryptoRng, RngCore};
 use crate::ratchet::ChainKey;
 
 mod attachment;
+mod conversation;
 mod negative;
 mod v2;
 use crate::{
     encoding, ratchet, AgentIdentity, AgentKey, Envelope, OrgSigningKey, Session, StorageKey,
     VisitorHandshake,
 };
+pub use conversation::roster_check;
 pub use negative::vector_visitor_handshake;
 
 pub use crate::error::every_error;
@@ -466,6 +468,7 @@ pub fn generate() -> Vec<(&'static str, String)> {
         ("negative.json", negative_json.render()),
         ("attachment.json", attachment::generate().render()),
         ("session_v2.json", v2::generate()),
+        ("conversation.json", conversation::generate().render()),
     ]
 }
 

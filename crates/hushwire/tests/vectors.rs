@@ -120,3 +120,31 @@ fn safety_code_vector_has_leading_zeros() {
         Hello::from_bytes(&h(&v["hello"])).unwrap().session_id()
     );
 }
+
+#[test]
+fn conversation_vectors_replay_and_forged_events_get_their_codes() {
+    let v = load("conversation.json");
+    let org = OrgPublicKey::from_bytes(&h(&v["org_public_key"])).unwrap();
+    let cid: [u8; 16] = h(&v["conversation_id"]).try_into().unwrap();
+    let steps = v["steps"].as_array().unwrap();
+    let entries: Vec<Vec<u8>> = steps.iter().map(|s| h(&s["entry"])).collect();
+    for (i, step) in steps.iter().enumerate() {
+        let (head, code) = hushwire::test_vectors::roster_check(&org, &cid, &entries[..=i]).unwrap();
+        assert_eq!(head.to_vec(), h(&step["head"]), "{}", step["step"]);
+        assert_eq!(code, step["roster_code"].as_str().unwrap());
+    }
+    for case in v["negative"].as_array().unwrap() {
+        let mut log = entries[..case["after_steps"].as_u64().unwrap() as usize].to_vec();
+        if let Some(more) = case["after_entries"].as_array() {
+            log.extend(more.iter().map(h));
+        }
+        assert!(
+            hushwire::test_vectors::roster_check(&org, &cid, &log).is_ok(),
+            "{}",
+            case["name"]
+        );
+        log.push(h(&case["entry"]));
+        let err = hushwire::test_vectors::roster_check(&org, &cid, &log).unwrap_err();
+        assert_eq!(err.code(), case["code"].as_str().unwrap(), "{}", case["name"]);
+    }
+}

@@ -39,8 +39,8 @@ use axum::Router;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::tenancy::Tenants;
 use crate::store::{ConvId, Store};
+use crate::tenancy::Tenants;
 
 /// Largest chunk one `PATCH` may carry.
 pub const MAX_CHUNK: usize = 4 << 20;
@@ -544,7 +544,14 @@ mod tests {
         store.create_conversation(&conv_id, &hash, 0).unwrap();
         // The first hello gives the conversation to the (single-tenant) organisation.
         store
-            .append(&conv_id, crate::store::Sender::Visitor, crate::store::Kind::Hello, b"h", None, 0)
+            .append(
+                &conv_id,
+                crate::store::Sender::Visitor,
+                crate::store::Kind::Hello,
+                b"h",
+                None,
+                0,
+            )
             .unwrap();
         assert!(store
             .assign(&conv_id, crate::tenancy::SINGLE_TENANT, "alice")

@@ -478,6 +478,8 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
+    if lib.uniffi_hushwire_ffi_checksum_func_create_conversation() != 7778:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_func_envelope_from_text() != 55561:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_func_envelope_to_text() != 803:
@@ -522,11 +524,15 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_agentidentity_accept() != 47821:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_agentidentity_accept_org_handshake() != 35245:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_agentidentity_certificate() != 42756:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_agentidentity_export_state() != 7777:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_agentidentity_org_public_key() != 17032:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_agentidentity_start_org_handshake() != 61266:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_agentkey_from_secret_bytes() != 44940:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -564,6 +570,50 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_update() != 38007:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_constructor_conversation_import_state() != 46932:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_org() != 3739:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_visitor() != 48095:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_accept_visitor() != 48437:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_attach_agent() != 7802:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_attach_org() != 45215:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_export_state() != 22203:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_grant_history() != 63343:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_invite() != 24952:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_is_member() != 18119:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_leave() != 39732:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_me() != 41113:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_members() != 44952:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_members_to_connect() != 13498:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_open() != 39244:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_remove() != 16592:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_roster_code() != 3100:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_seal() != 10996:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_transfer() != 53874:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_welcome() != 40463:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_conversation_whisper() != 20863:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_orginitiator_finish_at() != 44282:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes() != 37414:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_text() != 58176:
@@ -574,9 +624,15 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_orgpublickey_to_text() != 29487:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_orgresponder_finish_at() != 59485:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_orgsession_peer() != 60384:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_orgsigningkey_from_secret_bytes() != 42118:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_constructor_orgsigningkey_generate() != 37950:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify() != 64402:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify_agent() != 13539:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -953,6 +1009,26 @@ _UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentsealer.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentsealer.restype = None
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_conversation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_conversation.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_free_conversation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_free_conversation.restype = None
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_orginitiator.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_orginitiator.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_free_orginitiator.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_free_orginitiator.restype = None
 _UniffiLib.uniffi_hushwire_ffi_fn_clone_orgpublickey.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -963,6 +1039,26 @@ _UniffiLib.uniffi_hushwire_ffi_fn_free_orgpublickey.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_free_orgpublickey.restype = None
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_orgresponder.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_orgresponder.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_free_orgresponder.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_free_orgresponder.restype = None
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_orgsession.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_clone_orgsession.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_free_orgsession.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_free_orgsession.restype = None
 _UniffiLib.uniffi_hushwire_ffi_fn_clone_orgsigningkey.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1038,6 +1134,12 @@ _UniffiLib.uniffi_hushwire_ffi_fn_init_callback_vtable_sessionstore.argtypes = (
     ctypes.POINTER(_UniffiVTableCallbackInterfaceHushwireFfiSessionStore),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_init_callback_vtable_sessionstore.restype = None
+_UniffiLib.uniffi_hushwire_ffi_fn_func_create_conversation.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_func_create_conversation.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_hushwire_ffi_fn_func_envelope_from_text.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1156,6 +1258,12 @@ _UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_accept.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_accept.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_accept_org_handshake.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_accept_org_handshake.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_certificate.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1172,6 +1280,11 @@ _UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_org_public_key.argtypes =
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_org_public_key.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_start_org_handshake.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_start_org_handshake.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_hushwire_ffi_fn_constructor_agentkey_from_secret_bytes.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1266,6 +1379,141 @@ _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentsealer_update.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentsealer_update.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_import_state.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_import_state.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_join_as_org.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_join_as_org.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_join_as_visitor.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_join_as_visitor.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_accept_visitor.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_accept_visitor.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_attach_agent.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_attach_agent.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_attach_org.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_attach_org.restype = None
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_export_state.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_export_state.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_grant_history.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_grant_history.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_invite.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_invite.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_is_member.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_is_member.restype = ctypes.c_int8
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_leave.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_leave.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_me.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_me.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_members.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_members.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_members_to_connect.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_members_to_connect.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_open.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_open.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_remove.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_remove.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_roster_code.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_roster_code.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_seal.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_seal.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_transfer.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_transfer.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_welcome.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_welcome.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_whisper.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_whisper.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_hushwire_ffi_fn_method_orginitiator_finish_at.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_orginitiator_finish_at.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_hushwire_ffi_fn_constructor_orgpublickey_from_bytes.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1308,6 +1556,18 @@ _UniffiLib.uniffi_hushwire_ffi_fn_method_orgpublickey_uniffi_trait_eq_ne.argtype
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_method_orgpublickey_uniffi_trait_eq_ne.restype = ctypes.c_int8
+_UniffiLib.uniffi_hushwire_ffi_fn_method_orgresponder_finish_at.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_orgresponder_finish_at.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_method_orgsession_peer.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_orgsession_peer.restype = ctypes.c_uint64
 _UniffiLib.uniffi_hushwire_ffi_fn_constructor_orgsigningkey_from_secret_bytes.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1317,6 +1577,17 @@ _UniffiLib.uniffi_hushwire_ffi_fn_constructor_orgsigningkey_generate.argtypes = 
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_hushwire_ffi_fn_constructor_orgsigningkey_generate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_hushwire_ffi_fn_method_orgsigningkey_certify.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_hushwire_ffi_fn_method_orgsigningkey_certify.restype = ctypes.c_uint64
 _UniffiLib.uniffi_hushwire_ffi_fn_method_orgsigningkey_certify_agent.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
@@ -1470,6 +1741,9 @@ _UniffiLib.uniffi_hushwire_ffi_fn_method_visitorhandshake_session_id.restype = _
 _UniffiLib.ffi_hushwire_ffi_uniffi_contract_version.argtypes = (
 )
 _UniffiLib.ffi_hushwire_ffi_uniffi_contract_version.restype = ctypes.c_uint32
+_UniffiLib.uniffi_hushwire_ffi_checksum_func_create_conversation.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_func_create_conversation.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_func_envelope_from_text.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_func_envelope_from_text.restype = ctypes.c_uint16
@@ -1536,6 +1810,9 @@ _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_agentidentity_new.restype = 
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_accept.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_accept.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_accept_org_handshake.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_accept_org_handshake.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_certificate.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_certificate.restype = ctypes.c_uint16
@@ -1545,6 +1822,9 @@ _UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_export_state.restyp
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_org_public_key.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_org_public_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_start_org_handshake.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_agentidentity_start_org_handshake.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_agentkey_from_secret_bytes.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_agentkey_from_secret_bytes.restype = ctypes.c_uint16
@@ -1599,6 +1879,72 @@ _UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_finish.restype =
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_update.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_update.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_conversation_import_state.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_conversation_import_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_org.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_org.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_visitor.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_visitor.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_accept_visitor.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_accept_visitor.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_attach_agent.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_attach_agent.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_attach_org.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_attach_org.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_export_state.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_export_state.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_grant_history.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_grant_history.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_invite.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_invite.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_is_member.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_is_member.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_leave.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_leave.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_me.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_me.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_members.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_members.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_members_to_connect.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_members_to_connect.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_open.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_open.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_remove.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_remove.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_roster_code.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_roster_code.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_seal.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_seal.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_transfer.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_transfer.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_welcome.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_welcome.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_whisper.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_conversation_whisper.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_orginitiator_finish_at.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_orginitiator_finish_at.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes.restype = ctypes.c_uint16
@@ -1614,12 +1960,21 @@ _UniffiLib.uniffi_hushwire_ffi_checksum_method_orgpublickey_to_bytes.restype = c
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_orgpublickey_to_text.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_orgpublickey_to_text.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_orgresponder_finish_at.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_orgresponder_finish_at.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_orgsession_peer.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_orgsession_peer.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_orgsigningkey_from_secret_bytes.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_orgsigningkey_from_secret_bytes.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_orgsigningkey_generate.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_constructor_orgsigningkey_generate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify.argtypes = (
+)
+_UniffiLib.uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify.restype = ctypes.c_uint16
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify_agent.argtypes = (
 )
 _UniffiLib.uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify_agent.restype = ctypes.c_uint16
@@ -2278,6 +2633,70 @@ class HushwireError:  # type: ignore
         def __repr__(self):
             return "HushwireError.Downgrade({})".format(str(self))
     _UniffiTempHushwireError.Downgrade = Downgrade # type: ignore
+    class NotAMember(_UniffiTempHushwireError):
+        """
+        `NOT_A_MEMBER`: the envelope, session or member is not a current member of the conversation (for example a removed device), or this device is no longer one.
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.NotAMember({})".format(str(self))
+    _UniffiTempHushwireError.NotAMember = NotAMember # type: ignore
+    class RosterForbidden(_UniffiTempHushwireError):
+        """
+        `ROSTER_FORBIDDEN`: a roster event, whisper or history is not allowed from this sender by the conversation's roster.
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.RosterForbidden({})".format(str(self))
+    _UniffiTempHushwireError.RosterForbidden = RosterForbidden # type: ignore
+    class RosterConflict(_UniffiTempHushwireError):
+        """
+        `ROSTER_CONFLICT`: a roster event builds on a roster this member has already moved past (concurrent change or an old event).
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.RosterConflict({})".format(str(self))
+    _UniffiTempHushwireError.RosterConflict = RosterConflict # type: ignore
+    class ConversationFull(_UniffiTempHushwireError):
+        """
+        `CONVERSATION_FULL`: the conversation has its maximum number of members (16) or roster events (128).
+"""
+        
+        def __init__(self, code, detail):
+            super().__init__(", ".join([
+                "code={!r}".format(code),
+                "detail={!r}".format(detail),
+            ]))
+            self.code = code
+            self.detail = detail
+
+        def __repr__(self):
+            return "HushwireError.ConversationFull({})".format(str(self))
+    _UniffiTempHushwireError.ConversationFull = ConversationFull # type: ignore
     class CallbackFailed(_UniffiTempHushwireError):
         """
         `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
@@ -2422,11 +2841,31 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 21:
-            return HushwireError.CallbackFailed(
+            return HushwireError.NotAMember(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
             )
         if variant == 22:
+            return HushwireError.RosterForbidden(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 23:
+            return HushwireError.RosterConflict(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 24:
+            return HushwireError.ConversationFull(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 25:
+            return HushwireError.CallbackFailed(
+                _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterString.read(buf),
+            )
+        if variant == 26:
             return HushwireError.Other(
                 _UniffiFfiConverterString.read(buf),
                 _UniffiFfiConverterString.read(buf),
@@ -2512,6 +2951,22 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
             _UniffiFfiConverterString.check_lower(value.detail)
             return
         if isinstance(value, HushwireError.Downgrade):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.NotAMember):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.RosterForbidden):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.RosterConflict):
+            _UniffiFfiConverterString.check_lower(value.code)
+            _UniffiFfiConverterString.check_lower(value.detail)
+            return
+        if isinstance(value, HushwireError.ConversationFull):
             _UniffiFfiConverterString.check_lower(value.code)
             _UniffiFfiConverterString.check_lower(value.detail)
             return
@@ -2606,12 +3061,28 @@ class _UniffiFfiConverterTypeHushwireError(_UniffiConverterRustBuffer):
             buf.write_i32(20)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, HushwireError.CallbackFailed):
+        if isinstance(value, HushwireError.NotAMember):
             buf.write_i32(21)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
-        if isinstance(value, HushwireError.Other):
+        if isinstance(value, HushwireError.RosterForbidden):
             buf.write_i32(22)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.RosterConflict):
+            buf.write_i32(23)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.ConversationFull):
+            buf.write_i32(24)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.CallbackFailed):
+            buf.write_i32(25)
+            _UniffiFfiConverterString.write(value.code, buf)
+            _UniffiFfiConverterString.write(value.detail, buf)
+        if isinstance(value, HushwireError.Other):
+            buf.write_i32(26)
             _UniffiFfiConverterString.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
 
@@ -3404,51 +3875,6 @@ class _UniffiFfiConverterTypeAcceptedSession(_UniffiConverterRustBuffer):
         _UniffiFfiConverterTypeSession.write(value.session, buf)
         _UniffiFfiConverterBytes.write(value.reply, buf)
 
-@dataclass
-class EnvelopeInfo:
-    """
-    The readable header of an envelope, for routing and ordering before opening it.
-"""
-    def __init__(self, *, session_id:str, sender:Role, counter:int):
-        self.session_id = session_id
-        self.sender = sender
-        self.counter = counter
-        
-        
-
-    
-    def __str__(self):
-        return "EnvelopeInfo(session_id={}, sender={}, counter={})".format(self.session_id, self.sender, self.counter)
-    def __eq__(self, other):
-        if self.session_id != other.session_id:
-            return False
-        if self.sender != other.sender:
-            return False
-        if self.counter != other.counter:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeEnvelopeInfo(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return EnvelopeInfo(
-            session_id=_UniffiFfiConverterString.read(buf),
-            sender=_UniffiFfiConverterTypeRole.read(buf),
-            counter=_UniffiFfiConverterUInt32.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterString.check_lower(value.session_id)
-        _UniffiFfiConverterTypeRole.check_lower(value.sender)
-        _UniffiFfiConverterUInt32.check_lower(value.counter)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterString.write(value.session_id, buf)
-        _UniffiFfiConverterTypeRole.write(value.sender, buf)
-        _UniffiFfiConverterUInt32.write(value.counter, buf)
-
 class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     CLASS_NAME = "u64"
     VALUE_MIN = 0
@@ -3461,477 +3887,6 @@ class _UniffiFfiConverterUInt64(_UniffiConverterPrimitiveInt):
     @staticmethod
     def write(value, buf):
         buf.write_u64(value)
-
-class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterBytes.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterBytes.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterBytes.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-
-class AttachmentManifestProtocol(typing.Protocol):
-    """
-    A decoded, checked attachment manifest: what a recipient needs to fetch, check and open
-    one file. It holds the file key: send its bytes only inside a sealed chat message.
-"""
-    
-    def ciphertext_len(self, ) -> int:
-        """
-        Exact blob size in bytes: anything else is refused.
-"""
-        raise NotImplementedError
-    def commitment(self, ) -> bytes:
-        """
-        The key commitment (32 bytes), a public id of the blob.
-"""
-        raise NotImplementedError
-    def media_type(self, ) -> str:
-        """
-        Media type, as the sender gave it (untrusted).
-"""
-        raise NotImplementedError
-    def name(self, ) -> typing.Optional[str]:
-        """
-        File name, if any (untrusted: sanitise before using it as a path).
-"""
-        raise NotImplementedError
-    def plaintext_len(self, ) -> int:
-        """
-        Exact file size in bytes.
-"""
-        raise NotImplementedError
-    def thumbnail(self, ) -> typing.Optional[bytes]:
-        """
-        Thumbnail, if any (untrusted image data).
-"""
-        raise NotImplementedError
-    def to_bytes(self, ) -> bytes:
-        """
-        The manifest's bytes, to send with `Session.seal`.
-"""
-        raise NotImplementedError
-
-class AttachmentManifest(AttachmentManifestProtocol):
-    """
-    A decoded, checked attachment manifest: what a recipient needs to fetch, check and open
-    one file. It holds the file key: send its bytes only inside a sealed chat message.
-"""
-    
-    _handle: ctypes.c_uint64
-    @classmethod
-    def from_bytes(cls, bytes: bytes) -> AttachmentManifest:
-        """
-        Decode a manifest received as a chat message's plaintext. `MALFORMED` if invalid.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(bytes)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterBytes.lower(bytes),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeAttachmentManifest.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentmanifest_from_bytes,
-            *_uniffi_lowered_args,
-        )
-        return cls._uniffi_make_instance(_uniffi_ffi_result)
-    
-    def __init__(self, *args, **kwargs):
-        raise ValueError("This class has no default constructor")
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentmanifest, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentmanifest, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def ciphertext_len(self, ) -> int:
-        """
-        Exact blob size in bytes: anything else is refused.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_ciphertext_len,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def commitment(self, ) -> bytes:
-        """
-        The key commitment (32 bytes), a public id of the blob.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_commitment,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def media_type(self, ) -> str:
-        """
-        Media type, as the sender gave it (untrusted).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterString.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_media_type,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def name(self, ) -> typing.Optional[str]:
-        """
-        File name, if any (untrusted: sanitise before using it as a path).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_name,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def plaintext_len(self, ) -> int:
-        """
-        Exact file size in bytes.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_plaintext_len,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def thumbnail(self, ) -> typing.Optional[bytes]:
-        """
-        Thumbnail, if any (untrusted image data).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_thumbnail,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def to_bytes(self, ) -> bytes:
-        """
-        The manifest's bytes, to send with `Session.seal`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_to_bytes,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-
-class _UniffiFfiConverterTypeAttachmentManifest:
-    @staticmethod
-    def lift(value: int) -> AttachmentManifest:
-        return AttachmentManifest._uniffi_make_instance(value)
-
-    @staticmethod
-    def check_lower(value: AttachmentManifest):
-        if not isinstance(value, AttachmentManifest):
-            raise TypeError("Expected AttachmentManifest instance, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: AttachmentManifest) -> ctypes.c_uint64:
-        return value._uniffi_clone_handle()
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> AttachmentManifest:
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: AttachmentManifest, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-@dataclass
-class SealedAttachment:
-    """
-    The end of a sealed attachment: the blob's last bytes and the manifest.
-"""
-    def __init__(self, *, tail:bytes, manifest:AttachmentManifest):
-        self.tail = tail
-        self.manifest = manifest
-        
-        
-
-    
-    def __str__(self):
-        return "SealedAttachment(tail={}, manifest={})".format(self.tail, self.manifest)
-    def __eq__(self, other):
-        if self.tail != other.tail:
-            return False
-        if self.manifest != other.manifest:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeSealedAttachment(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return SealedAttachment(
-            tail=_UniffiFfiConverterBytes.read(buf),
-            manifest=_UniffiFfiConverterTypeAttachmentManifest.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterBytes.check_lower(value.tail)
-        _UniffiFfiConverterTypeAttachmentManifest.check_lower(value.manifest)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterBytes.write(value.tail, buf)
-        _UniffiFfiConverterTypeAttachmentManifest.write(value.manifest, buf)
-
-
-class VisitorHandshakeProtocol(typing.Protocol):
-    """
-    A visitor's handshake in progress, created by `startVisitorHandshake`.
-
-    `finish` locks the handshake (microseconds); a failed `finish` (a forged reply) leaves it
-    usable for the real reply, and after one success further calls fail with `INVALID_ARGUMENT`.
-"""
-    
-    def finish(self, reply: bytes) -> Session:
-        """
-        Finish with the agent's reply bytes, checking the agent's certificate against the
-        pinned organisation key at the system clock's time.
-"""
-        raise NotImplementedError
-    def finish_at(self, reply: bytes,now: int) -> Session:
-        """
-        `finish` with the time given explicitly (Unix seconds), for tests and devices whose
-        clock the app corrects.
-"""
-        raise NotImplementedError
-    def session_id(self, ) -> str:
-        """
-        The session id this handshake opens (32 lowercase hex digits).
-"""
-        raise NotImplementedError
-
-class VisitorHandshake(VisitorHandshakeProtocol):
-    """
-    A visitor's handshake in progress, created by `startVisitorHandshake`.
-
-    `finish` locks the handshake (microseconds); a failed `finish` (a forged reply) leaves it
-    usable for the real reply, and after one success further calls fail with `INVALID_ARGUMENT`.
-"""
-    
-    _handle: ctypes.c_uint64
-    
-    def __init__(self, *args, **kwargs):
-        raise ValueError("This class has no default constructor")
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_visitorhandshake, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_visitorhandshake, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def finish(self, reply: bytes) -> Session:
-        """
-        Finish with the agent's reply bytes, checking the agent's certificate against the
-        pinned organisation key at the system clock's time.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(reply)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterBytes.lower(reply),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeSession.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_method_visitorhandshake_finish,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def finish_at(self, reply: bytes,now: int) -> Session:
-        """
-        `finish` with the time given explicitly (Unix seconds), for tests and devices whose
-        clock the app corrects.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(reply)
-        
-        _UniffiFfiConverterUInt64.check_lower(now)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterBytes.lower(reply),
-            _UniffiFfiConverterUInt64.lower(now),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeSession.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_method_visitorhandshake_finish_at,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def session_id(self, ) -> str:
-        """
-        The session id this handshake opens (32 lowercase hex digits).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterString.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_hushwire_ffi_fn_method_visitorhandshake_session_id,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-
-class _UniffiFfiConverterTypeVisitorHandshake:
-    @staticmethod
-    def lift(value: int) -> VisitorHandshake:
-        return VisitorHandshake._uniffi_make_instance(value)
-
-    @staticmethod
-    def check_lower(value: VisitorHandshake):
-        if not isinstance(value, VisitorHandshake):
-            raise TypeError("Expected VisitorHandshake instance, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: VisitorHandshake) -> ctypes.c_uint64:
-        return value._uniffi_clone_handle()
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> VisitorHandshake:
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: VisitorHandshake, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-@dataclass
-class VisitorStart:
-    """
-    What `startVisitorHandshake` returns: the handshake to finish later and the hello bytes to
-    send to the agent.
-"""
-    def __init__(self, *, handshake:VisitorHandshake, hello:bytes):
-        self.handshake = handshake
-        self.hello = hello
-        
-        
-
-    
-    def __str__(self):
-        return "VisitorStart(handshake={}, hello={})".format(self.handshake, self.hello)
-    def __eq__(self, other):
-        if self.handshake != other.handshake:
-            return False
-        if self.hello != other.hello:
-            return False
-        return True
-
-class _UniffiFfiConverterTypeVisitorStart(_UniffiConverterRustBuffer):
-    @staticmethod
-    def read(buf):
-        return VisitorStart(
-            handshake=_UniffiFfiConverterTypeVisitorHandshake.read(buf),
-            hello=_UniffiFfiConverterBytes.read(buf),
-        )
-
-    @staticmethod
-    def check_lower(value):
-        _UniffiFfiConverterTypeVisitorHandshake.check_lower(value.handshake)
-        _UniffiFfiConverterBytes.check_lower(value.hello)
-
-    @staticmethod
-    def write(value, buf):
-        _UniffiFfiConverterTypeVisitorHandshake.write(value.handshake, buf)
-        _UniffiFfiConverterBytes.write(value.hello, buf)
 
 
 class OrgPublicKeyProtocol(typing.Protocol):
@@ -4434,6 +4389,389 @@ class _UniffiFfiConverterTypeAgentCertificate:
         buf.write_u64(cls.lower(value))
 
 
+class OrgSessionProtocol(typing.Protocol):
+    """
+    A finished organisation handshake: hand it to `Conversation.attachOrg` or
+    `Conversation.joinAsOrg` (each takes it once).
+"""
+    
+    def peer(self, ) -> AgentCertificate:
+        """
+        The peer's verified certificate.
+"""
+        raise NotImplementedError
+
+class OrgSession(OrgSessionProtocol):
+    """
+    A finished organisation handshake: hand it to `Conversation.attachOrg` or
+    `Conversation.joinAsOrg` (each takes it once).
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_orgsession, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_orgsession, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def peer(self, ) -> AgentCertificate:
+        """
+        The peer's verified certificate.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAgentCertificate.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_orgsession_peer,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeOrgSession:
+    @staticmethod
+    def lift(value: int) -> OrgSession:
+        return OrgSession._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: OrgSession):
+        if not isinstance(value, OrgSession):
+            raise TypeError("Expected OrgSession instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: OrgSession) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> OrgSession:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: OrgSession, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class OrgResponderProtocol(typing.Protocol):
+    """
+    The responding side of an organisation handshake.
+"""
+    
+    def finish_at(self, finish: bytes,now: int) -> OrgSession:
+        """
+        Check the initiator's finish message and certificate at `now`.
+"""
+        raise NotImplementedError
+
+class OrgResponder(OrgResponderProtocol):
+    """
+    The responding side of an organisation handshake.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_orgresponder, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_orgresponder, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def finish_at(self, finish: bytes,now: int) -> OrgSession:
+        """
+        Check the initiator's finish message and certificate at `now`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(finish)
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(finish),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOrgSession.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_orgresponder_finish_at,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeOrgResponder:
+    @staticmethod
+    def lift(value: int) -> OrgResponder:
+        return OrgResponder._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: OrgResponder):
+        if not isinstance(value, OrgResponder):
+            raise TypeError("Expected OrgResponder instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: OrgResponder) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> OrgResponder:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: OrgResponder, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+@dataclass
+class OrgAccepted:
+    """
+    What `AgentIdentity.acceptOrgHandshake` returns.
+"""
+    def __init__(self, *, responder:OrgResponder, reply:bytes):
+        self.responder = responder
+        self.reply = reply
+        
+        
+
+    
+    def __str__(self):
+        return "OrgAccepted(responder={}, reply={})".format(self.responder, self.reply)
+    def __eq__(self, other):
+        if self.responder != other.responder:
+            return False
+        if self.reply != other.reply:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOrgAccepted(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return OrgAccepted(
+            responder=_UniffiFfiConverterTypeOrgResponder.read(buf),
+            reply=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeOrgResponder.check_lower(value.responder)
+        _UniffiFfiConverterBytes.check_lower(value.reply)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeOrgResponder.write(value.responder, buf)
+        _UniffiFfiConverterBytes.write(value.reply, buf)
+
+@dataclass
+class OrgFinished:
+    """
+    What `OrgInitiator.finishAt` returns.
+"""
+    def __init__(self, *, session:OrgSession, finish:bytes):
+        self.session = session
+        self.finish = finish
+        
+        
+
+    
+    def __str__(self):
+        return "OrgFinished(session={}, finish={})".format(self.session, self.finish)
+    def __eq__(self, other):
+        if self.session != other.session:
+            return False
+        if self.finish != other.finish:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOrgFinished(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return OrgFinished(
+            session=_UniffiFfiConverterTypeOrgSession.read(buf),
+            finish=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeOrgSession.check_lower(value.session)
+        _UniffiFfiConverterBytes.check_lower(value.finish)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeOrgSession.write(value.session, buf)
+        _UniffiFfiConverterBytes.write(value.finish, buf)
+
+
+class OrgInitiatorProtocol(typing.Protocol):
+    """
+    The initiating side of an organisation handshake.
+"""
+    
+    def finish_at(self, reply: bytes,now: int) -> OrgFinished:
+        """
+        Check the responder's certificate at `now` and produce the finish message.
+"""
+        raise NotImplementedError
+
+class OrgInitiator(OrgInitiatorProtocol):
+    """
+    The initiating side of an organisation handshake.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_orginitiator, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_orginitiator, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def finish_at(self, reply: bytes,now: int) -> OrgFinished:
+        """
+        Check the responder's certificate at `now` and produce the finish message.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(reply)
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(reply),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOrgFinished.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_orginitiator_finish_at,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeOrgInitiator:
+    @staticmethod
+    def lift(value: int) -> OrgInitiator:
+        return OrgInitiator._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: OrgInitiator):
+        if not isinstance(value, OrgInitiator):
+            raise TypeError("Expected OrgInitiator instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: OrgInitiator) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> OrgInitiator:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: OrgInitiator, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+@dataclass
+class OrgStart:
+    """
+    What `AgentIdentity.startOrgHandshake` returns.
+"""
+    def __init__(self, *, initiator:OrgInitiator, hello:bytes):
+        self.initiator = initiator
+        self.hello = hello
+        
+        
+
+    
+    def __str__(self):
+        return "OrgStart(initiator={}, hello={})".format(self.initiator, self.hello)
+    def __eq__(self, other):
+        if self.initiator != other.initiator:
+            return False
+        if self.hello != other.hello:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOrgStart(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return OrgStart(
+            initiator=_UniffiFfiConverterTypeOrgInitiator.read(buf),
+            hello=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeOrgInitiator.check_lower(value.initiator)
+        _UniffiFfiConverterBytes.check_lower(value.hello)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeOrgInitiator.write(value.initiator, buf)
+        _UniffiFfiConverterBytes.write(value.hello, buf)
+
+
 class AgentIdentityProtocol(typing.Protocol):
     """
     An agent device ready to accept visitors: its key, its certificate and its organisation.
@@ -4445,6 +4783,11 @@ class AgentIdentityProtocol(typing.Protocol):
         """
         Accept a visitor's hello bytes: returns the agent's session and the reply to send.
         `MALFORMED` for garbage, `WRONG_ORGANIZATION` for a hello pinned to another organisation.
+"""
+        raise NotImplementedError
+    def accept_org_handshake(self, hello: bytes) -> OrgAccepted:
+        """
+        Answer another organisation device's hello.
 """
         raise NotImplementedError
     def certificate(self, ) -> AgentCertificate:
@@ -4460,6 +4803,11 @@ class AgentIdentityProtocol(typing.Protocol):
     def org_public_key(self, ) -> OrgPublicKey:
         """
         The organisation this agent belongs to.
+"""
+        raise NotImplementedError
+    def start_org_handshake(self, ) -> OrgStart:
+        """
+        Start a mutually authenticated session with another device of this organisation.
 """
         raise NotImplementedError
 
@@ -4555,6 +4903,24 @@ class AgentIdentity(AgentIdentityProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def accept_org_handshake(self, hello: bytes) -> OrgAccepted:
+        """
+        Answer another organisation device's hello.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(hello)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(hello),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOrgAccepted.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_accept_org_handshake,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def certificate(self, ) -> AgentCertificate:
         """
         This device's certificate.
@@ -4603,6 +4969,21 @@ class AgentIdentity(AgentIdentityProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def start_org_handshake(self, ) -> OrgStart:
+        """
+        Start a mutually authenticated session with another device of this organisation.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOrgStart.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_start_org_handshake,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
 
 
 
@@ -4632,6 +5013,2276 @@ class _UniffiFfiConverterTypeAgentIdentity:
     @classmethod
     def write(cls, value: AgentIdentity, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
+
+
+class VisitorHandshakeProtocol(typing.Protocol):
+    """
+    A visitor's handshake in progress, created by `startVisitorHandshake`.
+
+    `finish` locks the handshake (microseconds); a failed `finish` (a forged reply) leaves it
+    usable for the real reply, and after one success further calls fail with `INVALID_ARGUMENT`.
+"""
+    
+    def finish(self, reply: bytes) -> Session:
+        """
+        Finish with the agent's reply bytes, checking the agent's certificate against the
+        pinned organisation key at the system clock's time.
+"""
+        raise NotImplementedError
+    def finish_at(self, reply: bytes,now: int) -> Session:
+        """
+        `finish` with the time given explicitly (Unix seconds), for tests and devices whose
+        clock the app corrects.
+"""
+        raise NotImplementedError
+    def session_id(self, ) -> str:
+        """
+        The session id this handshake opens (32 lowercase hex digits).
+"""
+        raise NotImplementedError
+
+class VisitorHandshake(VisitorHandshakeProtocol):
+    """
+    A visitor's handshake in progress, created by `startVisitorHandshake`.
+
+    `finish` locks the handshake (microseconds); a failed `finish` (a forged reply) leaves it
+    usable for the real reply, and after one success further calls fail with `INVALID_ARGUMENT`.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_visitorhandshake, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_visitorhandshake, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def finish(self, reply: bytes) -> Session:
+        """
+        Finish with the agent's reply bytes, checking the agent's certificate against the
+        pinned organisation key at the system clock's time.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(reply)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(reply),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSession.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_visitorhandshake_finish,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def finish_at(self, reply: bytes,now: int) -> Session:
+        """
+        `finish` with the time given explicitly (Unix seconds), for tests and devices whose
+        clock the app corrects.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(reply)
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(reply),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSession.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_visitorhandshake_finish_at,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def session_id(self, ) -> str:
+        """
+        The session id this handshake opens (32 lowercase hex digits).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_visitorhandshake_session_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeVisitorHandshake:
+    @staticmethod
+    def lift(value: int) -> VisitorHandshake:
+        return VisitorHandshake._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: VisitorHandshake):
+        if not isinstance(value, VisitorHandshake):
+            raise TypeError("Expected VisitorHandshake instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: VisitorHandshake) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> VisitorHandshake:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: VisitorHandshake, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+@dataclass
+class MemberId:
+    """
+    A member of a conversation: the ids of its certificate, both empty for the visitor.
+"""
+    def __init__(self, *, agent_id:str, device_id:str):
+        self.agent_id = agent_id
+        self.device_id = device_id
+        
+        
+
+    
+    def __str__(self):
+        return "MemberId(agent_id={}, device_id={})".format(self.agent_id, self.device_id)
+    def __eq__(self, other):
+        if self.agent_id != other.agent_id:
+            return False
+        if self.device_id != other.device_id:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMemberId(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return MemberId(
+            agent_id=_UniffiFfiConverterString.read(buf),
+            device_id=_UniffiFfiConverterString.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.agent_id)
+        _UniffiFfiConverterString.check_lower(value.device_id)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.agent_id, buf)
+        _UniffiFfiConverterString.write(value.device_id, buf)
+
+@dataclass
+class Outgoing:
+    """
+    One envelope of a fan-out and the member the relay should deliver it to.
+"""
+    def __init__(self, *, to:MemberId, envelope:bytes):
+        self.to = to
+        self.envelope = envelope
+        
+        
+
+    
+    def __str__(self):
+        return "Outgoing(to={}, envelope={})".format(self.to, self.envelope)
+    def __eq__(self, other):
+        if self.to != other.to:
+            return False
+        if self.envelope != other.envelope:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeOutgoing(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Outgoing(
+            to=_UniffiFfiConverterTypeMemberId.read(buf),
+            envelope=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeMemberId.check_lower(value.to)
+        _UniffiFfiConverterBytes.check_lower(value.envelope)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeMemberId.write(value.to, buf)
+        _UniffiFfiConverterBytes.write(value.envelope, buf)
+
+class _UniffiFfiConverterSequenceTypeOutgoing(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeOutgoing.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeOutgoing.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeOutgoing.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterBoolean:
+    @classmethod
+    def check_lower(cls, value):
+        return not not value
+
+    @classmethod
+    def lower(cls, value):
+        return 1 if value else 0
+
+    @staticmethod
+    def lift(value):
+        return value != 0
+
+    @classmethod
+    def read(cls, buf):
+        return cls.lift(buf.read_u8())
+
+    @classmethod
+    def write(cls, value, buf):
+        buf.write_u8(value)
+
+
+
+
+
+
+class MemberRole(enum.Enum):
+    """
+    A member's role in the conversation.
+"""
+    
+    VISITOR = 0
+    """
+    The visitor.
+"""
+    
+    AGENT = 1
+    """
+    An agent.
+"""
+    
+    SUPERVISOR = 2
+    """
+    A supervisor.
+"""
+    
+    BOT = 3
+    """
+    A bot.
+"""
+    
+
+
+class _UniffiFfiConverterTypeMemberRole(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return MemberRole.VISITOR
+        if variant == 2:
+            return MemberRole.AGENT
+        if variant == 3:
+            return MemberRole.SUPERVISOR
+        if variant == 4:
+            return MemberRole.BOT
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == MemberRole.VISITOR:
+            return
+        if value == MemberRole.AGENT:
+            return
+        if value == MemberRole.SUPERVISOR:
+            return
+        if value == MemberRole.BOT:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == MemberRole.VISITOR:
+            buf.write_i32(1)
+        if value == MemberRole.AGENT:
+            buf.write_i32(2)
+        if value == MemberRole.SUPERVISOR:
+            buf.write_i32(3)
+        if value == MemberRole.BOT:
+            buf.write_i32(4)
+
+
+
+class _UniffiFfiConverterOptionalTypeMemberId(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeMemberId.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeMemberId.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeMemberId.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+@dataclass
+class Member:
+    """
+    One current member of the roster.
+"""
+    def __init__(self, *, id:MemberId, role:MemberRole, history_shared_by:typing.Optional[MemberId]):
+        self.id = id
+        self.role = role
+        self.history_shared_by = history_shared_by
+        
+        
+
+    
+    def __str__(self):
+        return "Member(id={}, role={}, history_shared_by={})".format(self.id, self.role, self.history_shared_by)
+    def __eq__(self, other):
+        if self.id != other.id:
+            return False
+        if self.role != other.role:
+            return False
+        if self.history_shared_by != other.history_shared_by:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeMember(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Member(
+            id=_UniffiFfiConverterTypeMemberId.read(buf),
+            role=_UniffiFfiConverterTypeMemberRole.read(buf),
+            history_shared_by=_UniffiFfiConverterOptionalTypeMemberId.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeMemberId.check_lower(value.id)
+        _UniffiFfiConverterTypeMemberRole.check_lower(value.role)
+        _UniffiFfiConverterOptionalTypeMemberId.check_lower(value.history_shared_by)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeMemberId.write(value.id, buf)
+        _UniffiFfiConverterTypeMemberRole.write(value.role, buf)
+        _UniffiFfiConverterOptionalTypeMemberId.write(value.history_shared_by, buf)
+
+class _UniffiFfiConverterSequenceTypeMember(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMember.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMember.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMember.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeMemberId(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeMemberId.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeMemberId.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeMemberId.read(buf) for i in range(count)
+        ]
+
+
+
+
+
+
+class RosterEvent:
+    """
+    A roster change, as every member sees it.
+"""
+    def __init__(self):
+        raise RuntimeError("RosterEvent cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class CREATED:
+        """
+        The conversation was created.
+"""
+        
+        def __init__(self, by:MemberId):
+            self.by = by
+            
+            """
+        The creator.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "RosterEvent.CREATED(by={})".format(self.by)
+        def __eq__(self, other):
+            if not other.is_CREATED():
+                return False
+            if self.by != other.by:
+                return False
+            return True
+
+    @dataclass
+    class JOINED:
+        """
+        A member was added.
+"""
+        
+        def __init__(self, by:MemberId, member:MemberId):
+            self.by = by
+            
+            """
+        Who added it.
+"""
+        
+            self.member = member
+            
+            """
+        The new member.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "RosterEvent.JOINED(by={}, member={})".format(self.by, self.member)
+        def __eq__(self, other):
+            if not other.is_JOINED():
+                return False
+            if self.by != other.by:
+                return False
+            if self.member != other.member:
+                return False
+            return True
+
+    @dataclass
+    class LEFT:
+        """
+        A member left.
+"""
+        
+        def __init__(self, member:MemberId):
+            self.member = member
+            
+            """
+        Who left.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "RosterEvent.LEFT(member={})".format(self.member)
+        def __eq__(self, other):
+            if not other.is_LEFT():
+                return False
+            if self.member != other.member:
+                return False
+            return True
+
+    @dataclass
+    class REMOVED:
+        """
+        A member was removed.
+"""
+        
+        def __init__(self, by:MemberId, member:MemberId):
+            self.by = by
+            
+            """
+        Who removed it.
+"""
+        
+            self.member = member
+            
+            """
+        The removed member.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "RosterEvent.REMOVED(by={}, member={})".format(self.by, self.member)
+        def __eq__(self, other):
+            if not other.is_REMOVED():
+                return False
+            if self.by != other.by:
+                return False
+            if self.member != other.member:
+                return False
+            return True
+
+    @dataclass
+    class TRANSFERRED:
+        """
+        A member handed over and left.
+"""
+        
+        def __init__(self, _from:MemberId, to:MemberId):
+            self._from = _from
+            
+            """
+        Who left.
+"""
+        
+            self.to = to
+            
+            """
+        Who took over.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "RosterEvent.TRANSFERRED(_from={}, to={})".format(self._from, self.to)
+        def __eq__(self, other):
+            if not other.is_TRANSFERRED():
+                return False
+            if self._from != other._from:
+                return False
+            if self.to != other.to:
+                return False
+            return True
+
+    @dataclass
+    class HISTORY_SHARED:
+        """
+        History was shared.
+"""
+        
+        def __init__(self, _from:MemberId, to:MemberId):
+            self._from = _from
+            
+            """
+        Who shared it.
+"""
+        
+            self.to = to
+            
+            """
+        Who received it.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "RosterEvent.HISTORY_SHARED(_from={}, to={})".format(self._from, self.to)
+        def __eq__(self, other):
+            if not other.is_HISTORY_SHARED():
+                return False
+            if self._from != other._from:
+                return False
+            if self.to != other.to:
+                return False
+            return True
+
+    @dataclass
+    class UNKNOWN:
+        """
+        An event kind of a newer core than these bindings (never produced while the two are
+        built together, as in this repository).
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "RosterEvent.UNKNOWN()".format()
+        def __eq__(self, other):
+            if not other.is_UNKNOWN():
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_CREATED(self) -> bool:
+        return isinstance(self, RosterEvent.CREATED)
+    def is_created(self) -> bool:
+        return isinstance(self, RosterEvent.CREATED)
+    def is_JOINED(self) -> bool:
+        return isinstance(self, RosterEvent.JOINED)
+    def is_joined(self) -> bool:
+        return isinstance(self, RosterEvent.JOINED)
+    def is_LEFT(self) -> bool:
+        return isinstance(self, RosterEvent.LEFT)
+    def is_left(self) -> bool:
+        return isinstance(self, RosterEvent.LEFT)
+    def is_REMOVED(self) -> bool:
+        return isinstance(self, RosterEvent.REMOVED)
+    def is_removed(self) -> bool:
+        return isinstance(self, RosterEvent.REMOVED)
+    def is_TRANSFERRED(self) -> bool:
+        return isinstance(self, RosterEvent.TRANSFERRED)
+    def is_transferred(self) -> bool:
+        return isinstance(self, RosterEvent.TRANSFERRED)
+    def is_HISTORY_SHARED(self) -> bool:
+        return isinstance(self, RosterEvent.HISTORY_SHARED)
+    def is_history_shared(self) -> bool:
+        return isinstance(self, RosterEvent.HISTORY_SHARED)
+    def is_UNKNOWN(self) -> bool:
+        return isinstance(self, RosterEvent.UNKNOWN)
+    def is_unknown(self) -> bool:
+        return isinstance(self, RosterEvent.UNKNOWN)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+RosterEvent.CREATED = type("RosterEvent.CREATED", (RosterEvent.CREATED, RosterEvent,), {})  # type: ignore
+RosterEvent.JOINED = type("RosterEvent.JOINED", (RosterEvent.JOINED, RosterEvent,), {})  # type: ignore
+RosterEvent.LEFT = type("RosterEvent.LEFT", (RosterEvent.LEFT, RosterEvent,), {})  # type: ignore
+RosterEvent.REMOVED = type("RosterEvent.REMOVED", (RosterEvent.REMOVED, RosterEvent,), {})  # type: ignore
+RosterEvent.TRANSFERRED = type("RosterEvent.TRANSFERRED", (RosterEvent.TRANSFERRED, RosterEvent,), {})  # type: ignore
+RosterEvent.HISTORY_SHARED = type("RosterEvent.HISTORY_SHARED", (RosterEvent.HISTORY_SHARED, RosterEvent,), {})  # type: ignore
+RosterEvent.UNKNOWN = type("RosterEvent.UNKNOWN", (RosterEvent.UNKNOWN, RosterEvent,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeRosterEvent(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return RosterEvent.CREATED(
+                _UniffiFfiConverterTypeMemberId.read(buf),
+            )
+        if variant == 2:
+            return RosterEvent.JOINED(
+                _UniffiFfiConverterTypeMemberId.read(buf),
+                _UniffiFfiConverterTypeMemberId.read(buf),
+            )
+        if variant == 3:
+            return RosterEvent.LEFT(
+                _UniffiFfiConverterTypeMemberId.read(buf),
+            )
+        if variant == 4:
+            return RosterEvent.REMOVED(
+                _UniffiFfiConverterTypeMemberId.read(buf),
+                _UniffiFfiConverterTypeMemberId.read(buf),
+            )
+        if variant == 5:
+            return RosterEvent.TRANSFERRED(
+                _UniffiFfiConverterTypeMemberId.read(buf),
+                _UniffiFfiConverterTypeMemberId.read(buf),
+            )
+        if variant == 6:
+            return RosterEvent.HISTORY_SHARED(
+                _UniffiFfiConverterTypeMemberId.read(buf),
+                _UniffiFfiConverterTypeMemberId.read(buf),
+            )
+        if variant == 7:
+            return RosterEvent.UNKNOWN(
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_CREATED():
+            _UniffiFfiConverterTypeMemberId.check_lower(value.by)
+            return
+        if value.is_JOINED():
+            _UniffiFfiConverterTypeMemberId.check_lower(value.by)
+            _UniffiFfiConverterTypeMemberId.check_lower(value.member)
+            return
+        if value.is_LEFT():
+            _UniffiFfiConverterTypeMemberId.check_lower(value.member)
+            return
+        if value.is_REMOVED():
+            _UniffiFfiConverterTypeMemberId.check_lower(value.by)
+            _UniffiFfiConverterTypeMemberId.check_lower(value.member)
+            return
+        if value.is_TRANSFERRED():
+            _UniffiFfiConverterTypeMemberId.check_lower(value._from)
+            _UniffiFfiConverterTypeMemberId.check_lower(value.to)
+            return
+        if value.is_HISTORY_SHARED():
+            _UniffiFfiConverterTypeMemberId.check_lower(value._from)
+            _UniffiFfiConverterTypeMemberId.check_lower(value.to)
+            return
+        if value.is_UNKNOWN():
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_CREATED():
+            buf.write_i32(1)
+            _UniffiFfiConverterTypeMemberId.write(value.by, buf)
+        if value.is_JOINED():
+            buf.write_i32(2)
+            _UniffiFfiConverterTypeMemberId.write(value.by, buf)
+            _UniffiFfiConverterTypeMemberId.write(value.member, buf)
+        if value.is_LEFT():
+            buf.write_i32(3)
+            _UniffiFfiConverterTypeMemberId.write(value.member, buf)
+        if value.is_REMOVED():
+            buf.write_i32(4)
+            _UniffiFfiConverterTypeMemberId.write(value.by, buf)
+            _UniffiFfiConverterTypeMemberId.write(value.member, buf)
+        if value.is_TRANSFERRED():
+            buf.write_i32(5)
+            _UniffiFfiConverterTypeMemberId.write(value._from, buf)
+            _UniffiFfiConverterTypeMemberId.write(value.to, buf)
+        if value.is_HISTORY_SHARED():
+            buf.write_i32(6)
+            _UniffiFfiConverterTypeMemberId.write(value._from, buf)
+            _UniffiFfiConverterTypeMemberId.write(value.to, buf)
+        if value.is_UNKNOWN():
+            buf.write_i32(7)
+
+
+
+class _UniffiFfiConverterSequenceTypeRosterEvent(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeRosterEvent.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeRosterEvent.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeRosterEvent.read(buf) for i in range(count)
+        ]
+
+
+
+
+
+
+class Received:
+    """
+    What `Conversation.open` found.
+"""
+    def __init__(self):
+        raise RuntimeError("Received cannot be instantiated directly")
+
+    # Each enum variant is a nested class of the enum itself.
+    @dataclass
+    class MESSAGE:
+        """
+        A message to every member (`sender` rather than `from`, a keyword in Python).
+"""
+        
+        def __init__(self, sender:MemberId, counter:int, gap:int, roster_matches:bool, text:bytes):
+            self.sender = sender
+            
+            """
+        The sender (authenticated).
+"""
+        
+            self.counter = counter
+            
+            """
+        The sender's counter.
+"""
+        
+            self.gap = gap
+            
+            """
+        Counters skipped since the last message from this sender (withheld or in flight).
+"""
+        
+            self.roster_matches = roster_matches
+            
+            """
+        Whether the sender's roster was this member's.
+"""
+        
+            self.text = text
+            
+            """
+        The text.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Received.MESSAGE(sender={}, counter={}, gap={}, roster_matches={}, text={})".format(self.sender, self.counter, self.gap, self.roster_matches, self.text)
+        def __eq__(self, other):
+            if not other.is_MESSAGE():
+                return False
+            if self.sender != other.sender:
+                return False
+            if self.counter != other.counter:
+                return False
+            if self.gap != other.gap:
+                return False
+            if self.roster_matches != other.roster_matches:
+                return False
+            if self.text != other.text:
+                return False
+            return True
+
+    @dataclass
+    class WHISPER:
+        """
+        A whisper (organisation members only).
+"""
+        
+        def __init__(self, sender:MemberId, counter:int, gap:int, roster_matches:bool, text:bytes):
+            self.sender = sender
+            
+            """
+        The sender (authenticated).
+"""
+        
+            self.counter = counter
+            
+            """
+        The sender's whisper counter.
+"""
+        
+            self.gap = gap
+            
+            """
+        As for `Message`.
+"""
+        
+            self.roster_matches = roster_matches
+            
+            """
+        As for `Message`.
+"""
+        
+            self.text = text
+            
+            """
+        The text.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Received.WHISPER(sender={}, counter={}, gap={}, roster_matches={}, text={})".format(self.sender, self.counter, self.gap, self.roster_matches, self.text)
+        def __eq__(self, other):
+            if not other.is_WHISPER():
+                return False
+            if self.sender != other.sender:
+                return False
+            if self.counter != other.counter:
+                return False
+            if self.gap != other.gap:
+                return False
+            if self.roster_matches != other.roster_matches:
+                return False
+            if self.text != other.text:
+                return False
+            return True
+
+    @dataclass
+    class ROSTER:
+        """
+        Roster events now applied (empty: kept until the one it builds on arrives).
+"""
+        
+        def __init__(self, events:typing.List[RosterEvent]):
+            self.events = events
+            
+            """
+        The events, in order.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Received.ROSTER(events={})".format(self.events)
+        def __eq__(self, other):
+            if not other.is_ROSTER():
+                return False
+            if self.events != other.events:
+                return False
+            return True
+
+    @dataclass
+    class HISTORY:
+        """
+        History shared with this member under a visible grant.
+"""
+        
+        def __init__(self, sender:MemberId, history:bytes):
+            self.sender = sender
+            
+            """
+        Who shared it.
+"""
+        
+            self.history = history
+            
+            """
+        The history.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Received.HISTORY(sender={}, history={})".format(self.sender, self.history)
+        def __eq__(self, other):
+            if not other.is_HISTORY():
+                return False
+            if self.sender != other.sender:
+                return False
+            if self.history != other.history:
+                return False
+            return True
+
+    @dataclass
+    class PRESENT:
+        """
+        The visitor confirmed its session with this device.
+"""
+        
+        def __init__(self, sender:MemberId):
+            self.sender = sender
+            
+            """
+        The visitor.
+"""
+        
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Received.PRESENT(sender={})".format(self.sender)
+        def __eq__(self, other):
+            if not other.is_PRESENT():
+                return False
+            if self.sender != other.sender:
+                return False
+            return True
+
+    @dataclass
+    class UNKNOWN:
+        """
+        A frame kind of a newer core than these bindings (never produced while the two are
+        built together).
+"""
+        
+        def __init__(self, ):
+            pass
+
+    
+            
+            
+    
+        def __str__(self):
+            return "Received.UNKNOWN()".format()
+        def __eq__(self, other):
+            if not other.is_UNKNOWN():
+                return False
+            return True
+
+    
+
+    # For each variant, we have `is_NAME` and `is_name` methods for easily checking
+    # whether an instance is that variant.
+    def is_MESSAGE(self) -> bool:
+        return isinstance(self, Received.MESSAGE)
+    def is_message(self) -> bool:
+        return isinstance(self, Received.MESSAGE)
+    def is_WHISPER(self) -> bool:
+        return isinstance(self, Received.WHISPER)
+    def is_whisper(self) -> bool:
+        return isinstance(self, Received.WHISPER)
+    def is_ROSTER(self) -> bool:
+        return isinstance(self, Received.ROSTER)
+    def is_roster(self) -> bool:
+        return isinstance(self, Received.ROSTER)
+    def is_HISTORY(self) -> bool:
+        return isinstance(self, Received.HISTORY)
+    def is_history(self) -> bool:
+        return isinstance(self, Received.HISTORY)
+    def is_PRESENT(self) -> bool:
+        return isinstance(self, Received.PRESENT)
+    def is_present(self) -> bool:
+        return isinstance(self, Received.PRESENT)
+    def is_UNKNOWN(self) -> bool:
+        return isinstance(self, Received.UNKNOWN)
+    def is_unknown(self) -> bool:
+        return isinstance(self, Received.UNKNOWN)
+    
+
+# Now, a little trick - we make each nested variant class be a subclass of the main
+# enum class, so that method calls and instance checks etc will work intuitively.
+# We might be able to do this a little more neatly with a metaclass, but this'll do.
+Received.MESSAGE = type("Received.MESSAGE", (Received.MESSAGE, Received,), {})  # type: ignore
+Received.WHISPER = type("Received.WHISPER", (Received.WHISPER, Received,), {})  # type: ignore
+Received.ROSTER = type("Received.ROSTER", (Received.ROSTER, Received,), {})  # type: ignore
+Received.HISTORY = type("Received.HISTORY", (Received.HISTORY, Received,), {})  # type: ignore
+Received.PRESENT = type("Received.PRESENT", (Received.PRESENT, Received,), {})  # type: ignore
+Received.UNKNOWN = type("Received.UNKNOWN", (Received.UNKNOWN, Received,), {})  # type: ignore
+
+
+
+
+class _UniffiFfiConverterTypeReceived(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return Received.MESSAGE(
+                _UniffiFfiConverterTypeMemberId.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
+                _UniffiFfiConverterBoolean.read(buf),
+                _UniffiFfiConverterBytes.read(buf),
+            )
+        if variant == 2:
+            return Received.WHISPER(
+                _UniffiFfiConverterTypeMemberId.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
+                _UniffiFfiConverterBoolean.read(buf),
+                _UniffiFfiConverterBytes.read(buf),
+            )
+        if variant == 3:
+            return Received.ROSTER(
+                _UniffiFfiConverterSequenceTypeRosterEvent.read(buf),
+            )
+        if variant == 4:
+            return Received.HISTORY(
+                _UniffiFfiConverterTypeMemberId.read(buf),
+                _UniffiFfiConverterBytes.read(buf),
+            )
+        if variant == 5:
+            return Received.PRESENT(
+                _UniffiFfiConverterTypeMemberId.read(buf),
+            )
+        if variant == 6:
+            return Received.UNKNOWN(
+            )
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value.is_MESSAGE():
+            _UniffiFfiConverterTypeMemberId.check_lower(value.sender)
+            _UniffiFfiConverterUInt32.check_lower(value.counter)
+            _UniffiFfiConverterUInt32.check_lower(value.gap)
+            _UniffiFfiConverterBoolean.check_lower(value.roster_matches)
+            _UniffiFfiConverterBytes.check_lower(value.text)
+            return
+        if value.is_WHISPER():
+            _UniffiFfiConverterTypeMemberId.check_lower(value.sender)
+            _UniffiFfiConverterUInt32.check_lower(value.counter)
+            _UniffiFfiConverterUInt32.check_lower(value.gap)
+            _UniffiFfiConverterBoolean.check_lower(value.roster_matches)
+            _UniffiFfiConverterBytes.check_lower(value.text)
+            return
+        if value.is_ROSTER():
+            _UniffiFfiConverterSequenceTypeRosterEvent.check_lower(value.events)
+            return
+        if value.is_HISTORY():
+            _UniffiFfiConverterTypeMemberId.check_lower(value.sender)
+            _UniffiFfiConverterBytes.check_lower(value.history)
+            return
+        if value.is_PRESENT():
+            _UniffiFfiConverterTypeMemberId.check_lower(value.sender)
+            return
+        if value.is_UNKNOWN():
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value.is_MESSAGE():
+            buf.write_i32(1)
+            _UniffiFfiConverterTypeMemberId.write(value.sender, buf)
+            _UniffiFfiConverterUInt32.write(value.counter, buf)
+            _UniffiFfiConverterUInt32.write(value.gap, buf)
+            _UniffiFfiConverterBoolean.write(value.roster_matches, buf)
+            _UniffiFfiConverterBytes.write(value.text, buf)
+        if value.is_WHISPER():
+            buf.write_i32(2)
+            _UniffiFfiConverterTypeMemberId.write(value.sender, buf)
+            _UniffiFfiConverterUInt32.write(value.counter, buf)
+            _UniffiFfiConverterUInt32.write(value.gap, buf)
+            _UniffiFfiConverterBoolean.write(value.roster_matches, buf)
+            _UniffiFfiConverterBytes.write(value.text, buf)
+        if value.is_ROSTER():
+            buf.write_i32(3)
+            _UniffiFfiConverterSequenceTypeRosterEvent.write(value.events, buf)
+        if value.is_HISTORY():
+            buf.write_i32(4)
+            _UniffiFfiConverterTypeMemberId.write(value.sender, buf)
+            _UniffiFfiConverterBytes.write(value.history, buf)
+        if value.is_PRESENT():
+            buf.write_i32(5)
+            _UniffiFfiConverterTypeMemberId.write(value.sender, buf)
+        if value.is_UNKNOWN():
+            buf.write_i32(6)
+
+
+
+
+class ConversationProtocol(typing.Protocol):
+    """
+    A conversation as one device holds it. Every method locks it (microseconds per pairwise
+    seal or open).
+"""
+    
+    def accept_visitor(self, identity: AgentIdentity,hello: bytes) -> bytes:
+        """
+        As an organisation device: accept the visitor's hello for this conversation (the
+        visitor's `attachAgent` follows). Returns the reply bytes.
+"""
+        raise NotImplementedError
+    def attach_agent(self, handshake: VisitorHandshake,reply: bytes,now: int) -> Outgoing:
+        """
+        As the visitor: finish a handshake with a member of the roster and attach it.
+"""
+        raise NotImplementedError
+    def attach_org(self, session: OrgSession) -> None:
+        """
+        As an organisation device: attach a finished organisation session.
+"""
+        raise NotImplementedError
+    def export_state(self, storage_key: StorageKey) -> str:
+        """
+        Seal the whole state under `storageKey`.
+"""
+        raise NotImplementedError
+    def grant_history(self, to: MemberId,history: bytes) -> typing.List[Outgoing]:
+        """
+        Share the history with another organisation member (visible in every roster).
+"""
+        raise NotImplementedError
+    def invite(self, certificate: AgentCertificate) -> typing.List[Outgoing]:
+        """
+        Add an organisation device (then open an organisation session to it, `attachOrg` it
+        and send it `welcome`).
+"""
+        raise NotImplementedError
+    def is_member(self, ) -> bool:
+        """
+        Whether this device is still a member.
+"""
+        raise NotImplementedError
+    def leave(self, ) -> typing.List[Outgoing]:
+        """
+        Leave the conversation.
+"""
+        raise NotImplementedError
+    def me(self, ) -> MemberId:
+        """
+        This device's member id.
+"""
+        raise NotImplementedError
+    def members(self, ) -> typing.List[Member]:
+        """
+        The current members, the visitor first.
+"""
+        raise NotImplementedError
+    def members_to_connect(self, ) -> typing.List[MemberId]:
+        """
+        Members this device should open a session to.
+"""
+        raise NotImplementedError
+    def open(self, envelope_bytes: bytes) -> Received:
+        """
+        Open an envelope from any member.
+"""
+        raise NotImplementedError
+    def remove(self, member: MemberId) -> typing.List[Outgoing]:
+        """
+        Remove another organisation member.
+"""
+        raise NotImplementedError
+    def roster_code(self, ) -> str:
+        """
+        The 12-digit roster code.
+"""
+        raise NotImplementedError
+    def seal(self, text: bytes) -> typing.List[Outgoing]:
+        """
+        Seal a message for every current member with a session.
+"""
+        raise NotImplementedError
+    def transfer(self, to: MemberId) -> typing.List[Outgoing]:
+        """
+        Hand over to another organisation member and leave.
+"""
+        raise NotImplementedError
+    def welcome(self, certificate: AgentCertificate) -> Outgoing:
+        """
+        The roster log for a member that just joined.
+"""
+        raise NotImplementedError
+    def whisper(self, text: bytes) -> typing.List[Outgoing]:
+        """
+        Seal a whisper for the organisation's members only.
+"""
+        raise NotImplementedError
+
+class Conversation(ConversationProtocol):
+    """
+    A conversation as one device holds it. Every method locks it (microseconds per pairwise
+    seal or open).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def import_state(cls, exported: str,storage_key: StorageKey) -> Conversation:
+        """
+        Open a conversation sealed by `exportState`.
+"""
+        
+        _UniffiFfiConverterString.check_lower(exported)
+        
+        _UniffiFfiConverterTypeStorageKey.check_lower(storage_key)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterString.lower(exported),
+            _UniffiFfiConverterTypeStorageKey.lower(storage_key),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeConversation.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_import_state,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def join_as_org(cls, identity: AgentIdentity,session: OrgSession,welcome: bytes) -> Conversation:
+        """
+        As an organisation device: join from the inviter's welcome over their session.
+"""
+        
+        _UniffiFfiConverterTypeAgentIdentity.check_lower(identity)
+        
+        _UniffiFfiConverterTypeOrgSession.check_lower(session)
+        
+        _UniffiFfiConverterBytes.check_lower(welcome)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeAgentIdentity.lower(identity),
+            _UniffiFfiConverterTypeOrgSession.lower(session),
+            _UniffiFfiConverterBytes.lower(welcome),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeConversation.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_join_as_org,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def join_as_visitor(cls, handshake: VisitorHandshake,org: OrgPublicKey,reply: bytes,welcome: bytes,now: int) -> Conversation:
+        """
+        As the visitor: finish the handshake with the creator's reply and join from its welcome.
+"""
+        
+        _UniffiFfiConverterTypeVisitorHandshake.check_lower(handshake)
+        
+        _UniffiFfiConverterTypeOrgPublicKey.check_lower(org)
+        
+        _UniffiFfiConverterBytes.check_lower(reply)
+        
+        _UniffiFfiConverterBytes.check_lower(welcome)
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeVisitorHandshake.lower(handshake),
+            _UniffiFfiConverterTypeOrgPublicKey.lower(org),
+            _UniffiFfiConverterBytes.lower(reply),
+            _UniffiFfiConverterBytes.lower(welcome),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeConversation.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_join_as_visitor,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_conversation, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_conversation, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def accept_visitor(self, identity: AgentIdentity,hello: bytes) -> bytes:
+        """
+        As an organisation device: accept the visitor's hello for this conversation (the
+        visitor's `attachAgent` follows). Returns the reply bytes.
+"""
+        
+        _UniffiFfiConverterTypeAgentIdentity.check_lower(identity)
+        
+        _UniffiFfiConverterBytes.check_lower(hello)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeAgentIdentity.lower(identity),
+            _UniffiFfiConverterBytes.lower(hello),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_accept_visitor,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def attach_agent(self, handshake: VisitorHandshake,reply: bytes,now: int) -> Outgoing:
+        """
+        As the visitor: finish a handshake with a member of the roster and attach it.
+"""
+        
+        _UniffiFfiConverterTypeVisitorHandshake.check_lower(handshake)
+        
+        _UniffiFfiConverterBytes.check_lower(reply)
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeVisitorHandshake.lower(handshake),
+            _UniffiFfiConverterBytes.lower(reply),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOutgoing.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_attach_agent,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def attach_org(self, session: OrgSession) -> None:
+        """
+        As an organisation device: attach a finished organisation session.
+"""
+        
+        _UniffiFfiConverterTypeOrgSession.check_lower(session)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeOrgSession.lower(session),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_attach_org,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def export_state(self, storage_key: StorageKey) -> str:
+        """
+        Seal the whole state under `storageKey`.
+"""
+        
+        _UniffiFfiConverterTypeStorageKey.check_lower(storage_key)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeStorageKey.lower(storage_key),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_export_state,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def grant_history(self, to: MemberId,history: bytes) -> typing.List[Outgoing]:
+        """
+        Share the history with another organisation member (visible in every roster).
+"""
+        
+        _UniffiFfiConverterTypeMemberId.check_lower(to)
+        
+        _UniffiFfiConverterBytes.check_lower(history)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMemberId.lower(to),
+            _UniffiFfiConverterBytes.lower(history),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeOutgoing.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_grant_history,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def invite(self, certificate: AgentCertificate) -> typing.List[Outgoing]:
+        """
+        Add an organisation device (then open an organisation session to it, `attachOrg` it
+        and send it `welcome`).
+"""
+        
+        _UniffiFfiConverterTypeAgentCertificate.check_lower(certificate)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeAgentCertificate.lower(certificate),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeOutgoing.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_invite,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def is_member(self, ) -> bool:
+        """
+        Whether this device is still a member.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_is_member,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def leave(self, ) -> typing.List[Outgoing]:
+        """
+        Leave the conversation.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeOutgoing.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_leave,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def me(self, ) -> MemberId:
+        """
+        This device's member id.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeMemberId.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_me,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def members(self, ) -> typing.List[Member]:
+        """
+        The current members, the visitor first.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeMember.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_members,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def members_to_connect(self, ) -> typing.List[MemberId]:
+        """
+        Members this device should open a session to.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeMemberId.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_members_to_connect,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def open(self, envelope_bytes: bytes) -> Received:
+        """
+        Open an envelope from any member.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(envelope_bytes)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(envelope_bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeReceived.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_open,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def remove(self, member: MemberId) -> typing.List[Outgoing]:
+        """
+        Remove another organisation member.
+"""
+        
+        _UniffiFfiConverterTypeMemberId.check_lower(member)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMemberId.lower(member),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeOutgoing.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_remove,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def roster_code(self, ) -> str:
+        """
+        The 12-digit roster code.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_roster_code,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def seal(self, text: bytes) -> typing.List[Outgoing]:
+        """
+        Seal a message for every current member with a session.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(text)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(text),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeOutgoing.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_seal,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def transfer(self, to: MemberId) -> typing.List[Outgoing]:
+        """
+        Hand over to another organisation member and leave.
+"""
+        
+        _UniffiFfiConverterTypeMemberId.check_lower(to)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeMemberId.lower(to),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeOutgoing.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_transfer,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def welcome(self, certificate: AgentCertificate) -> Outgoing:
+        """
+        The roster log for a member that just joined.
+"""
+        
+        _UniffiFfiConverterTypeAgentCertificate.check_lower(certificate)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeAgentCertificate.lower(certificate),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOutgoing.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_welcome,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def whisper(self, text: bytes) -> typing.List[Outgoing]:
+        """
+        Seal a whisper for the organisation's members only.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(text)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(text),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeOutgoing.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_whisper,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeConversation:
+    @staticmethod
+    def lift(value: int) -> Conversation:
+        return Conversation._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: Conversation):
+        if not isinstance(value, Conversation):
+            raise TypeError("Expected Conversation instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: Conversation) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> Conversation:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: Conversation, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+@dataclass
+class ConversationCreated:
+    """
+    What `createConversation` returns.
+"""
+    def __init__(self, *, conversation:Conversation, reply:bytes, welcome:Outgoing):
+        self.conversation = conversation
+        self.reply = reply
+        self.welcome = welcome
+        
+        
+
+    
+    def __str__(self):
+        return "ConversationCreated(conversation={}, reply={}, welcome={})".format(self.conversation, self.reply, self.welcome)
+    def __eq__(self, other):
+        if self.conversation != other.conversation:
+            return False
+        if self.reply != other.reply:
+            return False
+        if self.welcome != other.welcome:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeConversationCreated(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return ConversationCreated(
+            conversation=_UniffiFfiConverterTypeConversation.read(buf),
+            reply=_UniffiFfiConverterBytes.read(buf),
+            welcome=_UniffiFfiConverterTypeOutgoing.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeConversation.check_lower(value.conversation)
+        _UniffiFfiConverterBytes.check_lower(value.reply)
+        _UniffiFfiConverterTypeOutgoing.check_lower(value.welcome)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeConversation.write(value.conversation, buf)
+        _UniffiFfiConverterBytes.write(value.reply, buf)
+        _UniffiFfiConverterTypeOutgoing.write(value.welcome, buf)
+
+@dataclass
+class EnvelopeInfo:
+    """
+    The readable header of an envelope, for routing and ordering before opening it.
+"""
+    def __init__(self, *, session_id:str, sender:Role, counter:int):
+        self.session_id = session_id
+        self.sender = sender
+        self.counter = counter
+        
+        
+
+    
+    def __str__(self):
+        return "EnvelopeInfo(session_id={}, sender={}, counter={})".format(self.session_id, self.sender, self.counter)
+    def __eq__(self, other):
+        if self.session_id != other.session_id:
+            return False
+        if self.sender != other.sender:
+            return False
+        if self.counter != other.counter:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeEnvelopeInfo(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return EnvelopeInfo(
+            session_id=_UniffiFfiConverterString.read(buf),
+            sender=_UniffiFfiConverterTypeRole.read(buf),
+            counter=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterString.check_lower(value.session_id)
+        _UniffiFfiConverterTypeRole.check_lower(value.sender)
+        _UniffiFfiConverterUInt32.check_lower(value.counter)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterString.write(value.session_id, buf)
+        _UniffiFfiConverterTypeRole.write(value.sender, buf)
+        _UniffiFfiConverterUInt32.write(value.counter, buf)
+
+class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterBytes.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterBytes.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterBytes.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class AttachmentManifestProtocol(typing.Protocol):
+    """
+    A decoded, checked attachment manifest: what a recipient needs to fetch, check and open
+    one file. It holds the file key: send its bytes only inside a sealed chat message.
+"""
+    
+    def ciphertext_len(self, ) -> int:
+        """
+        Exact blob size in bytes: anything else is refused.
+"""
+        raise NotImplementedError
+    def commitment(self, ) -> bytes:
+        """
+        The key commitment (32 bytes), a public id of the blob.
+"""
+        raise NotImplementedError
+    def media_type(self, ) -> str:
+        """
+        Media type, as the sender gave it (untrusted).
+"""
+        raise NotImplementedError
+    def name(self, ) -> typing.Optional[str]:
+        """
+        File name, if any (untrusted: sanitise before using it as a path).
+"""
+        raise NotImplementedError
+    def plaintext_len(self, ) -> int:
+        """
+        Exact file size in bytes.
+"""
+        raise NotImplementedError
+    def thumbnail(self, ) -> typing.Optional[bytes]:
+        """
+        Thumbnail, if any (untrusted image data).
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The manifest's bytes, to send with `Session.seal`.
+"""
+        raise NotImplementedError
+
+class AttachmentManifest(AttachmentManifestProtocol):
+    """
+    A decoded, checked attachment manifest: what a recipient needs to fetch, check and open
+    one file. It holds the file key: send its bytes only inside a sealed chat message.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> AttachmentManifest:
+        """
+        Decode a manifest received as a chat message's plaintext. `MALFORMED` if invalid.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAttachmentManifest.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_constructor_attachmentmanifest_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_free_attachmentmanifest, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_hushwire_ffi_fn_clone_attachmentmanifest, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def ciphertext_len(self, ) -> int:
+        """
+        Exact blob size in bytes: anything else is refused.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_ciphertext_len,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def commitment(self, ) -> bytes:
+        """
+        The key commitment (32 bytes), a public id of the blob.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_commitment,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def media_type(self, ) -> str:
+        """
+        Media type, as the sender gave it (untrusted).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_media_type,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def name(self, ) -> typing.Optional[str]:
+        """
+        File name, if any (untrusted: sanitise before using it as a path).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalString.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_name,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def plaintext_len(self, ) -> int:
+        """
+        Exact file size in bytes.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_plaintext_len,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def thumbnail(self, ) -> typing.Optional[bytes]:
+        """
+        Thumbnail, if any (untrusted image data).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_thumbnail,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The manifest's bytes, to send with `Session.seal`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_attachmentmanifest_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeAttachmentManifest:
+    @staticmethod
+    def lift(value: int) -> AttachmentManifest:
+        return AttachmentManifest._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: AttachmentManifest):
+        if not isinstance(value, AttachmentManifest):
+            raise TypeError("Expected AttachmentManifest instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AttachmentManifest) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> AttachmentManifest:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AttachmentManifest, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+@dataclass
+class SealedAttachment:
+    """
+    The end of a sealed attachment: the blob's last bytes and the manifest.
+"""
+    def __init__(self, *, tail:bytes, manifest:AttachmentManifest):
+        self.tail = tail
+        self.manifest = manifest
+        
+        
+
+    
+    def __str__(self):
+        return "SealedAttachment(tail={}, manifest={})".format(self.tail, self.manifest)
+    def __eq__(self, other):
+        if self.tail != other.tail:
+            return False
+        if self.manifest != other.manifest:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSealedAttachment(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SealedAttachment(
+            tail=_UniffiFfiConverterBytes.read(buf),
+            manifest=_UniffiFfiConverterTypeAttachmentManifest.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.tail)
+        _UniffiFfiConverterTypeAttachmentManifest.check_lower(value.manifest)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.tail, buf)
+        _UniffiFfiConverterTypeAttachmentManifest.write(value.manifest, buf)
+
+@dataclass
+class VisitorStart:
+    """
+    What `startVisitorHandshake` returns: the handshake to finish later and the hello bytes to
+    send to the agent.
+"""
+    def __init__(self, *, handshake:VisitorHandshake, hello:bytes):
+        self.handshake = handshake
+        self.hello = hello
+        
+        
+
+    
+    def __str__(self):
+        return "VisitorStart(handshake={}, hello={})".format(self.handshake, self.hello)
+    def __eq__(self, other):
+        if self.handshake != other.handshake:
+            return False
+        if self.hello != other.hello:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeVisitorStart(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return VisitorStart(
+            handshake=_UniffiFfiConverterTypeVisitorHandshake.read(buf),
+            hello=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeVisitorHandshake.check_lower(value.handshake)
+        _UniffiFfiConverterBytes.check_lower(value.hello)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeVisitorHandshake.write(value.handshake, buf)
+        _UniffiFfiConverterBytes.write(value.hello, buf)
+
+
+
+
+
+
+class OrgRole(enum.Enum):
+    """
+    The role a version 2 certificate states.
+"""
+    
+    AGENT = 0
+    """
+    A human agent.
+"""
+    
+    SUPERVISOR = 1
+    """
+    A supervisor.
+"""
+    
+    BOT = 2
+    """
+    A bot.
+"""
+    
+
+
+class _UniffiFfiConverterTypeOrgRole(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return OrgRole.AGENT
+        if variant == 2:
+            return OrgRole.SUPERVISOR
+        if variant == 3:
+            return OrgRole.BOT
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == OrgRole.AGENT:
+            return
+        if value == OrgRole.SUPERVISOR:
+            return
+        if value == OrgRole.BOT:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == OrgRole.AGENT:
+            buf.write_i32(1)
+        if value == OrgRole.SUPERVISOR:
+            buf.write_i32(2)
+        if value == OrgRole.BOT:
+            buf.write_i32(3)
+
+
 
 
 class AgentKeyProtocol(typing.Protocol):
@@ -5042,6 +7693,13 @@ class OrgSigningKeyProtocol(typing.Protocol):
     certifies agent devices; keep it out of agent and visitor apps.
 """
     
+    def certify(self, device_public_key: bytes,agent_id: str,device_id: str,role: OrgRole,not_before: int,not_after: int) -> AgentCertificate:
+        """
+        Certify an organisation device's public key for `role` (a version 2 certificate;
+        `certifyAgent` issues version 1, which certifies an agent). Arguments and errors as
+        `certifyAgent`.
+"""
+        raise NotImplementedError
     def certify_agent(self, agent_public_key: bytes,agent_id: str,device_id: str,not_before: int,not_after: int) -> AgentCertificate:
         """
         Certify an agent device's 32-byte X25519 public key (`AgentKey.publicKey()`).
@@ -5123,6 +7781,41 @@ class OrgSigningKey(OrgSigningKeyProtocol):
         inst = cls.__new__(cls)
         inst._handle = handle
         return inst
+    def certify(self, device_public_key: bytes,agent_id: str,device_id: str,role: OrgRole,not_before: int,not_after: int) -> AgentCertificate:
+        """
+        Certify an organisation device's public key for `role` (a version 2 certificate;
+        `certifyAgent` issues version 1, which certifies an agent). Arguments and errors as
+        `certifyAgent`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(device_public_key)
+        
+        _UniffiFfiConverterString.check_lower(agent_id)
+        
+        _UniffiFfiConverterString.check_lower(device_id)
+        
+        _UniffiFfiConverterTypeOrgRole.check_lower(role)
+        
+        _UniffiFfiConverterUInt64.check_lower(not_before)
+        
+        _UniffiFfiConverterUInt64.check_lower(not_after)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(device_public_key),
+            _UniffiFfiConverterString.lower(agent_id),
+            _UniffiFfiConverterString.lower(device_id),
+            _UniffiFfiConverterTypeOrgRole.lower(role),
+            _UniffiFfiConverterUInt64.lower(not_before),
+            _UniffiFfiConverterUInt64.lower(not_after),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAgentCertificate.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_hushwire_ffi_fn_method_orgsigningkey_certify,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def certify_agent(self, agent_public_key: bytes,agent_id: str,device_id: str,not_before: int,not_after: int) -> AgentCertificate:
         """
         Certify an agent device's 32-byte X25519 public key (`AgentKey.publicKey()`).
@@ -5254,27 +7947,26 @@ class _UniffiFfiConverterUInt8(_UniffiConverterPrimitiveInt):
     @staticmethod
     def write(value, buf):
         buf.write_u8(value)
-
-class _UniffiFfiConverterBoolean:
-    @classmethod
-    def check_lower(cls, value):
-        return not not value
-
-    @classmethod
-    def lower(cls, value):
-        return 1 if value else 0
-
-    @staticmethod
-    def lift(value):
-        return value != 0
-
-    @classmethod
-    def read(cls, buf):
-        return cls.lift(buf.read_u8())
-
-    @classmethod
-    def write(cls, value, buf):
-        buf.write_u8(value)
+def create_conversation(identity: AgentIdentity,hello: bytes) -> ConversationCreated:
+    """
+    As the first organisation device: accept the visitor's hello and create the conversation.
+"""
+    
+    _UniffiFfiConverterTypeAgentIdentity.check_lower(identity)
+    
+    _UniffiFfiConverterBytes.check_lower(hello)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeAgentIdentity.lower(identity),
+        _UniffiFfiConverterBytes.lower(hello),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeConversationCreated.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeHushwireError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_hushwire_ffi_fn_func_create_conversation,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def envelope_from_text(text: str) -> bytes:
     """
     An envelope's base64url text form to its bytes. `MALFORMED` for garbage.
@@ -5428,11 +8120,23 @@ __all__ = [
     "InternalError",
     "HushwireError",
     "Role",
+    "MemberRole",
+    "RosterEvent",
+    "Received",
+    "OrgRole",
     "SessionConfig",
     "AcceptedSession",
+    "OrgAccepted",
+    "OrgFinished",
+    "OrgStart",
+    "MemberId",
+    "Outgoing",
+    "Member",
+    "ConversationCreated",
     "EnvelopeInfo",
     "SealedAttachment",
     "VisitorStart",
+    "create_conversation",
     "envelope_from_text",
     "envelope_to_text",
     "hello_session_id",
@@ -5447,16 +8151,24 @@ __all__ = [
     "SessionStore",
     "Session",
     "SessionProtocol",
-    "AttachmentManifest",
-    "AttachmentManifestProtocol",
-    "VisitorHandshake",
-    "VisitorHandshakeProtocol",
     "OrgPublicKey",
     "OrgPublicKeyProtocol",
     "AgentCertificate",
     "AgentCertificateProtocol",
+    "OrgSession",
+    "OrgSessionProtocol",
+    "OrgResponder",
+    "OrgResponderProtocol",
+    "OrgInitiator",
+    "OrgInitiatorProtocol",
     "AgentIdentity",
     "AgentIdentityProtocol",
+    "VisitorHandshake",
+    "VisitorHandshakeProtocol",
+    "Conversation",
+    "ConversationProtocol",
+    "AttachmentManifest",
+    "AttachmentManifestProtocol",
     "AgentKey",
     "AgentKeyProtocol",
     "AttachmentOpener",

@@ -846,6 +846,11 @@ public protocol AgentIdentityProtocol: AnyObject, Sendable {
     func accept(hello: Data) throws  -> AcceptedSession
     
     /**
+     * Answer another organisation device's hello.
+     */
+    func acceptOrgHandshake(hello: Data) throws  -> OrgAccepted
+    
+    /**
      * This device's certificate.
      */
     func certificate()  -> AgentCertificate
@@ -859,6 +864,11 @@ public protocol AgentIdentityProtocol: AnyObject, Sendable {
      * The organisation this agent belongs to.
      */
     func orgPublicKey()  -> OrgPublicKey
+    
+    /**
+     * Start a mutually authenticated session with another device of this organisation.
+     */
+    func startOrgHandshake() throws  -> OrgStart
     
 }
 /**
@@ -956,6 +966,18 @@ open func accept(hello: Data)throws  -> AcceptedSession  {
 }
     
     /**
+     * Answer another organisation device's hello.
+     */
+open func acceptOrgHandshake(hello: Data)throws  -> OrgAccepted  {
+    return try  FfiConverterTypeOrgAccepted_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_agentidentity_accept_org_handshake(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(hello),$0
+    )
+})
+}
+    
+    /**
      * This device's certificate.
      */
 open func certificate() -> AgentCertificate  {
@@ -984,6 +1006,17 @@ open func exportState(storageKey: StorageKey)throws  -> String  {
 open func orgPublicKey() -> OrgPublicKey  {
     return try!  FfiConverterTypeOrgPublicKey_lift(try! rustCall() {
     uniffi_hushwire_ffi_fn_method_agentidentity_org_public_key(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Start a mutually authenticated session with another device of this organisation.
+     */
+open func startOrgHandshake()throws  -> OrgStart  {
+    return try  FfiConverterTypeOrgStart_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_agentidentity_start_org_handshake(
             self.uniffiCloneHandle(),$0
     )
 })
@@ -1750,6 +1783,587 @@ public func FfiConverterTypeAttachmentSealer_lower(_ value: AttachmentSealer) ->
 
 
 /**
+ * A conversation as one device holds it. Every method locks it (microseconds per pairwise
+ * seal or open).
+ */
+public protocol ConversationProtocol: AnyObject, Sendable {
+    
+    /**
+     * As an organisation device: accept the visitor's hello for this conversation (the
+     * visitor's `attachAgent` follows). Returns the reply bytes.
+     */
+    func acceptVisitor(identity: AgentIdentity, hello: Data) throws  -> Data
+    
+    /**
+     * As the visitor: finish a handshake with a member of the roster and attach it.
+     */
+    func attachAgent(handshake: VisitorHandshake, reply: Data, now: UInt64) throws  -> Outgoing
+    
+    /**
+     * As an organisation device: attach a finished organisation session.
+     */
+    func attachOrg(session: OrgSession) throws 
+    
+    /**
+     * Seal the whole state under `storageKey`.
+     */
+    func exportState(storageKey: StorageKey) throws  -> String
+    
+    /**
+     * Share the history with another organisation member (visible in every roster).
+     */
+    func grantHistory(to: MemberId, history: Data) throws  -> [Outgoing]
+    
+    /**
+     * Add an organisation device (then open an organisation session to it, `attachOrg` it
+     * and send it `welcome`).
+     */
+    func invite(certificate: AgentCertificate) throws  -> [Outgoing]
+    
+    /**
+     * Whether this device is still a member.
+     */
+    func isMember()  -> Bool
+    
+    /**
+     * Leave the conversation.
+     */
+    func leave() throws  -> [Outgoing]
+    
+    /**
+     * This device's member id.
+     */
+    func me()  -> MemberId
+    
+    /**
+     * The current members, the visitor first.
+     */
+    func members()  -> [Member]
+    
+    /**
+     * Members this device should open a session to.
+     */
+    func membersToConnect()  -> [MemberId]
+    
+    /**
+     * Open an envelope from any member.
+     */
+    func `open`(envelopeBytes: Data) throws  -> Received
+    
+    /**
+     * Remove another organisation member.
+     */
+    func remove(member: MemberId) throws  -> [Outgoing]
+    
+    /**
+     * The 12-digit roster code.
+     */
+    func rosterCode()  -> String
+    
+    /**
+     * Seal a message for every current member with a session.
+     */
+    func seal(text: Data) throws  -> [Outgoing]
+    
+    /**
+     * Hand over to another organisation member and leave.
+     */
+    func transfer(to: MemberId) throws  -> [Outgoing]
+    
+    /**
+     * The roster log for a member that just joined.
+     */
+    func welcome(certificate: AgentCertificate) throws  -> Outgoing
+    
+    /**
+     * Seal a whisper for the organisation's members only.
+     */
+    func whisper(text: Data) throws  -> [Outgoing]
+    
+}
+/**
+ * A conversation as one device holds it. Every method locks it (microseconds per pairwise
+ * seal or open).
+ */
+open class Conversation: ConversationProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hushwire_ffi_fn_clone_conversation(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        try! rustCall { uniffi_hushwire_ffi_fn_free_conversation(handle, $0) }
+    }
+
+    
+    /**
+     * Open a conversation sealed by `exportState`.
+     */
+public static func importState(exported: String, storageKey: StorageKey)throws  -> Conversation  {
+    return try  FfiConverterTypeConversation_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_constructor_conversation_import_state(
+        FfiConverterString.lower(exported),
+        FfiConverterTypeStorageKey_lower(storageKey),$0
+    )
+})
+}
+    
+    /**
+     * As an organisation device: join from the inviter's welcome over their session.
+     */
+public static func joinAsOrg(identity: AgentIdentity, session: OrgSession, welcome: Data)throws  -> Conversation  {
+    return try  FfiConverterTypeConversation_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_constructor_conversation_join_as_org(
+        FfiConverterTypeAgentIdentity_lower(identity),
+        FfiConverterTypeOrgSession_lower(session),
+        FfiConverterData.lower(welcome),$0
+    )
+})
+}
+    
+    /**
+     * As the visitor: finish the handshake with the creator's reply and join from its welcome.
+     */
+public static func joinAsVisitor(handshake: VisitorHandshake, org: OrgPublicKey, reply: Data, welcome: Data, now: UInt64)throws  -> Conversation  {
+    return try  FfiConverterTypeConversation_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_constructor_conversation_join_as_visitor(
+        FfiConverterTypeVisitorHandshake_lower(handshake),
+        FfiConverterTypeOrgPublicKey_lower(org),
+        FfiConverterData.lower(reply),
+        FfiConverterData.lower(welcome),
+        FfiConverterUInt64.lower(now),$0
+    )
+})
+}
+    
+
+    
+    /**
+     * As an organisation device: accept the visitor's hello for this conversation (the
+     * visitor's `attachAgent` follows). Returns the reply bytes.
+     */
+open func acceptVisitor(identity: AgentIdentity, hello: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_accept_visitor(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAgentIdentity_lower(identity),
+        FfiConverterData.lower(hello),$0
+    )
+})
+}
+    
+    /**
+     * As the visitor: finish a handshake with a member of the roster and attach it.
+     */
+open func attachAgent(handshake: VisitorHandshake, reply: Data, now: UInt64)throws  -> Outgoing  {
+    return try  FfiConverterTypeOutgoing_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_attach_agent(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeVisitorHandshake_lower(handshake),
+        FfiConverterData.lower(reply),
+        FfiConverterUInt64.lower(now),$0
+    )
+})
+}
+    
+    /**
+     * As an organisation device: attach a finished organisation session.
+     */
+open func attachOrg(session: OrgSession)throws   {try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_attach_org(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeOrgSession_lower(session),$0
+    )
+}
+}
+    
+    /**
+     * Seal the whole state under `storageKey`.
+     */
+open func exportState(storageKey: StorageKey)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_export_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeStorageKey_lower(storageKey),$0
+    )
+})
+}
+    
+    /**
+     * Share the history with another organisation member (visible in every roster).
+     */
+open func grantHistory(to: MemberId, history: Data)throws  -> [Outgoing]  {
+    return try  FfiConverterSequenceTypeOutgoing.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_grant_history(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMemberId_lower(to),
+        FfiConverterData.lower(history),$0
+    )
+})
+}
+    
+    /**
+     * Add an organisation device (then open an organisation session to it, `attachOrg` it
+     * and send it `welcome`).
+     */
+open func invite(certificate: AgentCertificate)throws  -> [Outgoing]  {
+    return try  FfiConverterSequenceTypeOutgoing.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_invite(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAgentCertificate_lower(certificate),$0
+    )
+})
+}
+    
+    /**
+     * Whether this device is still a member.
+     */
+open func isMember() -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_conversation_is_member(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Leave the conversation.
+     */
+open func leave()throws  -> [Outgoing]  {
+    return try  FfiConverterSequenceTypeOutgoing.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_leave(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * This device's member id.
+     */
+open func me() -> MemberId  {
+    return try!  FfiConverterTypeMemberId_lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_conversation_me(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * The current members, the visitor first.
+     */
+open func members() -> [Member]  {
+    return try!  FfiConverterSequenceTypeMember.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_conversation_members(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Members this device should open a session to.
+     */
+open func membersToConnect() -> [MemberId]  {
+    return try!  FfiConverterSequenceTypeMemberId.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_conversation_members_to_connect(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Open an envelope from any member.
+     */
+open func `open`(envelopeBytes: Data)throws  -> Received  {
+    return try  FfiConverterTypeReceived_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_open(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(envelopeBytes),$0
+    )
+})
+}
+    
+    /**
+     * Remove another organisation member.
+     */
+open func remove(member: MemberId)throws  -> [Outgoing]  {
+    return try  FfiConverterSequenceTypeOutgoing.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_remove(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMemberId_lower(member),$0
+    )
+})
+}
+    
+    /**
+     * The 12-digit roster code.
+     */
+open func rosterCode() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_conversation_roster_code(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+    /**
+     * Seal a message for every current member with a session.
+     */
+open func seal(text: Data)throws  -> [Outgoing]  {
+    return try  FfiConverterSequenceTypeOutgoing.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_seal(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(text),$0
+    )
+})
+}
+    
+    /**
+     * Hand over to another organisation member and leave.
+     */
+open func transfer(to: MemberId)throws  -> [Outgoing]  {
+    return try  FfiConverterSequenceTypeOutgoing.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_transfer(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeMemberId_lower(to),$0
+    )
+})
+}
+    
+    /**
+     * The roster log for a member that just joined.
+     */
+open func welcome(certificate: AgentCertificate)throws  -> Outgoing  {
+    return try  FfiConverterTypeOutgoing_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_welcome(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAgentCertificate_lower(certificate),$0
+    )
+})
+}
+    
+    /**
+     * Seal a whisper for the organisation's members only.
+     */
+open func whisper(text: Data)throws  -> [Outgoing]  {
+    return try  FfiConverterSequenceTypeOutgoing.lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_conversation_whisper(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(text),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversation: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Conversation
+
+    public static func lift(_ handle: UInt64) throws -> Conversation {
+        return Conversation(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Conversation) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Conversation {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Conversation, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversation_lift(_ handle: UInt64) throws -> Conversation {
+    return try FfiConverterTypeConversation.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversation_lower(_ value: Conversation) -> UInt64 {
+    return FfiConverterTypeConversation.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The initiating side of an organisation handshake.
+ */
+public protocol OrgInitiatorProtocol: AnyObject, Sendable {
+    
+    /**
+     * Check the responder's certificate at `now` and produce the finish message.
+     */
+    func finishAt(reply: Data, now: UInt64) throws  -> OrgFinished
+    
+}
+/**
+ * The initiating side of an organisation handshake.
+ */
+open class OrgInitiator: OrgInitiatorProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hushwire_ffi_fn_clone_orginitiator(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        try! rustCall { uniffi_hushwire_ffi_fn_free_orginitiator(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Check the responder's certificate at `now` and produce the finish message.
+     */
+open func finishAt(reply: Data, now: UInt64)throws  -> OrgFinished  {
+    return try  FfiConverterTypeOrgFinished_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_orginitiator_finish_at(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(reply),
+        FfiConverterUInt64.lower(now),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOrgInitiator: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = OrgInitiator
+
+    public static func lift(_ handle: UInt64) throws -> OrgInitiator {
+        return OrgInitiator(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: OrgInitiator) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OrgInitiator {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OrgInitiator, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgInitiator_lift(_ handle: UInt64) throws -> OrgInitiator {
+    return try FfiConverterTypeOrgInitiator.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgInitiator_lower(_ value: OrgInitiator) -> UInt64 {
+    return FfiConverterTypeOrgInitiator.lower(value)
+}
+
+
+
+
+
+
+/**
  * An organisation's Ed25519 public key, pinned by visitor apps. Text form: unpadded
  * base64url (`toText()` / `fromText()`), which is also its `toString()`.
  */
@@ -1950,10 +2564,267 @@ public func FfiConverterTypeOrgPublicKey_lower(_ value: OrgPublicKey) -> UInt64 
 
 
 /**
+ * The responding side of an organisation handshake.
+ */
+public protocol OrgResponderProtocol: AnyObject, Sendable {
+    
+    /**
+     * Check the initiator's finish message and certificate at `now`.
+     */
+    func finishAt(finish: Data, now: UInt64) throws  -> OrgSession
+    
+}
+/**
+ * The responding side of an organisation handshake.
+ */
+open class OrgResponder: OrgResponderProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hushwire_ffi_fn_clone_orgresponder(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        try! rustCall { uniffi_hushwire_ffi_fn_free_orgresponder(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Check the initiator's finish message and certificate at `now`.
+     */
+open func finishAt(finish: Data, now: UInt64)throws  -> OrgSession  {
+    return try  FfiConverterTypeOrgSession_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_orgresponder_finish_at(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(finish),
+        FfiConverterUInt64.lower(now),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOrgResponder: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = OrgResponder
+
+    public static func lift(_ handle: UInt64) throws -> OrgResponder {
+        return OrgResponder(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: OrgResponder) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OrgResponder {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OrgResponder, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgResponder_lift(_ handle: UInt64) throws -> OrgResponder {
+    return try FfiConverterTypeOrgResponder.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgResponder_lower(_ value: OrgResponder) -> UInt64 {
+    return FfiConverterTypeOrgResponder.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A finished organisation handshake: hand it to `Conversation.attachOrg` or
+ * `Conversation.joinAsOrg` (each takes it once).
+ */
+public protocol OrgSessionProtocol: AnyObject, Sendable {
+    
+    /**
+     * The peer's verified certificate.
+     */
+    func peer()  -> AgentCertificate
+    
+}
+/**
+ * A finished organisation handshake: hand it to `Conversation.attachOrg` or
+ * `Conversation.joinAsOrg` (each takes it once).
+ */
+open class OrgSession: OrgSessionProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_hushwire_ffi_fn_clone_orgsession(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        try! rustCall { uniffi_hushwire_ffi_fn_free_orgsession(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The peer's verified certificate.
+     */
+open func peer() -> AgentCertificate  {
+    return try!  FfiConverterTypeAgentCertificate_lift(try! rustCall() {
+    uniffi_hushwire_ffi_fn_method_orgsession_peer(
+            self.uniffiCloneHandle(),$0
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOrgSession: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = OrgSession
+
+    public static func lift(_ handle: UInt64) throws -> OrgSession {
+        return OrgSession(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: OrgSession) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OrgSession {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OrgSession, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgSession_lift(_ handle: UInt64) throws -> OrgSession {
+    return try FfiConverterTypeOrgSession.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgSession_lower(_ value: OrgSession) -> UInt64 {
+    return FfiConverterTypeOrgSession.lower(value)
+}
+
+
+
+
+
+
+/**
  * The organisation's long-term Ed25519 signing key. Only needed by the admin tool that
  * certifies agent devices; keep it out of agent and visitor apps.
  */
 public protocol OrgSigningKeyProtocol: AnyObject, Sendable {
+    
+    /**
+     * Certify an organisation device's public key for `role` (a version 2 certificate;
+     * `certifyAgent` issues version 1, which certifies an agent). Arguments and errors as
+     * `certifyAgent`.
+     */
+    func certify(devicePublicKey: Data, agentId: String, deviceId: String, role: OrgRole, notBefore: UInt64, notAfter: UInt64) throws  -> AgentCertificate
     
     /**
      * Certify an agent device's 32-byte X25519 public key (`AgentKey.publicKey()`).
@@ -2047,6 +2918,25 @@ public static func generate()throws  -> OrgSigningKey  {
 }
     
 
+    
+    /**
+     * Certify an organisation device's public key for `role` (a version 2 certificate;
+     * `certifyAgent` issues version 1, which certifies an agent). Arguments and errors as
+     * `certifyAgent`.
+     */
+open func certify(devicePublicKey: Data, agentId: String, deviceId: String, role: OrgRole, notBefore: UInt64, notAfter: UInt64)throws  -> AgentCertificate  {
+    return try  FfiConverterTypeAgentCertificate_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_method_orgsigningkey_certify(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(devicePublicKey),
+        FfiConverterString.lower(agentId),
+        FfiConverterString.lower(deviceId),
+        FfiConverterTypeOrgRole_lower(role),
+        FfiConverterUInt64.lower(notBefore),
+        FfiConverterUInt64.lower(notAfter),$0
+    )
+})
+}
     
     /**
      * Certify an agent device's 32-byte X25519 public key (`AgentKey.publicKey()`).
@@ -3205,6 +4095,83 @@ public func FfiConverterTypeAcceptedSession_lower(_ value: AcceptedSession) -> R
 
 
 /**
+ * What `createConversation` returns.
+ */
+public struct ConversationCreated {
+    /**
+     * The new conversation.
+     */
+    public var conversation: Conversation
+    /**
+     * The handshake reply to send to the visitor.
+     */
+    public var reply: Data
+    /**
+     * The welcome to send to the visitor after the reply.
+     */
+    public var welcome: Outgoing
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The new conversation.
+         */conversation: Conversation, 
+        /**
+         * The handshake reply to send to the visitor.
+         */reply: Data, 
+        /**
+         * The welcome to send to the visitor after the reply.
+         */welcome: Outgoing) {
+        self.conversation = conversation
+        self.reply = reply
+        self.welcome = welcome
+    }
+
+    
+}
+
+#if compiler(>=6)
+extension ConversationCreated: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeConversationCreated: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ConversationCreated {
+        return
+            try ConversationCreated(
+                conversation: FfiConverterTypeConversation.read(from: &buf), 
+                reply: FfiConverterData.read(from: &buf), 
+                welcome: FfiConverterTypeOutgoing.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ConversationCreated, into buf: inout [UInt8]) {
+        FfiConverterTypeConversation.write(value.conversation, into: &buf)
+        FfiConverterData.write(value.reply, into: &buf)
+        FfiConverterTypeOutgoing.write(value.welcome, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationCreated_lift(_ buf: RustBuffer) throws -> ConversationCreated {
+    return try FfiConverterTypeConversationCreated.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeConversationCreated_lower(_ value: ConversationCreated) -> RustBuffer {
+    return FfiConverterTypeConversationCreated.lower(value)
+}
+
+
+/**
  * The readable header of an envelope, for routing and ordering before opening it.
  */
 public struct EnvelopeInfo: Equatable, Hashable {
@@ -3278,6 +4245,418 @@ public func FfiConverterTypeEnvelopeInfo_lift(_ buf: RustBuffer) throws -> Envel
 #endif
 public func FfiConverterTypeEnvelopeInfo_lower(_ value: EnvelopeInfo) -> RustBuffer {
     return FfiConverterTypeEnvelopeInfo.lower(value)
+}
+
+
+/**
+ * One current member of the roster.
+ */
+public struct Member: Equatable, Hashable {
+    /**
+     * Its id.
+     */
+    public var id: MemberId
+    /**
+     * Its role.
+     */
+    public var role: MemberRole
+    /**
+     * Who shared the history with it, if anyone (visible to every member).
+     */
+    public var historySharedBy: MemberId?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its id.
+         */id: MemberId, 
+        /**
+         * Its role.
+         */role: MemberRole, 
+        /**
+         * Who shared the history with it, if anyone (visible to every member).
+         */historySharedBy: MemberId?) {
+        self.id = id
+        self.role = role
+        self.historySharedBy = historySharedBy
+    }
+
+    
+}
+
+#if compiler(>=6)
+extension Member: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMember: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Member {
+        return
+            try Member(
+                id: FfiConverterTypeMemberId.read(from: &buf), 
+                role: FfiConverterTypeMemberRole.read(from: &buf), 
+                historySharedBy: FfiConverterOptionTypeMemberId.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Member, into buf: inout [UInt8]) {
+        FfiConverterTypeMemberId.write(value.id, into: &buf)
+        FfiConverterTypeMemberRole.write(value.role, into: &buf)
+        FfiConverterOptionTypeMemberId.write(value.historySharedBy, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMember_lift(_ buf: RustBuffer) throws -> Member {
+    return try FfiConverterTypeMember.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMember_lower(_ value: Member) -> RustBuffer {
+    return FfiConverterTypeMember.lower(value)
+}
+
+
+/**
+ * A member of a conversation: the ids of its certificate, both empty for the visitor.
+ */
+public struct MemberId: Equatable, Hashable {
+    /**
+     * The agent id (empty for the visitor).
+     */
+    public var agentId: String
+    /**
+     * The device id (empty for the visitor).
+     */
+    public var deviceId: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The agent id (empty for the visitor).
+         */agentId: String, 
+        /**
+         * The device id (empty for the visitor).
+         */deviceId: String) {
+        self.agentId = agentId
+        self.deviceId = deviceId
+    }
+
+    
+}
+
+#if compiler(>=6)
+extension MemberId: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMemberId: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MemberId {
+        return
+            try MemberId(
+                agentId: FfiConverterString.read(from: &buf), 
+                deviceId: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: MemberId, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.agentId, into: &buf)
+        FfiConverterString.write(value.deviceId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberId_lift(_ buf: RustBuffer) throws -> MemberId {
+    return try FfiConverterTypeMemberId.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberId_lower(_ value: MemberId) -> RustBuffer {
+    return FfiConverterTypeMemberId.lower(value)
+}
+
+
+/**
+ * What `AgentIdentity.acceptOrgHandshake` returns.
+ */
+public struct OrgAccepted {
+    /**
+     * Keep until the finish message arrives.
+     */
+    public var responder: OrgResponder
+    /**
+     * The reply to send.
+     */
+    public var reply: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Keep until the finish message arrives.
+         */responder: OrgResponder, 
+        /**
+         * The reply to send.
+         */reply: Data) {
+        self.responder = responder
+        self.reply = reply
+    }
+
+    
+}
+
+#if compiler(>=6)
+extension OrgAccepted: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOrgAccepted: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OrgAccepted {
+        return
+            try OrgAccepted(
+                responder: FfiConverterTypeOrgResponder.read(from: &buf), 
+                reply: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OrgAccepted, into buf: inout [UInt8]) {
+        FfiConverterTypeOrgResponder.write(value.responder, into: &buf)
+        FfiConverterData.write(value.reply, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgAccepted_lift(_ buf: RustBuffer) throws -> OrgAccepted {
+    return try FfiConverterTypeOrgAccepted.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgAccepted_lower(_ value: OrgAccepted) -> RustBuffer {
+    return FfiConverterTypeOrgAccepted.lower(value)
+}
+
+
+/**
+ * What `OrgInitiator.finishAt` returns.
+ */
+public struct OrgFinished {
+    /**
+     * The session with the responder.
+     */
+    public var session: OrgSession
+    /**
+     * The finish message to send.
+     */
+    public var finish: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The session with the responder.
+         */session: OrgSession, 
+        /**
+         * The finish message to send.
+         */finish: Data) {
+        self.session = session
+        self.finish = finish
+    }
+
+    
+}
+
+#if compiler(>=6)
+extension OrgFinished: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOrgFinished: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OrgFinished {
+        return
+            try OrgFinished(
+                session: FfiConverterTypeOrgSession.read(from: &buf), 
+                finish: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OrgFinished, into buf: inout [UInt8]) {
+        FfiConverterTypeOrgSession.write(value.session, into: &buf)
+        FfiConverterData.write(value.finish, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgFinished_lift(_ buf: RustBuffer) throws -> OrgFinished {
+    return try FfiConverterTypeOrgFinished.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgFinished_lower(_ value: OrgFinished) -> RustBuffer {
+    return FfiConverterTypeOrgFinished.lower(value)
+}
+
+
+/**
+ * What `AgentIdentity.startOrgHandshake` returns.
+ */
+public struct OrgStart {
+    /**
+     * Keep until the reply arrives.
+     */
+    public var initiator: OrgInitiator
+    /**
+     * The hello to send.
+     */
+    public var hello: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Keep until the reply arrives.
+         */initiator: OrgInitiator, 
+        /**
+         * The hello to send.
+         */hello: Data) {
+        self.initiator = initiator
+        self.hello = hello
+    }
+
+    
+}
+
+#if compiler(>=6)
+extension OrgStart: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOrgStart: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OrgStart {
+        return
+            try OrgStart(
+                initiator: FfiConverterTypeOrgInitiator.read(from: &buf), 
+                hello: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: OrgStart, into buf: inout [UInt8]) {
+        FfiConverterTypeOrgInitiator.write(value.initiator, into: &buf)
+        FfiConverterData.write(value.hello, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgStart_lift(_ buf: RustBuffer) throws -> OrgStart {
+    return try FfiConverterTypeOrgStart.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgStart_lower(_ value: OrgStart) -> RustBuffer {
+    return FfiConverterTypeOrgStart.lower(value)
+}
+
+
+/**
+ * One envelope of a fan-out and the member the relay should deliver it to.
+ */
+public struct Outgoing: Equatable, Hashable {
+    /**
+     * The recipient.
+     */
+    public var to: MemberId
+    /**
+     * The envelope bytes.
+     */
+    public var envelope: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The recipient.
+         */to: MemberId, 
+        /**
+         * The envelope bytes.
+         */envelope: Data) {
+        self.to = to
+        self.envelope = envelope
+    }
+
+    
+}
+
+#if compiler(>=6)
+extension Outgoing: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOutgoing: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Outgoing {
+        return
+            try Outgoing(
+                to: FfiConverterTypeMemberId.read(from: &buf), 
+                envelope: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Outgoing, into buf: inout [UInt8]) {
+        FfiConverterTypeMemberId.write(value.to, into: &buf)
+        FfiConverterData.write(value.envelope, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutgoing_lift(_ buf: RustBuffer) throws -> Outgoing {
+    return try FfiConverterTypeOutgoing.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOutgoing_lower(_ value: Outgoing) -> RustBuffer {
+    return FfiConverterTypeOutgoing.lower(value)
 }
 
 
@@ -3716,6 +5095,50 @@ public enum HushwireError: Swift.Error, Equatable, Hashable, Foundation.Localize
          */detail: String
     )
     /**
+     * `NOT_A_MEMBER`: the envelope, session or member is not a current member of the conversation (for example a removed device), or this device is no longer one.
+     */
+    case NotAMember(
+        /**
+         * Always `"NOT_A_MEMBER"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
+     * `ROSTER_FORBIDDEN`: a roster event, whisper or history is not allowed from this sender by the conversation's roster.
+     */
+    case RosterForbidden(
+        /**
+         * Always `"ROSTER_FORBIDDEN"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
+     * `ROSTER_CONFLICT`: a roster event builds on a roster this member has already moved past (concurrent change or an old event).
+     */
+    case RosterConflict(
+        /**
+         * Always `"ROSTER_CONFLICT"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
+     * `CONVERSATION_FULL`: the conversation has its maximum number of members (16) or roster events (128).
+     */
+    case ConversationFull(
+        /**
+         * Always `"CONVERSATION_FULL"`.
+         */code: String, 
+        /**
+         * What was wrong, for logs.
+         */detail: String
+    )
+    /**
      * `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
      * `SessionStore`) threw an exception that is not a `HushwireError`.
      */
@@ -3846,11 +5269,27 @@ public struct FfiConverterTypeHushwireError: FfiConverterRustBuffer {
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 21: return .CallbackFailed(
+        case 21: return .NotAMember(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
-        case 22: return .Other(
+        case 22: return .RosterForbidden(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 23: return .RosterConflict(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 24: return .ConversationFull(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 25: return .CallbackFailed(
+            code: try FfiConverterString.read(from: &buf), 
+            detail: try FfiConverterString.read(from: &buf)
+            )
+        case 26: return .Other(
             code: try FfiConverterString.read(from: &buf), 
             detail: try FfiConverterString.read(from: &buf)
             )
@@ -3986,14 +5425,38 @@ public struct FfiConverterTypeHushwireError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .CallbackFailed(code,detail):
+        case let .NotAMember(code,detail):
             writeInt(&buf, Int32(21))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .Other(code,detail):
+        case let .RosterForbidden(code,detail):
             writeInt(&buf, Int32(22))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .RosterConflict(code,detail):
+            writeInt(&buf, Int32(23))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .ConversationFull(code,detail):
+            writeInt(&buf, Int32(24))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .CallbackFailed(code,detail):
+            writeInt(&buf, Int32(25))
+            FfiConverterString.write(code, into: &buf)
+            FfiConverterString.write(detail, into: &buf)
+            
+        
+        case let .Other(code,detail):
+            writeInt(&buf, Int32(26))
             FfiConverterString.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
             
@@ -4015,6 +5478,365 @@ public func FfiConverterTypeHushwireError_lift(_ buf: RustBuffer) throws -> Hush
 public func FfiConverterTypeHushwireError_lower(_ value: HushwireError) -> RustBuffer {
     return FfiConverterTypeHushwireError.lower(value)
 }
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * A member's role in the conversation.
+ */
+
+public enum MemberRole: Equatable, Hashable {
+    
+    /**
+     * The visitor.
+     */
+    case visitor
+    /**
+     * An agent.
+     */
+    case agent
+    /**
+     * A supervisor.
+     */
+    case supervisor
+    /**
+     * A bot.
+     */
+    case bot
+
+
+
+}
+
+#if compiler(>=6)
+extension MemberRole: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMemberRole: FfiConverterRustBuffer {
+    typealias SwiftType = MemberRole
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MemberRole {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .visitor
+        
+        case 2: return .agent
+        
+        case 3: return .supervisor
+        
+        case 4: return .bot
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MemberRole, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .visitor:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .agent:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .supervisor:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .bot:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberRole_lift(_ buf: RustBuffer) throws -> MemberRole {
+    return try FfiConverterTypeMemberRole.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemberRole_lower(_ value: MemberRole) -> RustBuffer {
+    return FfiConverterTypeMemberRole.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * The role a version 2 certificate states.
+ */
+
+public enum OrgRole: Equatable, Hashable {
+    
+    /**
+     * A human agent.
+     */
+    case agent
+    /**
+     * A supervisor.
+     */
+    case supervisor
+    /**
+     * A bot.
+     */
+    case bot
+
+
+
+}
+
+#if compiler(>=6)
+extension OrgRole: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOrgRole: FfiConverterRustBuffer {
+    typealias SwiftType = OrgRole
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OrgRole {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .agent
+        
+        case 2: return .supervisor
+        
+        case 3: return .bot
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: OrgRole, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .agent:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .supervisor:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .bot:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgRole_lift(_ buf: RustBuffer) throws -> OrgRole {
+    return try FfiConverterTypeOrgRole.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOrgRole_lower(_ value: OrgRole) -> RustBuffer {
+    return FfiConverterTypeOrgRole.lower(value)
+}
+
+
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * What `Conversation.open` found.
+ */
+
+public enum Received: Equatable, Hashable {
+    
+    /**
+     * A message to every member (`sender` rather than `from`, a keyword in Python).
+     */
+    case message(
+        /**
+         * The sender (authenticated).
+         */sender: MemberId, 
+        /**
+         * The sender's counter.
+         */counter: UInt32, 
+        /**
+         * Counters skipped since the last message from this sender (withheld or in flight).
+         */gap: UInt32, 
+        /**
+         * Whether the sender's roster was this member's.
+         */rosterMatches: Bool, 
+        /**
+         * The text.
+         */text: Data
+    )
+    /**
+     * A whisper (organisation members only).
+     */
+    case whisper(
+        /**
+         * The sender (authenticated).
+         */sender: MemberId, 
+        /**
+         * The sender's whisper counter.
+         */counter: UInt32, 
+        /**
+         * As for `Message`.
+         */gap: UInt32, 
+        /**
+         * As for `Message`.
+         */rosterMatches: Bool, 
+        /**
+         * The text.
+         */text: Data
+    )
+    /**
+     * Roster events now applied (empty: kept until the one it builds on arrives).
+     */
+    case roster(
+        /**
+         * The events, in order.
+         */events: [RosterEvent]
+    )
+    /**
+     * History shared with this member under a visible grant.
+     */
+    case history(
+        /**
+         * Who shared it.
+         */sender: MemberId, 
+        /**
+         * The history.
+         */history: Data
+    )
+    /**
+     * The visitor confirmed its session with this device.
+     */
+    case present(
+        /**
+         * The visitor.
+         */sender: MemberId
+    )
+    /**
+     * A frame kind of a newer core than these bindings (never produced while the two are
+     * built together).
+     */
+    case unknown
+
+
+
+}
+
+#if compiler(>=6)
+extension Received: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReceived: FfiConverterRustBuffer {
+    typealias SwiftType = Received
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Received {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .message(sender: try FfiConverterTypeMemberId.read(from: &buf), counter: try FfiConverterUInt32.read(from: &buf), gap: try FfiConverterUInt32.read(from: &buf), rosterMatches: try FfiConverterBool.read(from: &buf), text: try FfiConverterData.read(from: &buf)
+        )
+        
+        case 2: return .whisper(sender: try FfiConverterTypeMemberId.read(from: &buf), counter: try FfiConverterUInt32.read(from: &buf), gap: try FfiConverterUInt32.read(from: &buf), rosterMatches: try FfiConverterBool.read(from: &buf), text: try FfiConverterData.read(from: &buf)
+        )
+        
+        case 3: return .roster(events: try FfiConverterSequenceTypeRosterEvent.read(from: &buf)
+        )
+        
+        case 4: return .history(sender: try FfiConverterTypeMemberId.read(from: &buf), history: try FfiConverterData.read(from: &buf)
+        )
+        
+        case 5: return .present(sender: try FfiConverterTypeMemberId.read(from: &buf)
+        )
+        
+        case 6: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: Received, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .message(sender,counter,gap,rosterMatches,text):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeMemberId.write(sender, into: &buf)
+            FfiConverterUInt32.write(counter, into: &buf)
+            FfiConverterUInt32.write(gap, into: &buf)
+            FfiConverterBool.write(rosterMatches, into: &buf)
+            FfiConverterData.write(text, into: &buf)
+            
+        
+        case let .whisper(sender,counter,gap,rosterMatches,text):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeMemberId.write(sender, into: &buf)
+            FfiConverterUInt32.write(counter, into: &buf)
+            FfiConverterUInt32.write(gap, into: &buf)
+            FfiConverterBool.write(rosterMatches, into: &buf)
+            FfiConverterData.write(text, into: &buf)
+            
+        
+        case let .roster(events):
+            writeInt(&buf, Int32(3))
+            FfiConverterSequenceTypeRosterEvent.write(events, into: &buf)
+            
+        
+        case let .history(sender,history):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypeMemberId.write(sender, into: &buf)
+            FfiConverterData.write(history, into: &buf)
+            
+        
+        case let .present(sender):
+            writeInt(&buf, Int32(5))
+            FfiConverterTypeMemberId.write(sender, into: &buf)
+            
+        
+        case .unknown:
+            writeInt(&buf, Int32(6))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReceived_lift(_ buf: RustBuffer) throws -> Received {
+    return try FfiConverterTypeReceived.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReceived_lower(_ value: Received) -> RustBuffer {
+    return FfiConverterTypeReceived.lower(value)
+}
+
 
 // Note that we don't yet support `indirect` for enums.
 // See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
@@ -4090,6 +5912,183 @@ public func FfiConverterTypeRole_lower(_ value: Role) -> RustBuffer {
 }
 
 
+// Note that we don't yet support `indirect` for enums.
+// See https://github.com/mozilla/uniffi-rs/issues/396 for further discussion.
+/**
+ * A roster change, as every member sees it.
+ */
+
+public enum RosterEvent: Equatable, Hashable {
+    
+    /**
+     * The conversation was created.
+     */
+    case created(
+        /**
+         * The creator.
+         */by: MemberId
+    )
+    /**
+     * A member was added.
+     */
+    case joined(
+        /**
+         * Who added it.
+         */by: MemberId, 
+        /**
+         * The new member.
+         */member: MemberId
+    )
+    /**
+     * A member left.
+     */
+    case left(
+        /**
+         * Who left.
+         */member: MemberId
+    )
+    /**
+     * A member was removed.
+     */
+    case removed(
+        /**
+         * Who removed it.
+         */by: MemberId, 
+        /**
+         * The removed member.
+         */member: MemberId
+    )
+    /**
+     * A member handed over and left.
+     */
+    case transferred(
+        /**
+         * Who left.
+         */from: MemberId, 
+        /**
+         * Who took over.
+         */to: MemberId
+    )
+    /**
+     * History was shared.
+     */
+    case historyShared(
+        /**
+         * Who shared it.
+         */from: MemberId, 
+        /**
+         * Who received it.
+         */to: MemberId
+    )
+    /**
+     * An event kind of a newer core than these bindings (never produced while the two are
+     * built together, as in this repository).
+     */
+    case unknown
+
+
+
+}
+
+#if compiler(>=6)
+extension RosterEvent: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRosterEvent: FfiConverterRustBuffer {
+    typealias SwiftType = RosterEvent
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RosterEvent {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .created(by: try FfiConverterTypeMemberId.read(from: &buf)
+        )
+        
+        case 2: return .joined(by: try FfiConverterTypeMemberId.read(from: &buf), member: try FfiConverterTypeMemberId.read(from: &buf)
+        )
+        
+        case 3: return .left(member: try FfiConverterTypeMemberId.read(from: &buf)
+        )
+        
+        case 4: return .removed(by: try FfiConverterTypeMemberId.read(from: &buf), member: try FfiConverterTypeMemberId.read(from: &buf)
+        )
+        
+        case 5: return .transferred(from: try FfiConverterTypeMemberId.read(from: &buf), to: try FfiConverterTypeMemberId.read(from: &buf)
+        )
+        
+        case 6: return .historyShared(from: try FfiConverterTypeMemberId.read(from: &buf), to: try FfiConverterTypeMemberId.read(from: &buf)
+        )
+        
+        case 7: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RosterEvent, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .created(by):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeMemberId.write(by, into: &buf)
+            
+        
+        case let .joined(by,member):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeMemberId.write(by, into: &buf)
+            FfiConverterTypeMemberId.write(member, into: &buf)
+            
+        
+        case let .left(member):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeMemberId.write(member, into: &buf)
+            
+        
+        case let .removed(by,member):
+            writeInt(&buf, Int32(4))
+            FfiConverterTypeMemberId.write(by, into: &buf)
+            FfiConverterTypeMemberId.write(member, into: &buf)
+            
+        
+        case let .transferred(from,to):
+            writeInt(&buf, Int32(5))
+            FfiConverterTypeMemberId.write(from, into: &buf)
+            FfiConverterTypeMemberId.write(to, into: &buf)
+            
+        
+        case let .historyShared(from,to):
+            writeInt(&buf, Int32(6))
+            FfiConverterTypeMemberId.write(from, into: &buf)
+            FfiConverterTypeMemberId.write(to, into: &buf)
+            
+        
+        case .unknown:
+            writeInt(&buf, Int32(7))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRosterEvent_lift(_ buf: RustBuffer) throws -> RosterEvent {
+    return try FfiConverterTypeRosterEvent.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRosterEvent_lower(_ value: RosterEvent) -> RustBuffer {
+    return FfiConverterTypeRosterEvent.lower(value)
+}
+
+
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
@@ -4160,6 +6159,141 @@ fileprivate struct FfiConverterOptionTypeSession: FfiConverterRustBuffer {
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeMemberId: FfiConverterRustBuffer {
+    typealias SwiftType = MemberId?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeMemberId.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeMemberId.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMember: FfiConverterRustBuffer {
+    typealias SwiftType = [Member]
+
+    public static func write(_ value: [Member], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMember.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Member] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Member]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMember.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeMemberId: FfiConverterRustBuffer {
+    typealias SwiftType = [MemberId]
+
+    public static func write(_ value: [MemberId], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeMemberId.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [MemberId] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [MemberId]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeMemberId.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeOutgoing: FfiConverterRustBuffer {
+    typealias SwiftType = [Outgoing]
+
+    public static func write(_ value: [Outgoing], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeOutgoing.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Outgoing] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Outgoing]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeOutgoing.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeRosterEvent: FfiConverterRustBuffer {
+    typealias SwiftType = [RosterEvent]
+
+    public static func write(_ value: [RosterEvent], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRosterEvent.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [RosterEvent] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [RosterEvent]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRosterEvent.read(from: &buf))
+        }
+        return seq
+    }
+}
+/**
+ * As the first organisation device: accept the visitor's hello and create the conversation.
+ */
+public func createConversation(identity: AgentIdentity, hello: Data)throws  -> ConversationCreated  {
+    return try  FfiConverterTypeConversationCreated_lift(try rustCallWithError(FfiConverterTypeHushwireError_lift) {
+    uniffi_hushwire_ffi_fn_func_create_conversation(
+        FfiConverterTypeAgentIdentity_lower(identity),
+        FfiConverterData.lower(hello),$0
+    )
+})
 }
 /**
  * An envelope's base64url text form to its bytes. `MALFORMED` for garbage.
@@ -4265,6 +6399,9 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
+    if (uniffi_hushwire_ffi_checksum_func_create_conversation() != 7778) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hushwire_ffi_checksum_func_envelope_from_text() != 55561) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4319,6 +6456,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hushwire_ffi_checksum_method_agentidentity_accept() != 47821) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hushwire_ffi_checksum_method_agentidentity_accept_org_handshake() != 35245) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hushwire_ffi_checksum_method_agentidentity_certificate() != 42756) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4326,6 +6466,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_method_agentidentity_org_public_key() != 17032) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_agentidentity_start_org_handshake() != 61266) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_method_agentkey_public_key() != 55523) {
@@ -4367,6 +6510,63 @@ private let initializationResult: InitializationResult = {
     if (uniffi_hushwire_ffi_checksum_method_attachmentsealer_update() != 38007) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_accept_visitor() != 48437) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_attach_agent() != 7802) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_attach_org() != 45215) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_export_state() != 22203) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_grant_history() != 63343) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_invite() != 24952) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_is_member() != 18119) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_leave() != 39732) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_me() != 41113) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_members() != 44952) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_members_to_connect() != 13498) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_open() != 39244) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_remove() != 16592) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_roster_code() != 3100) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_seal() != 10996) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_transfer() != 53874) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_welcome() != 40463) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_conversation_whisper() != 20863) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_orginitiator_finish_at() != 44282) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_hushwire_ffi_checksum_method_orgpublickey_key_id() != 25321) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -4374,6 +6574,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_method_orgpublickey_to_text() != 29487) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_orgresponder_finish_at() != 59485) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_orgsession_peer() != 60384) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify() != 64402) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify_agent() != 13539) {
@@ -4470,6 +6679,15 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_constructor_attachmentsealer_new() != 63935) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_constructor_conversation_import_state() != 46932) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_org() != 3739) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_visitor() != 48095) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes() != 37414) {

@@ -37,6 +37,10 @@ val HushwireException.code: String
         is HushwireException.RandomnessUnavailable -> code
         is HushwireException.AttachmentCorrupted -> code
         is HushwireException.Downgrade -> code
+        is HushwireException.NotAMember -> code
+        is HushwireException.RosterForbidden -> code
+        is HushwireException.RosterConflict -> code
+        is HushwireException.ConversationFull -> code
         is HushwireException.CallbackFailed -> code
         is HushwireException.Other -> code
     }
@@ -371,7 +375,7 @@ fun defineTests(root: File) {
 
     test("regenerateVectors equals docs/vectors byte for byte") {
         val files = regenerateVectors()
-        eq(listOf("handshake.json", "messages.json", "export.json", "padding.json", "safety_code.json", "negative.json", "attachment.json", "session_v2.json"), files.map { it.name }, "vector files")
+        eq(listOf("handshake.json", "messages.json", "export.json", "padding.json", "safety_code.json", "negative.json", "attachment.json", "session_v2.json", "conversation.json"), files.map { it.name }, "vector files")
         for (f in files) eq(File(root, "docs/vectors/${f.name}").readText(), f.json, f.name)
     }
 }
@@ -393,9 +397,31 @@ fun cross(dir: File) {
     write("visitor2.export", visitor.exportState(sk))
 }
 
+/**
+ * The Kotlin half of the Python test test_conversation_continues_across_languages: import the
+ * visitor's and alice's conversations Python exported, open the visitor's message Python
+ * sealed for alice, seal one from each, export both again.
+ */
+fun crossConversation(dir: File) {
+    fun read(name: String) = File(dir, name).readText().trim()
+    fun write(name: String, text: String) = File(dir, name).writeText(text)
+    val sk = StorageKey.fromBytes(read("storage_key.hex").unhex())
+    val visitor = Conversation.importState(read("visitor.conversation"), sk)
+    val alice = Conversation.importState(read("alice.conversation"), sk)
+    val got = alice.open(read("py_to_alice.envelope").unhex()) as Received.Message
+    write("kt_received.txt", String(got.text) + "\n" + got.sender.agentId.ifEmpty { "visitor" })
+    val fromVisitor = visitor.seal("hello from kotlin (visitor)".toByteArray())
+    val fromAlice = alice.seal("hello from kotlin (alice)".toByteArray())
+    write("kt_visitor_out.txt", fromVisitor.joinToString("\n") { it.to.agentId + " " + it.envelope.hex() })
+    write("kt_alice_out.txt", fromAlice.joinToString("\n") { it.to.agentId.ifEmpty { "visitor" } + " " + it.envelope.hex() })
+    write("kt_codes.txt", visitor.rosterCode() + "\n" + alice.rosterCode())
+    write("visitor2.conversation", visitor.exportState(sk))
+}
+
 fun main(args: Array<String>) {
     when (args.getOrNull(0)) {
         "cross" -> { cross(File(args[1])); return }
+        "cross-conversation" -> { crossConversation(File(args[1])); return }
         "test" -> { defineTests(File(args[1])); defineNegativeVectorTests(File(args[1])) }
         else -> { System.err.println("usage: MainKt test ROOT | cross DIR"); exitProcess(2) }
     }

@@ -339,7 +339,7 @@ def test_vectors_equal_committed_files(root):
     files = hw.regenerate_vectors()
     assert [f.name for f in files] == [
         "handshake.json", "messages.json", "export.json", "padding.json", "safety_code.json", "negative.json",
-        "attachment.json", "session_v2.json",
+        "attachment.json", "session_v2.json", "conversation.json",
     ]
     for f in files:
         with open(os.path.join(root, "docs", "vectors", f.name), encoding="utf-8", newline="") as fh:

@@ -648,9 +648,9 @@ pub(super) fn generate(
         Some("TooShort"),
     );
     let mut long_reply = reply.clone();
-    long_reply.resize(366, 0);
+    long_reply.resize(367, 0);
     g.case(
-        "reply: 366 bytes, one above the maximum",
+        "reply: 367 bytes, one above the maximum",
         "finish",
         fin("any", long_reply),
         m,
@@ -846,18 +846,30 @@ pub(super) fn generate(
             "CERTIFICATE_KEY_MISMATCH",
         ),
         (
-            "version 2",
-            with(&ok, 0, &[2]),
+            "version 3",
+            with(&ok, 0, &[3]),
             m,
             Some("UnsupportedVersion"),
             "BAD_CERTIFICATE",
         ),
+        (
+            "version 2 with role byte 4",
+            {
+                // v2 layout: a role byte after not_after (offset 57); 4 names no role.
+                let mut c = with(&ok, 0, &[2]);
+                c.insert(57, 4);
+                c
+            },
+            m,
+            Some("InvalidField"),
+            "BAD_CERTIFICATE",
+        ),
         ("124 bytes", ok[..124].to_vec(), m, Some("TooShort"), "skip"),
         (
-            "252 bytes",
+            "253 bytes",
             {
                 let mut c = ok.clone();
-                c.resize(252, 0);
+                c.resize(253, 0);
                 c
             },
             m,
@@ -1319,8 +1331,8 @@ pub(super) fn generate(
             Some("InvalidField"),
         ),
         (
-            "certificate version 2",
-            id_state(&org_pk.to_bytes(), &with(&good_cert, 0, &[2])),
+            "certificate version 3",
+            id_state(&org_pk.to_bytes(), &with(&good_cert, 0, &[3])),
             m,
             Some("UnsupportedVersion"),
         ),

@@ -668,6 +668,8 @@ internal object IntegrityCheckingUniffiLib {
         uniffiCheckContractApiVersion(this)
         uniffiCheckApiChecksums(this)
     }
+    external fun uniffi_hushwire_ffi_checksum_func_create_conversation(
+    ): Short
     external fun uniffi_hushwire_ffi_checksum_func_envelope_from_text(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_func_envelope_to_text(
@@ -704,11 +706,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentidentity_accept(
     ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_agentidentity_accept_org_handshake(
+    ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentidentity_certificate(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentidentity_export_state(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentidentity_org_public_key(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_agentidentity_start_org_handshake(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_agentkey_public_key(
     ): Short
@@ -736,11 +742,55 @@ internal object IntegrityCheckingUniffiLib {
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_attachmentsealer_update(
     ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_accept_visitor(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_attach_agent(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_attach_org(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_export_state(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_grant_history(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_invite(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_is_member(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_leave(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_me(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_members(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_members_to_connect(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_open(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_remove(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_roster_code(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_seal(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_transfer(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_welcome(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_conversation_whisper(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_orginitiator_finish_at(
+    ): Short
     external fun uniffi_hushwire_ffi_checksum_method_orgpublickey_key_id(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_orgpublickey_to_bytes(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_orgpublickey_to_text(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_orgresponder_finish_at(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_orgsession_peer(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify_agent(
     ): Short
@@ -805,6 +855,12 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_hushwire_ffi_checksum_constructor_attachmentopener_new(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_constructor_attachmentsealer_new(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_constructor_conversation_import_state(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_org(
+    ): Short
+    external fun uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_visitor(
     ): Short
     external fun uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes(
     ): Short
@@ -875,12 +931,16 @@ external fun uniffi_hushwire_ffi_fn_constructor_agentidentity_new(`key`: Long,`c
 ): Long
 external fun uniffi_hushwire_ffi_fn_method_agentidentity_accept(`ptr`: Long,`hello`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_agentidentity_accept_org_handshake(`ptr`: Long,`hello`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hushwire_ffi_fn_method_agentidentity_certificate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hushwire_ffi_fn_method_agentidentity_export_state(`ptr`: Long,`storageKey`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hushwire_ffi_fn_method_agentidentity_org_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
+external fun uniffi_hushwire_ffi_fn_method_agentidentity_start_org_handshake(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hushwire_ffi_fn_clone_agentkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hushwire_ffi_fn_free_agentkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -933,6 +993,58 @@ external fun uniffi_hushwire_ffi_fn_method_attachmentsealer_finish(`ptr`: Long,u
 ): RustBuffer.ByValue
 external fun uniffi_hushwire_ffi_fn_method_attachmentsealer_update(`ptr`: Long,`data`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_clone_conversation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_free_conversation(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hushwire_ffi_fn_constructor_conversation_import_state(`exported`: RustBuffer.ByValue,`storageKey`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_constructor_conversation_join_as_org(`identity`: Long,`session`: Long,`welcome`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_constructor_conversation_join_as_visitor(`handshake`: Long,`org`: Long,`reply`: RustBuffer.ByValue,`welcome`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_method_conversation_accept_visitor(`ptr`: Long,`identity`: Long,`hello`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_attach_agent(`ptr`: Long,`handshake`: Long,`reply`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_attach_org(`ptr`: Long,`session`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hushwire_ffi_fn_method_conversation_export_state(`ptr`: Long,`storageKey`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_grant_history(`ptr`: Long,`to`: RustBuffer.ByValue,`history`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_invite(`ptr`: Long,`certificate`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_is_member(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Byte
+external fun uniffi_hushwire_ffi_fn_method_conversation_leave(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_me(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_members(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_members_to_connect(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_open(`ptr`: Long,`envelopeBytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_remove(`ptr`: Long,`member`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_roster_code(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_seal(`ptr`: Long,`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_transfer(`ptr`: Long,`to`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_welcome(`ptr`: Long,`certificate`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_method_conversation_whisper(`ptr`: Long,`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_clone_orginitiator(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_free_orginitiator(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hushwire_ffi_fn_method_orginitiator_finish_at(`ptr`: Long,`reply`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
 external fun uniffi_hushwire_ffi_fn_clone_orgpublickey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hushwire_ffi_fn_free_orgpublickey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -953,6 +1065,18 @@ external fun uniffi_hushwire_ffi_fn_method_orgpublickey_uniffi_trait_eq_eq(`ptr`
 ): Byte
 external fun uniffi_hushwire_ffi_fn_method_orgpublickey_uniffi_trait_eq_ne(`ptr`: Long,`other`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Byte
+external fun uniffi_hushwire_ffi_fn_clone_orgresponder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_free_orgresponder(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hushwire_ffi_fn_method_orgresponder_finish_at(`ptr`: Long,`finish`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_clone_orgsession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_free_orgsession(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Unit
+external fun uniffi_hushwire_ffi_fn_method_orgsession_peer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): Long
 external fun uniffi_hushwire_ffi_fn_clone_orgsigningkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hushwire_ffi_fn_free_orgsigningkey(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -960,6 +1084,8 @@ external fun uniffi_hushwire_ffi_fn_free_orgsigningkey(`handle`: Long,uniffi_out
 external fun uniffi_hushwire_ffi_fn_constructor_orgsigningkey_from_secret_bytes(`seed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hushwire_ffi_fn_constructor_orgsigningkey_generate(uniffi_out_err: UniffiRustCallStatus, 
+): Long
+external fun uniffi_hushwire_ffi_fn_method_orgsigningkey_certify(`ptr`: Long,`devicePublicKey`: RustBuffer.ByValue,`agentId`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`role`: RustBuffer.ByValue,`notBefore`: Long,`notAfter`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hushwire_ffi_fn_method_orgsigningkey_certify_agent(`ptr`: Long,`agentPublicKey`: RustBuffer.ByValue,`agentId`: RustBuffer.ByValue,`deviceId`: RustBuffer.ByValue,`notBefore`: Long,`notAfter`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
@@ -1030,6 +1156,8 @@ external fun uniffi_hushwire_ffi_fn_method_visitorhandshake_finish(`ptr`: Long,`
 external fun uniffi_hushwire_ffi_fn_method_visitorhandshake_finish_at(`ptr`: Long,`reply`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
 ): Long
 external fun uniffi_hushwire_ffi_fn_method_visitorhandshake_session_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+): RustBuffer.ByValue
+external fun uniffi_hushwire_ffi_fn_func_create_conversation(`identity`: Long,`hello`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
 external fun uniffi_hushwire_ffi_fn_func_envelope_from_text(`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
 ): RustBuffer.ByValue
@@ -1166,6 +1294,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if (lib.uniffi_hushwire_ffi_checksum_func_create_conversation() != 7778.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hushwire_ffi_checksum_func_envelope_from_text() != 55561.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1220,6 +1351,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hushwire_ffi_checksum_method_agentidentity_accept() != 47821.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hushwire_ffi_checksum_method_agentidentity_accept_org_handshake() != 35245.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hushwire_ffi_checksum_method_agentidentity_certificate() != 42756.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1227,6 +1361,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_method_agentidentity_org_public_key() != 17032.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_agentidentity_start_org_handshake() != 61266.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_method_agentkey_public_key() != 55523.toShort()) {
@@ -1268,6 +1405,63 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if (lib.uniffi_hushwire_ffi_checksum_method_attachmentsealer_update() != 38007.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_accept_visitor() != 48437.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_attach_agent() != 7802.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_attach_org() != 45215.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_export_state() != 22203.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_grant_history() != 63343.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_invite() != 24952.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_is_member() != 18119.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_leave() != 39732.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_me() != 41113.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_members() != 44952.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_members_to_connect() != 13498.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_open() != 39244.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_remove() != 16592.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_roster_code() != 3100.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_seal() != 10996.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_transfer() != 53874.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_welcome() != 40463.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_conversation_whisper() != 20863.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_orginitiator_finish_at() != 44282.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if (lib.uniffi_hushwire_ffi_checksum_method_orgpublickey_key_id() != 25321.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1275,6 +1469,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_method_orgpublickey_to_text() != 29487.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_orgresponder_finish_at() != 59485.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_orgsession_peer() != 60384.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify() != 64402.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_method_orgsigningkey_certify_agent() != 13539.toShort()) {
@@ -1371,6 +1574,15 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_constructor_attachmentsealer_new() != 63935.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_constructor_conversation_import_state() != 46932.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_org() != 3739.toShort()) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if (lib.uniffi_hushwire_ffi_checksum_constructor_conversation_join_as_visitor() != 48095.toShort()) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if (lib.uniffi_hushwire_ffi_checksum_constructor_orgpublickey_from_bytes() != 37414.toShort()) {
@@ -2322,6 +2534,11 @@ public interface AgentIdentityInterface {
     fun `accept`(`hello`: kotlin.ByteArray): AcceptedSession
     
     /**
+     * Answer another organisation device's hello.
+     */
+    fun `acceptOrgHandshake`(`hello`: kotlin.ByteArray): OrgAccepted
+    
+    /**
      * This device's certificate.
      */
     fun `certificate`(): AgentCertificate
@@ -2335,6 +2552,11 @@ public interface AgentIdentityInterface {
      * The organisation this agent belongs to.
      */
     fun `orgPublicKey`(): OrgPublicKey
+    
+    /**
+     * Start a mutually authenticated session with another device of this organisation.
+     */
+    fun `startOrgHandshake`(): OrgStart
     
     companion object
 }
@@ -2473,6 +2695,23 @@ open class AgentIdentity: Disposable, AutoCloseable, AgentIdentityInterface
 
     
     /**
+     * Answer another organisation device's hello.
+     */
+    @Throws(HushwireException::class)override fun `acceptOrgHandshake`(`hello`: kotlin.ByteArray): OrgAccepted {
+            return FfiConverterTypeOrgAccepted.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_accept_org_handshake(
+        it,
+        FfiConverterByteArray.lower(`hello`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * This device's certificate.
      */override fun `certificate`(): AgentCertificate {
             return FfiConverterTypeAgentCertificate.lift(
@@ -2512,6 +2751,23 @@ open class AgentIdentity: Disposable, AutoCloseable, AgentIdentityInterface
     callWithHandle {
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_org_public_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Start a mutually authenticated session with another device of this organisation.
+     */
+    @Throws(HushwireException::class)override fun `startOrgHandshake`(): OrgStart {
+            return FfiConverterTypeOrgStart.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_agentidentity_start_org_handshake(
         it,
         _status)
 }
@@ -3993,6 +4249,951 @@ public object FfiConverterTypeAttachmentSealer: FfiConverter<AttachmentSealer, L
 
 //
 /**
+ * A conversation as one device holds it. Every method locks it (microseconds per pairwise
+ * seal or open).
+ */
+public interface ConversationInterface {
+    
+    /**
+     * As an organisation device: accept the visitor's hello for this conversation (the
+     * visitor's `attachAgent` follows). Returns the reply bytes.
+     */
+    fun `acceptVisitor`(`identity`: AgentIdentity, `hello`: kotlin.ByteArray): kotlin.ByteArray
+    
+    /**
+     * As the visitor: finish a handshake with a member of the roster and attach it.
+     */
+    fun `attachAgent`(`handshake`: VisitorHandshake, `reply`: kotlin.ByteArray, `now`: kotlin.ULong): Outgoing
+    
+    /**
+     * As an organisation device: attach a finished organisation session.
+     */
+    fun `attachOrg`(`session`: OrgSession)
+    
+    /**
+     * Seal the whole state under `storageKey`.
+     */
+    fun `exportState`(`storageKey`: StorageKey): kotlin.String
+    
+    /**
+     * Share the history with another organisation member (visible in every roster).
+     */
+    fun `grantHistory`(`to`: MemberId, `history`: kotlin.ByteArray): List<Outgoing>
+    
+    /**
+     * Add an organisation device (then open an organisation session to it, `attachOrg` it
+     * and send it `welcome`).
+     */
+    fun `invite`(`certificate`: AgentCertificate): List<Outgoing>
+    
+    /**
+     * Whether this device is still a member.
+     */
+    fun `isMember`(): kotlin.Boolean
+    
+    /**
+     * Leave the conversation.
+     */
+    fun `leave`(): List<Outgoing>
+    
+    /**
+     * This device's member id.
+     */
+    fun `me`(): MemberId
+    
+    /**
+     * The current members, the visitor first.
+     */
+    fun `members`(): List<Member>
+    
+    /**
+     * Members this device should open a session to.
+     */
+    fun `membersToConnect`(): List<MemberId>
+    
+    /**
+     * Open an envelope from any member.
+     */
+    fun `open`(`envelopeBytes`: kotlin.ByteArray): Received
+    
+    /**
+     * Remove another organisation member.
+     */
+    fun `remove`(`member`: MemberId): List<Outgoing>
+    
+    /**
+     * The 12-digit roster code.
+     */
+    fun `rosterCode`(): kotlin.String
+    
+    /**
+     * Seal a message for every current member with a session.
+     */
+    fun `seal`(`text`: kotlin.ByteArray): List<Outgoing>
+    
+    /**
+     * Hand over to another organisation member and leave.
+     */
+    fun `transfer`(`to`: MemberId): List<Outgoing>
+    
+    /**
+     * The roster log for a member that just joined.
+     */
+    fun `welcome`(`certificate`: AgentCertificate): Outgoing
+    
+    /**
+     * Seal a whisper for the organisation's members only.
+     */
+    fun `whisper`(`text`: kotlin.ByteArray): List<Outgoing>
+    
+    companion object
+}
+
+/**
+ * A conversation as one device holds it. Every method locks it (microseconds per pairwise
+ * seal or open).
+ */
+open class Conversation: Disposable, AutoCloseable, ConversationInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hushwire_ffi_fn_free_conversation(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hushwire_ffi_fn_clone_conversation(handle, status)
+        }
+    }
+
+    
+    /**
+     * As an organisation device: accept the visitor's hello for this conversation (the
+     * visitor's `attachAgent` follows). Returns the reply bytes.
+     */
+    @Throws(HushwireException::class)override fun `acceptVisitor`(`identity`: AgentIdentity, `hello`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_accept_visitor(
+        it,
+        FfiConverterTypeAgentIdentity.lower(`identity`),FfiConverterByteArray.lower(`hello`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * As the visitor: finish a handshake with a member of the roster and attach it.
+     */
+    @Throws(HushwireException::class)override fun `attachAgent`(`handshake`: VisitorHandshake, `reply`: kotlin.ByteArray, `now`: kotlin.ULong): Outgoing {
+            return FfiConverterTypeOutgoing.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_attach_agent(
+        it,
+        FfiConverterTypeVisitorHandshake.lower(`handshake`),FfiConverterByteArray.lower(`reply`),FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * As an organisation device: attach a finished organisation session.
+     */
+    @Throws(HushwireException::class)override fun `attachOrg`(`session`: OrgSession)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_attach_org(
+        it,
+        FfiConverterTypeOrgSession.lower(`session`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Seal the whole state under `storageKey`.
+     */
+    @Throws(HushwireException::class)override fun `exportState`(`storageKey`: StorageKey): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_export_state(
+        it,
+        FfiConverterTypeStorageKey.lower(`storageKey`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Share the history with another organisation member (visible in every roster).
+     */
+    @Throws(HushwireException::class)override fun `grantHistory`(`to`: MemberId, `history`: kotlin.ByteArray): List<Outgoing> {
+            return FfiConverterSequenceTypeOutgoing.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_grant_history(
+        it,
+        FfiConverterTypeMemberId.lower(`to`),FfiConverterByteArray.lower(`history`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Add an organisation device (then open an organisation session to it, `attachOrg` it
+     * and send it `welcome`).
+     */
+    @Throws(HushwireException::class)override fun `invite`(`certificate`: AgentCertificate): List<Outgoing> {
+            return FfiConverterSequenceTypeOutgoing.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_invite(
+        it,
+        FfiConverterTypeAgentCertificate.lower(`certificate`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether this device is still a member.
+     */override fun `isMember`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_is_member(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Leave the conversation.
+     */
+    @Throws(HushwireException::class)override fun `leave`(): List<Outgoing> {
+            return FfiConverterSequenceTypeOutgoing.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_leave(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * This device's member id.
+     */override fun `me`(): MemberId {
+            return FfiConverterTypeMemberId.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_me(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The current members, the visitor first.
+     */override fun `members`(): List<Member> {
+            return FfiConverterSequenceTypeMember.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_members(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Members this device should open a session to.
+     */override fun `membersToConnect`(): List<MemberId> {
+            return FfiConverterSequenceTypeMemberId.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_members_to_connect(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Open an envelope from any member.
+     */
+    @Throws(HushwireException::class)override fun `open`(`envelopeBytes`: kotlin.ByteArray): Received {
+            return FfiConverterTypeReceived.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_open(
+        it,
+        FfiConverterByteArray.lower(`envelopeBytes`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Remove another organisation member.
+     */
+    @Throws(HushwireException::class)override fun `remove`(`member`: MemberId): List<Outgoing> {
+            return FfiConverterSequenceTypeOutgoing.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_remove(
+        it,
+        FfiConverterTypeMemberId.lower(`member`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The 12-digit roster code.
+     */override fun `rosterCode`(): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_roster_code(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Seal a message for every current member with a session.
+     */
+    @Throws(HushwireException::class)override fun `seal`(`text`: kotlin.ByteArray): List<Outgoing> {
+            return FfiConverterSequenceTypeOutgoing.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_seal(
+        it,
+        FfiConverterByteArray.lower(`text`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Hand over to another organisation member and leave.
+     */
+    @Throws(HushwireException::class)override fun `transfer`(`to`: MemberId): List<Outgoing> {
+            return FfiConverterSequenceTypeOutgoing.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_transfer(
+        it,
+        FfiConverterTypeMemberId.lower(`to`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The roster log for a member that just joined.
+     */
+    @Throws(HushwireException::class)override fun `welcome`(`certificate`: AgentCertificate): Outgoing {
+            return FfiConverterTypeOutgoing.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_welcome(
+        it,
+        FfiConverterTypeAgentCertificate.lower(`certificate`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Seal a whisper for the organisation's members only.
+     */
+    @Throws(HushwireException::class)override fun `whisper`(`text`: kotlin.ByteArray): List<Outgoing> {
+            return FfiConverterSequenceTypeOutgoing.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_conversation_whisper(
+        it,
+        FfiConverterByteArray.lower(`text`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Open a conversation sealed by `exportState`.
+     */
+    @Throws(HushwireException::class) fun `importState`(`exported`: kotlin.String, `storageKey`: StorageKey): Conversation {
+            return FfiConverterTypeConversation.lift(
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_import_state(
+    
+        FfiConverterString.lower(`exported`),FfiConverterTypeStorageKey.lower(`storageKey`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * As an organisation device: join from the inviter's welcome over their session.
+     */
+    @Throws(HushwireException::class) fun `joinAsOrg`(`identity`: AgentIdentity, `session`: OrgSession, `welcome`: kotlin.ByteArray): Conversation {
+            return FfiConverterTypeConversation.lift(
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_join_as_org(
+    
+        FfiConverterTypeAgentIdentity.lower(`identity`),FfiConverterTypeOrgSession.lower(`session`),FfiConverterByteArray.lower(`welcome`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * As the visitor: finish the handshake with the creator's reply and join from its welcome.
+     */
+    @Throws(HushwireException::class) fun `joinAsVisitor`(`handshake`: VisitorHandshake, `org`: OrgPublicKey, `reply`: kotlin.ByteArray, `welcome`: kotlin.ByteArray, `now`: kotlin.ULong): Conversation {
+            return FfiConverterTypeConversation.lift(
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_constructor_conversation_join_as_visitor(
+    
+        FfiConverterTypeVisitorHandshake.lower(`handshake`),FfiConverterTypeOrgPublicKey.lower(`org`),FfiConverterByteArray.lower(`reply`),FfiConverterByteArray.lower(`welcome`),FfiConverterULong.lower(`now`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConversation: FfiConverter<Conversation, Long> {
+    override fun lower(value: Conversation): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Conversation {
+        return Conversation(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Conversation {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Conversation) = 8UL
+
+    override fun write(value: Conversation, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+//
+/**
+ * The initiating side of an organisation handshake.
+ */
+public interface OrgInitiatorInterface {
+    
+    /**
+     * Check the responder's certificate at `now` and produce the finish message.
+     */
+    fun `finishAt`(`reply`: kotlin.ByteArray, `now`: kotlin.ULong): OrgFinished
+    
+    companion object
+}
+
+/**
+ * The initiating side of an organisation handshake.
+ */
+open class OrgInitiator: Disposable, AutoCloseable, OrgInitiatorInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hushwire_ffi_fn_free_orginitiator(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hushwire_ffi_fn_clone_orginitiator(handle, status)
+        }
+    }
+
+    
+    /**
+     * Check the responder's certificate at `now` and produce the finish message.
+     */
+    @Throws(HushwireException::class)override fun `finishAt`(`reply`: kotlin.ByteArray, `now`: kotlin.ULong): OrgFinished {
+            return FfiConverterTypeOrgFinished.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_orginitiator_finish_at(
+        it,
+        FfiConverterByteArray.lower(`reply`),FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOrgInitiator: FfiConverter<OrgInitiator, Long> {
+    override fun lower(value: OrgInitiator): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): OrgInitiator {
+        return OrgInitiator(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): OrgInitiator {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: OrgInitiator) = 8UL
+
+    override fun write(value: OrgInitiator, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+//
+/**
  * An organisation's Ed25519 public key, pinned by visitor apps. Text form: unpadded
  * base64url (`toText()` / `fromText()`), which is also its `toString()`.
  */
@@ -4353,10 +5554,546 @@ public object FfiConverterTypeOrgPublicKey: FfiConverter<OrgPublicKey, Long> {
 
 //
 /**
+ * The responding side of an organisation handshake.
+ */
+public interface OrgResponderInterface {
+    
+    /**
+     * Check the initiator's finish message and certificate at `now`.
+     */
+    fun `finishAt`(`finish`: kotlin.ByteArray, `now`: kotlin.ULong): OrgSession
+    
+    companion object
+}
+
+/**
+ * The responding side of an organisation handshake.
+ */
+open class OrgResponder: Disposable, AutoCloseable, OrgResponderInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hushwire_ffi_fn_free_orgresponder(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hushwire_ffi_fn_clone_orgresponder(handle, status)
+        }
+    }
+
+    
+    /**
+     * Check the initiator's finish message and certificate at `now`.
+     */
+    @Throws(HushwireException::class)override fun `finishAt`(`finish`: kotlin.ByteArray, `now`: kotlin.ULong): OrgSession {
+            return FfiConverterTypeOrgSession.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_orgresponder_finish_at(
+        it,
+        FfiConverterByteArray.lower(`finish`),FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOrgResponder: FfiConverter<OrgResponder, Long> {
+    override fun lower(value: OrgResponder): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): OrgResponder {
+        return OrgResponder(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): OrgResponder {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: OrgResponder) = 8UL
+
+    override fun write(value: OrgResponder, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+//
+/**
+ * A finished organisation handshake: hand it to `Conversation.attachOrg` or
+ * `Conversation.joinAsOrg` (each takes it once).
+ */
+public interface OrgSessionInterface {
+    
+    /**
+     * The peer's verified certificate.
+     */
+    fun `peer`(): AgentCertificate
+    
+    companion object
+}
+
+/**
+ * A finished organisation handshake: hand it to `Conversation.attachOrg` or
+ * `Conversation.joinAsOrg` (each takes it once).
+ */
+open class OrgSession: Disposable, AutoCloseable, OrgSessionInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_hushwire_ffi_fn_free_orgsession(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_hushwire_ffi_fn_clone_orgsession(handle, status)
+        }
+    }
+
+    
+    /**
+     * The peer's verified certificate.
+     */override fun `peer`(): AgentCertificate {
+            return FfiConverterTypeAgentCertificate.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_orgsession_peer(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOrgSession: FfiConverter<OrgSession, Long> {
+    override fun lower(value: OrgSession): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): OrgSession {
+        return OrgSession(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): OrgSession {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: OrgSession) = 8UL
+
+    override fun write(value: OrgSession, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+//
+/**
  * The organisation's long-term Ed25519 signing key. Only needed by the admin tool that
  * certifies agent devices; keep it out of agent and visitor apps.
  */
 public interface OrgSigningKeyInterface {
+    
+    /**
+     * Certify an organisation device's public key for `role` (a version 2 certificate;
+     * `certifyAgent` issues version 1, which certifies an agent). Arguments and errors as
+     * `certifyAgent`.
+     */
+    fun `certify`(`devicePublicKey`: kotlin.ByteArray, `agentId`: kotlin.String, `deviceId`: kotlin.String, `role`: OrgRole, `notBefore`: kotlin.ULong, `notAfter`: kotlin.ULong): AgentCertificate
     
     /**
      * Certify an agent device's 32-byte X25519 public key (`AgentKey.publicKey()`).
@@ -4479,6 +6216,25 @@ open class OrgSigningKey: Disposable, AutoCloseable, OrgSigningKeyInterface
             UniffiLib.uniffi_hushwire_ffi_fn_clone_orgsigningkey(handle, status)
         }
     }
+
+    
+    /**
+     * Certify an organisation device's public key for `role` (a version 2 certificate;
+     * `certifyAgent` issues version 1, which certifies an agent). Arguments and errors as
+     * `certifyAgent`.
+     */
+    @Throws(HushwireException::class)override fun `certify`(`devicePublicKey`: kotlin.ByteArray, `agentId`: kotlin.String, `deviceId`: kotlin.String, `role`: OrgRole, `notBefore`: kotlin.ULong, `notAfter`: kotlin.ULong): AgentCertificate {
+            return FfiConverterTypeAgentCertificate.lift(
+    callWithHandle {
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_method_orgsigningkey_certify(
+        it,
+        FfiConverterByteArray.lower(`devicePublicKey`),FfiConverterString.lower(`agentId`),FfiConverterString.lower(`deviceId`),FfiConverterTypeOrgRole.lower(`role`),FfiConverterULong.lower(`notBefore`),FfiConverterULong.lower(`notAfter`),_status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -6275,6 +8031,69 @@ public object FfiConverterTypeAcceptedSession: FfiConverterRustBuffer<AcceptedSe
 
 
 /**
+ * What `createConversation` returns.
+ */
+data class ConversationCreated (
+    /**
+     * The new conversation.
+     */
+    var `conversation`: Conversation
+    , 
+    /**
+     * The handshake reply to send to the visitor.
+     */
+    var `reply`: kotlin.ByteArray
+    , 
+    /**
+     * The welcome to send to the visitor after the reply.
+     */
+    var `welcome`: Outgoing
+    
+): Disposable{
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`conversation`,
+        this.`reply`,
+        this.`welcome`
+    )
+    }
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeConversationCreated: FfiConverterRustBuffer<ConversationCreated> {
+    override fun read(buf: ByteBuffer): ConversationCreated {
+        return ConversationCreated(
+            FfiConverterTypeConversation.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterTypeOutgoing.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: ConversationCreated) = (
+            FfiConverterTypeConversation.allocationSize(value.`conversation`) +
+            FfiConverterByteArray.allocationSize(value.`reply`) +
+            FfiConverterTypeOutgoing.allocationSize(value.`welcome`)
+    )
+
+    override fun write(value: ConversationCreated, buf: ByteBuffer) {
+            FfiConverterTypeConversation.write(value.`conversation`, buf)
+            FfiConverterByteArray.write(value.`reply`, buf)
+            FfiConverterTypeOutgoing.write(value.`welcome`, buf)
+    }
+}
+
+
+
+/**
  * The readable header of an envelope, for routing and ordering before opening it.
  */
 data class EnvelopeInfo (
@@ -6322,6 +8141,311 @@ public object FfiConverterTypeEnvelopeInfo: FfiConverterRustBuffer<EnvelopeInfo>
             FfiConverterString.write(value.`sessionId`, buf)
             FfiConverterTypeRole.write(value.`sender`, buf)
             FfiConverterUInt.write(value.`counter`, buf)
+    }
+}
+
+
+
+/**
+ * One current member of the roster.
+ */
+data class Member (
+    /**
+     * Its id.
+     */
+    var `id`: MemberId
+    , 
+    /**
+     * Its role.
+     */
+    var `role`: MemberRole
+    , 
+    /**
+     * Who shared the history with it, if anyone (visible to every member).
+     */
+    var `historySharedBy`: MemberId?
+    
+){
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMember: FfiConverterRustBuffer<Member> {
+    override fun read(buf: ByteBuffer): Member {
+        return Member(
+            FfiConverterTypeMemberId.read(buf),
+            FfiConverterTypeMemberRole.read(buf),
+            FfiConverterOptionalTypeMemberId.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Member) = (
+            FfiConverterTypeMemberId.allocationSize(value.`id`) +
+            FfiConverterTypeMemberRole.allocationSize(value.`role`) +
+            FfiConverterOptionalTypeMemberId.allocationSize(value.`historySharedBy`)
+    )
+
+    override fun write(value: Member, buf: ByteBuffer) {
+            FfiConverterTypeMemberId.write(value.`id`, buf)
+            FfiConverterTypeMemberRole.write(value.`role`, buf)
+            FfiConverterOptionalTypeMemberId.write(value.`historySharedBy`, buf)
+    }
+}
+
+
+
+/**
+ * A member of a conversation: the ids of its certificate, both empty for the visitor.
+ */
+data class MemberId (
+    /**
+     * The agent id (empty for the visitor).
+     */
+    var `agentId`: kotlin.String
+    , 
+    /**
+     * The device id (empty for the visitor).
+     */
+    var `deviceId`: kotlin.String
+    
+){
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMemberId: FfiConverterRustBuffer<MemberId> {
+    override fun read(buf: ByteBuffer): MemberId {
+        return MemberId(
+            FfiConverterString.read(buf),
+            FfiConverterString.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: MemberId) = (
+            FfiConverterString.allocationSize(value.`agentId`) +
+            FfiConverterString.allocationSize(value.`deviceId`)
+    )
+
+    override fun write(value: MemberId, buf: ByteBuffer) {
+            FfiConverterString.write(value.`agentId`, buf)
+            FfiConverterString.write(value.`deviceId`, buf)
+    }
+}
+
+
+
+/**
+ * What `AgentIdentity.acceptOrgHandshake` returns.
+ */
+data class OrgAccepted (
+    /**
+     * Keep until the finish message arrives.
+     */
+    var `responder`: OrgResponder
+    , 
+    /**
+     * The reply to send.
+     */
+    var `reply`: kotlin.ByteArray
+    
+): Disposable{
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`responder`,
+        this.`reply`
+    )
+    }
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOrgAccepted: FfiConverterRustBuffer<OrgAccepted> {
+    override fun read(buf: ByteBuffer): OrgAccepted {
+        return OrgAccepted(
+            FfiConverterTypeOrgResponder.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OrgAccepted) = (
+            FfiConverterTypeOrgResponder.allocationSize(value.`responder`) +
+            FfiConverterByteArray.allocationSize(value.`reply`)
+    )
+
+    override fun write(value: OrgAccepted, buf: ByteBuffer) {
+            FfiConverterTypeOrgResponder.write(value.`responder`, buf)
+            FfiConverterByteArray.write(value.`reply`, buf)
+    }
+}
+
+
+
+/**
+ * What `OrgInitiator.finishAt` returns.
+ */
+data class OrgFinished (
+    /**
+     * The session with the responder.
+     */
+    var `session`: OrgSession
+    , 
+    /**
+     * The finish message to send.
+     */
+    var `finish`: kotlin.ByteArray
+    
+): Disposable{
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`session`,
+        this.`finish`
+    )
+    }
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOrgFinished: FfiConverterRustBuffer<OrgFinished> {
+    override fun read(buf: ByteBuffer): OrgFinished {
+        return OrgFinished(
+            FfiConverterTypeOrgSession.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OrgFinished) = (
+            FfiConverterTypeOrgSession.allocationSize(value.`session`) +
+            FfiConverterByteArray.allocationSize(value.`finish`)
+    )
+
+    override fun write(value: OrgFinished, buf: ByteBuffer) {
+            FfiConverterTypeOrgSession.write(value.`session`, buf)
+            FfiConverterByteArray.write(value.`finish`, buf)
+    }
+}
+
+
+
+/**
+ * What `AgentIdentity.startOrgHandshake` returns.
+ */
+data class OrgStart (
+    /**
+     * Keep until the reply arrives.
+     */
+    var `initiator`: OrgInitiator
+    , 
+    /**
+     * The hello to send.
+     */
+    var `hello`: kotlin.ByteArray
+    
+): Disposable{
+    
+
+    
+    @Suppress("UNNECESSARY_SAFE_CALL") // codegen is much simpler if we unconditionally emit safe calls here
+    override fun destroy() {
+        
+    Disposable.destroy(
+        this.`initiator`,
+        this.`hello`
+    )
+    }
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOrgStart: FfiConverterRustBuffer<OrgStart> {
+    override fun read(buf: ByteBuffer): OrgStart {
+        return OrgStart(
+            FfiConverterTypeOrgInitiator.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: OrgStart) = (
+            FfiConverterTypeOrgInitiator.allocationSize(value.`initiator`) +
+            FfiConverterByteArray.allocationSize(value.`hello`)
+    )
+
+    override fun write(value: OrgStart, buf: ByteBuffer) {
+            FfiConverterTypeOrgInitiator.write(value.`initiator`, buf)
+            FfiConverterByteArray.write(value.`hello`, buf)
+    }
+}
+
+
+
+/**
+ * One envelope of a fan-out and the member the relay should deliver it to.
+ */
+data class Outgoing (
+    /**
+     * The recipient.
+     */
+    var `to`: MemberId
+    , 
+    /**
+     * The envelope bytes.
+     */
+    var `envelope`: kotlin.ByteArray
+    
+){
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOutgoing: FfiConverterRustBuffer<Outgoing> {
+    override fun read(buf: ByteBuffer): Outgoing {
+        return Outgoing(
+            FfiConverterTypeMemberId.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Outgoing) = (
+            FfiConverterTypeMemberId.allocationSize(value.`to`) +
+            FfiConverterByteArray.allocationSize(value.`envelope`)
+    )
+
+    override fun write(value: Outgoing, buf: ByteBuffer) {
+            FfiConverterTypeMemberId.write(value.`to`, buf)
+            FfiConverterByteArray.write(value.`envelope`, buf)
     }
 }
 
@@ -6874,6 +8998,82 @@ sealed class HushwireException: kotlin.Exception() {
     }
     
     /**
+     * `NOT_A_MEMBER`: the envelope, session or member is not a current member of the conversation (for example a removed device), or this device is no longer one.
+     */
+    class NotAMember(
+        
+        /**
+         * Always `"NOT_A_MEMBER"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
+     * `ROSTER_FORBIDDEN`: a roster event, whisper or history is not allowed from this sender by the conversation's roster.
+     */
+    class RosterForbidden(
+        
+        /**
+         * Always `"ROSTER_FORBIDDEN"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
+     * `ROSTER_CONFLICT`: a roster event builds on a roster this member has already moved past (concurrent change or an old event).
+     */
+    class RosterConflict(
+        
+        /**
+         * Always `"ROSTER_CONFLICT"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
+     * `CONVERSATION_FULL`: the conversation has its maximum number of members (16) or roster events (128).
+     */
+    class ConversationFull(
+        
+        /**
+         * Always `"CONVERSATION_FULL"`.
+         */
+        val `code`: kotlin.String, 
+        
+        /**
+         * What was wrong, for logs.
+         */
+        val `detail`: kotlin.String
+        ) : HushwireException() {
+        override val message
+            get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+    /**
      * `CALLBACK_FAILED` (bindings only): an app-owned callback (for example a
      * `SessionStore`) threw an exception that is not a `HushwireError`.
      */
@@ -7009,11 +9209,27 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            21 -> HushwireException.CallbackFailed(
+            21 -> HushwireException.NotAMember(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            22 -> HushwireException.Other(
+            22 -> HushwireException.RosterForbidden(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            23 -> HushwireException.RosterConflict(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            24 -> HushwireException.ConversationFull(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            25 -> HushwireException.CallbackFailed(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            26 -> HushwireException.Other(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -7138,6 +9354,30 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 + FfiConverterString.allocationSize(value.`detail`)
             )
             is HushwireException.Downgrade -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.NotAMember -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.RosterForbidden -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.RosterConflict -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`detail`)
+            )
+            is HushwireException.ConversationFull -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`code`)
@@ -7280,14 +9520,38 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is HushwireException.CallbackFailed -> {
+            is HushwireException.NotAMember -> {
                 buf.putInt(21)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
             }
-            is HushwireException.Other -> {
+            is HushwireException.RosterForbidden -> {
                 buf.putInt(22)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.RosterConflict -> {
+                buf.putInt(23)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.ConversationFull -> {
+                buf.putInt(24)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.CallbackFailed -> {
+                buf.putInt(25)
+                FfiConverterString.write(value.`code`, buf)
+                FfiConverterString.write(value.`detail`, buf)
+                Unit
+            }
+            is HushwireException.Other -> {
+                buf.putInt(26)
                 FfiConverterString.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
                 Unit
@@ -7296,6 +9560,360 @@ public object FfiConverterTypeHushwireError : FfiConverterRustBuffer<HushwireExc
     }
 
 }
+
+
+
+/**
+ * A member's role in the conversation.
+ */
+
+enum class MemberRole {
+    
+    /**
+     * The visitor.
+     */
+    VISITOR,
+    /**
+     * An agent.
+     */
+    AGENT,
+    /**
+     * A supervisor.
+     */
+    SUPERVISOR,
+    /**
+     * A bot.
+     */
+    BOT;
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeMemberRole: FfiConverterRustBuffer<MemberRole> {
+    override fun read(buf: ByteBuffer) = try {
+        MemberRole.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: MemberRole) = 4UL
+
+    override fun write(value: MemberRole, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * The role a version 2 certificate states.
+ */
+
+enum class OrgRole {
+    
+    /**
+     * A human agent.
+     */
+    AGENT,
+    /**
+     * A supervisor.
+     */
+    SUPERVISOR,
+    /**
+     * A bot.
+     */
+    BOT;
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOrgRole: FfiConverterRustBuffer<OrgRole> {
+    override fun read(buf: ByteBuffer) = try {
+        OrgRole.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: OrgRole) = 4UL
+
+    override fun write(value: OrgRole, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What `Conversation.open` found.
+ */
+sealed class Received {
+    
+    /**
+     * A message to every member (`sender` rather than `from`, a keyword in Python).
+     */
+    data class Message(
+        /**
+         * The sender (authenticated).
+         */
+        val `sender`: MemberId, 
+        /**
+         * The sender's counter.
+         */
+        val `counter`: kotlin.UInt, 
+        /**
+         * Counters skipped since the last message from this sender (withheld or in flight).
+         */
+        val `gap`: kotlin.UInt, 
+        /**
+         * Whether the sender's roster was this member's.
+         */
+        val `rosterMatches`: kotlin.Boolean, 
+        /**
+         * The text.
+         */
+        val `text`: kotlin.ByteArray) : Received()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A whisper (organisation members only).
+     */
+    data class Whisper(
+        /**
+         * The sender (authenticated).
+         */
+        val `sender`: MemberId, 
+        /**
+         * The sender's whisper counter.
+         */
+        val `counter`: kotlin.UInt, 
+        /**
+         * As for `Message`.
+         */
+        val `gap`: kotlin.UInt, 
+        /**
+         * As for `Message`.
+         */
+        val `rosterMatches`: kotlin.Boolean, 
+        /**
+         * The text.
+         */
+        val `text`: kotlin.ByteArray) : Received()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Roster events now applied (empty: kept until the one it builds on arrives).
+     */
+    data class Roster(
+        /**
+         * The events, in order.
+         */
+        val `events`: List<RosterEvent>) : Received()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * History shared with this member under a visible grant.
+     */
+    data class History(
+        /**
+         * Who shared it.
+         */
+        val `sender`: MemberId, 
+        /**
+         * The history.
+         */
+        val `history`: kotlin.ByteArray) : Received()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * The visitor confirmed its session with this device.
+     */
+    data class Present(
+        /**
+         * The visitor.
+         */
+        val `sender`: MemberId) : Received()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A frame kind of a newer core than these bindings (never produced while the two are
+     * built together).
+     */
+    object Unknown : Received()
+    
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReceived : FfiConverterRustBuffer<Received>{
+    override fun read(buf: ByteBuffer): Received {
+        return when(buf.getInt()) {
+            1 -> Received.Message(
+                FfiConverterTypeMemberId.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterBoolean.read(buf),
+                FfiConverterByteArray.read(buf),
+                )
+            2 -> Received.Whisper(
+                FfiConverterTypeMemberId.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterBoolean.read(buf),
+                FfiConverterByteArray.read(buf),
+                )
+            3 -> Received.Roster(
+                FfiConverterSequenceTypeRosterEvent.read(buf),
+                )
+            4 -> Received.History(
+                FfiConverterTypeMemberId.read(buf),
+                FfiConverterByteArray.read(buf),
+                )
+            5 -> Received.Present(
+                FfiConverterTypeMemberId.read(buf),
+                )
+            6 -> Received.Unknown
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: Received) = when(value) {
+        is Received.Message -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMemberId.allocationSize(value.`sender`)
+                + FfiConverterUInt.allocationSize(value.`counter`)
+                + FfiConverterUInt.allocationSize(value.`gap`)
+                + FfiConverterBoolean.allocationSize(value.`rosterMatches`)
+                + FfiConverterByteArray.allocationSize(value.`text`)
+            )
+        }
+        is Received.Whisper -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMemberId.allocationSize(value.`sender`)
+                + FfiConverterUInt.allocationSize(value.`counter`)
+                + FfiConverterUInt.allocationSize(value.`gap`)
+                + FfiConverterBoolean.allocationSize(value.`rosterMatches`)
+                + FfiConverterByteArray.allocationSize(value.`text`)
+            )
+        }
+        is Received.Roster -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterSequenceTypeRosterEvent.allocationSize(value.`events`)
+            )
+        }
+        is Received.History -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMemberId.allocationSize(value.`sender`)
+                + FfiConverterByteArray.allocationSize(value.`history`)
+            )
+        }
+        is Received.Present -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMemberId.allocationSize(value.`sender`)
+            )
+        }
+        is Received.Unknown -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: Received, buf: ByteBuffer) {
+        when(value) {
+            is Received.Message -> {
+                buf.putInt(1)
+                FfiConverterTypeMemberId.write(value.`sender`, buf)
+                FfiConverterUInt.write(value.`counter`, buf)
+                FfiConverterUInt.write(value.`gap`, buf)
+                FfiConverterBoolean.write(value.`rosterMatches`, buf)
+                FfiConverterByteArray.write(value.`text`, buf)
+                Unit
+            }
+            is Received.Whisper -> {
+                buf.putInt(2)
+                FfiConverterTypeMemberId.write(value.`sender`, buf)
+                FfiConverterUInt.write(value.`counter`, buf)
+                FfiConverterUInt.write(value.`gap`, buf)
+                FfiConverterBoolean.write(value.`rosterMatches`, buf)
+                FfiConverterByteArray.write(value.`text`, buf)
+                Unit
+            }
+            is Received.Roster -> {
+                buf.putInt(3)
+                FfiConverterSequenceTypeRosterEvent.write(value.`events`, buf)
+                Unit
+            }
+            is Received.History -> {
+                buf.putInt(4)
+                FfiConverterTypeMemberId.write(value.`sender`, buf)
+                FfiConverterByteArray.write(value.`history`, buf)
+                Unit
+            }
+            is Received.Present -> {
+                buf.putInt(5)
+                FfiConverterTypeMemberId.write(value.`sender`, buf)
+                Unit
+            }
+            is Received.Unknown -> {
+                buf.putInt(6)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
 
 
 
@@ -7331,6 +9949,265 @@ public object FfiConverterTypeRole: FfiConverterRustBuffer<Role> {
 
     override fun write(value: Role, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * A roster change, as every member sees it.
+ */
+sealed class RosterEvent {
+    
+    /**
+     * The conversation was created.
+     */
+    data class Created(
+        /**
+         * The creator.
+         */
+        val `by`: MemberId) : RosterEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A member was added.
+     */
+    data class Joined(
+        /**
+         * Who added it.
+         */
+        val `by`: MemberId, 
+        /**
+         * The new member.
+         */
+        val `member`: MemberId) : RosterEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A member left.
+     */
+    data class Left(
+        /**
+         * Who left.
+         */
+        val `member`: MemberId) : RosterEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A member was removed.
+     */
+    data class Removed(
+        /**
+         * Who removed it.
+         */
+        val `by`: MemberId, 
+        /**
+         * The removed member.
+         */
+        val `member`: MemberId) : RosterEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * A member handed over and left.
+     */
+    data class Transferred(
+        /**
+         * Who left.
+         */
+        val `from`: MemberId, 
+        /**
+         * Who took over.
+         */
+        val `to`: MemberId) : RosterEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * History was shared.
+     */
+    data class HistoryShared(
+        /**
+         * Who shared it.
+         */
+        val `from`: MemberId, 
+        /**
+         * Who received it.
+         */
+        val `to`: MemberId) : RosterEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * An event kind of a newer core than these bindings (never produced while the two are
+     * built together, as in this repository).
+     */
+    object Unknown : RosterEvent()
+    
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRosterEvent : FfiConverterRustBuffer<RosterEvent>{
+    override fun read(buf: ByteBuffer): RosterEvent {
+        return when(buf.getInt()) {
+            1 -> RosterEvent.Created(
+                FfiConverterTypeMemberId.read(buf),
+                )
+            2 -> RosterEvent.Joined(
+                FfiConverterTypeMemberId.read(buf),
+                FfiConverterTypeMemberId.read(buf),
+                )
+            3 -> RosterEvent.Left(
+                FfiConverterTypeMemberId.read(buf),
+                )
+            4 -> RosterEvent.Removed(
+                FfiConverterTypeMemberId.read(buf),
+                FfiConverterTypeMemberId.read(buf),
+                )
+            5 -> RosterEvent.Transferred(
+                FfiConverterTypeMemberId.read(buf),
+                FfiConverterTypeMemberId.read(buf),
+                )
+            6 -> RosterEvent.HistoryShared(
+                FfiConverterTypeMemberId.read(buf),
+                FfiConverterTypeMemberId.read(buf),
+                )
+            7 -> RosterEvent.Unknown
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: RosterEvent) = when(value) {
+        is RosterEvent.Created -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMemberId.allocationSize(value.`by`)
+            )
+        }
+        is RosterEvent.Joined -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMemberId.allocationSize(value.`by`)
+                + FfiConverterTypeMemberId.allocationSize(value.`member`)
+            )
+        }
+        is RosterEvent.Left -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMemberId.allocationSize(value.`member`)
+            )
+        }
+        is RosterEvent.Removed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMemberId.allocationSize(value.`by`)
+                + FfiConverterTypeMemberId.allocationSize(value.`member`)
+            )
+        }
+        is RosterEvent.Transferred -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMemberId.allocationSize(value.`from`)
+                + FfiConverterTypeMemberId.allocationSize(value.`to`)
+            )
+        }
+        is RosterEvent.HistoryShared -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeMemberId.allocationSize(value.`from`)
+                + FfiConverterTypeMemberId.allocationSize(value.`to`)
+            )
+        }
+        is RosterEvent.Unknown -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: RosterEvent, buf: ByteBuffer) {
+        when(value) {
+            is RosterEvent.Created -> {
+                buf.putInt(1)
+                FfiConverterTypeMemberId.write(value.`by`, buf)
+                Unit
+            }
+            is RosterEvent.Joined -> {
+                buf.putInt(2)
+                FfiConverterTypeMemberId.write(value.`by`, buf)
+                FfiConverterTypeMemberId.write(value.`member`, buf)
+                Unit
+            }
+            is RosterEvent.Left -> {
+                buf.putInt(3)
+                FfiConverterTypeMemberId.write(value.`member`, buf)
+                Unit
+            }
+            is RosterEvent.Removed -> {
+                buf.putInt(4)
+                FfiConverterTypeMemberId.write(value.`by`, buf)
+                FfiConverterTypeMemberId.write(value.`member`, buf)
+                Unit
+            }
+            is RosterEvent.Transferred -> {
+                buf.putInt(5)
+                FfiConverterTypeMemberId.write(value.`from`, buf)
+                FfiConverterTypeMemberId.write(value.`to`, buf)
+                Unit
+            }
+            is RosterEvent.HistoryShared -> {
+                buf.putInt(6)
+                FfiConverterTypeMemberId.write(value.`from`, buf)
+                FfiConverterTypeMemberId.write(value.`to`, buf)
+                Unit
+            }
+            is RosterEvent.Unknown -> {
+                buf.putInt(7)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
     }
 }
 
@@ -7431,6 +10308,164 @@ public object FfiConverterOptionalTypeSession: FfiConverterRustBuffer<Session?> 
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeMemberId: FfiConverterRustBuffer<MemberId?> {
+    override fun read(buf: ByteBuffer): MemberId? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeMemberId.read(buf)
+    }
+
+    override fun allocationSize(value: MemberId?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeMemberId.allocationSize(value)
+        }
+    }
+
+    override fun write(value: MemberId?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeMemberId.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMember: FfiConverterRustBuffer<List<Member>> {
+    override fun read(buf: ByteBuffer): List<Member> {
+        val len = buf.getInt()
+        return List<Member>(len) {
+            FfiConverterTypeMember.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Member>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMember.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Member>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMember.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeMemberId: FfiConverterRustBuffer<List<MemberId>> {
+    override fun read(buf: ByteBuffer): List<MemberId> {
+        val len = buf.getInt()
+        return List<MemberId>(len) {
+            FfiConverterTypeMemberId.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<MemberId>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeMemberId.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<MemberId>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeMemberId.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeOutgoing: FfiConverterRustBuffer<List<Outgoing>> {
+    override fun read(buf: ByteBuffer): List<Outgoing> {
+        val len = buf.getInt()
+        return List<Outgoing>(len) {
+            FfiConverterTypeOutgoing.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Outgoing>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeOutgoing.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Outgoing>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeOutgoing.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeRosterEvent: FfiConverterRustBuffer<List<RosterEvent>> {
+    override fun read(buf: ByteBuffer): List<RosterEvent> {
+        val len = buf.getInt()
+        return List<RosterEvent>(len) {
+            FfiConverterTypeRosterEvent.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<RosterEvent>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeRosterEvent.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<RosterEvent>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeRosterEvent.write(it, buf)
+        }
+    }
+}
+        /**
+         * As the first organisation device: accept the visitor's hello and create the conversation.
+         */
+    @Throws(HushwireException::class) fun `createConversation`(`identity`: AgentIdentity, `hello`: kotlin.ByteArray): ConversationCreated {
+            return FfiConverterTypeConversationCreated.lift(
+    uniffiRustCallWithError(HushwireException) { _status ->
+    UniffiLib.uniffi_hushwire_ffi_fn_func_create_conversation(
+    
+        FfiConverterTypeAgentIdentity.lower(`identity`),FfiConverterByteArray.lower(`hello`),_status)
+}
+    )
+    }
+    
+
         /**
          * An envelope's base64url text form to its bytes. `MALFORMED` for garbage.
          */
