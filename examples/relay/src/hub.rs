@@ -19,7 +19,7 @@ use crate::protocol::{self, conv_hex, parse_conv, ClientFrame, Code, FrameError}
 use crate::store::{Appended, ConvId, Kind, Post, Quota, Sender, Store, StoredFrame};
 #[cfg(feature = "tamper")]
 use crate::tamper::Tamper;
-use crate::tenancy::{AgentId, Tenants, HELLO_LEN, MAX_REPLY_LEN};
+use crate::tenancy::{hello_len, AgentId, Tenants, MAX_REPLY_LEN};
 
 pub use crate::limits::Limits;
 use crate::limits::{origin_allowed, Admission, Refusal, Slot};
@@ -1135,11 +1135,14 @@ impl Hub {
                 // The sizes of PROTOCOL.md §3.3/§3.4, checked before anything is stored: the
                 // relay routes a hello by the organisation key id inside it.
                 match kind {
-                    Kind::Hello if bytes.len() != HELLO_LEN => {
-                        return Err(FrameError::fatal(Code::BadFrame, "a hello is exactly 58 bytes"))
+                    Kind::Hello if bytes.first().and_then(|v| hello_len(*v)) != Some(bytes.len()) => {
+                        return Err(FrameError::fatal(
+                            Code::BadFrame,
+                            "a hello is exactly 58 bytes (v1) or 1242 bytes (v2)",
+                        ))
                     }
                     Kind::Reply if bytes.len() > MAX_REPLY_LEN => {
-                        return Err(FrameError::fatal(Code::BadFrame, "a reply is at most 365 bytes"))
+                        return Err(FrameError::fatal(Code::BadFrame, "a reply is at most 1470 bytes"))
                     }
                     _ => {}
                 }

@@ -20,11 +20,23 @@ pub const SINGLE_TENANT: &str = "default";
 
 /// Length of a v1 hello (PROTOCOL.md §3.3).
 pub const HELLO_LEN: usize = 58;
-/// Longest v1 reply (PROTOCOL.md §3.4).
-pub const MAX_REPLY_LEN: usize = 365;
+/// Length of a v2 hello (PROTOCOL.md §16.5): the v1 fields and the ML-KEM-768 key.
+pub const HELLO_V2_LEN: usize = 1242;
+/// Longest reply of any version: v1 at most 366 bytes (PROTOCOL.md §3.4, a v2 certificate),
+/// v2 at most 1470 (§16.6).
+pub const MAX_REPLY_LEN: usize = 1470;
 
-/// Where the organisation key id sits in a v1 hello (PROTOCOL.md §3.3).
+/// Where the organisation key id sits in a hello of either version (PROTOCOL.md §3.3, §16.5).
 const HELLO_KEY_ID: std::ops::Range<usize> = 18..26;
+
+/// The hello's length for its version byte, if the relay knows the version.
+pub fn hello_len(version: u8) -> Option<usize> {
+    match version {
+        1 => Some(HELLO_LEN),
+        2 => Some(HELLO_V2_LEN),
+        _ => None,
+    }
+}
 
 /// An organisation key id (PROTOCOL.md §3.2).
 pub type KeyId = [u8; 8];
@@ -41,10 +53,12 @@ pub fn key_id(org_public_key: &[u8; 32]) -> KeyId {
     id
 }
 
-/// The organisation key id a hello names, if it is a well-formed v1 hello: exactly
-/// [`HELLO_LEN`] bytes, version 1, type 1. The relay reads nothing else of it.
+/// The organisation key id a hello names, if it is a well-formed hello: version 1 or 2, type
+/// 1, exactly the version's length ([`HELLO_LEN`], [`HELLO_V2_LEN`]). The relay reads nothing
+/// else of it.
 pub fn hello_key_id(hello: &[u8]) -> Option<KeyId> {
-    if hello.len() != HELLO_LEN || hello.first() != Some(&1) || hello.get(1) != Some(&1) {
+    let version = *hello.first()?;
+    if hello_len(version) != Some(hello.len()) || hello.get(1) != Some(&1) {
         return None;
     }
     hello.get(HELLO_KEY_ID)?.try_into().ok()
