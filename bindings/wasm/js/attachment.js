@@ -260,8 +260,10 @@ export function createEncryptionStream(options = {}) {
   manifest.catch(() => {});
   const seg = fileKey.segmentSize;
   const header = call(() => fileKey.header());
+  const webcrypto = subtle();
   const keyPromise = importKey(call(() => fileKey.segmentKey()), 'encrypt');
   keyPromise.catch(() => {});
+  let key = null; // the CryptoKey, once imported: awaited once per chunk, not per segment
   const buf = new Uint8Array(seg);
   let fill = 0;
   let index = 0;
@@ -270,6 +272,7 @@ export function createEncryptionStream(options = {}) {
   let out = null; // the stream's controller (set in start)
   const pipeline = new Pipeline((ct) => out.enqueue(new Uint8Array(ct)));
   const iv = new Uint8Array(12);
+  const alg = { name: 'AES-GCM', iv, additionalData: header, tagLength: 128 };
   let freed = false;
   const release = () => {
     if (!freed) {
@@ -278,17 +281,16 @@ export function createEncryptionStream(options = {}) {
     }
   };
 
-  async function seal(controller, data, last) {
-    const key = await keyPromise;
+  // Start sealing the next segment (`key` is set); a promise to await only when the pipeline
+  // is full. WebCrypto copies `data` when called, so the buffer is free for the next segment.
+  function seal(data, last) {
     if (!started) {
-      controller.enqueue(header.slice());
+      out.enqueue(header.slice());
       started = true;
     }
-    // WebCrypto copies `data` when called, so the buffer is free for the next segment.
-    const op = subtle().encrypt({ name: 'AES-GCM', iv: nonce(iv, index, last), additionalData: header, tagLength: 128 }, key, data);
+    nonce(iv, index, last);
     index += 1;
-    const wait = pipeline.add(op);
-    if (wait !== undefined) await wait;
+    return pipeline.add(webcrypto.encrypt(alg, key, data));
   }
 
   const fail = (e) => {
@@ -301,18 +303,21 @@ export function createEncryptionStream(options = {}) {
     start(controller) {
       out = controller;
     },
-    async transform(chunk, controller) {
+    async transform(chunk) {
       try {
         let data = bytes(chunk, 'chunk');
+        if (key === null) key = await keyPromise;
         while (data.length > 0) {
           // A full segment is sealed only once more data shows it is not the last.
           if (fill === seg) {
-            await seal(controller, buf, false);
+            const wait = seal(buf, false);
+            if (wait !== undefined) await wait;
             fill = 0;
           }
           if (fill === 0 && data.length > seg) {
             // Whole segments straight from the chunk (WebCrypto copies them), no buffering.
-            await seal(controller, data.subarray(0, seg), false);
+            const wait = seal(data.subarray(0, seg), false);
+            if (wait !== undefined) await wait;
             total += seg;
             data = data.subarray(seg);
             continue;
@@ -327,8 +332,9 @@ export function createEncryptionStream(options = {}) {
         throw fail(e);
       }
     },
-    async flush(controller) {
+    async flush() {
       try {
+        if (key === null) key = await keyPromise;
         freed = true; // intoManifest consumes the key, even when it fails
         const glueManifest = call(() => fileKey.intoManifest(total));
         let m;
@@ -343,7 +349,8 @@ export function createEncryptionStream(options = {}) {
           // Padding: 0x80 right after the file's last byte, zeros to the padded length.
           if (fill < len && i * seg + fill === total) buf[fill++] = 0x80;
           buf.fill(0, fill, len);
-          await seal(controller, buf.subarray(0, len), i === segments - 1);
+          const wait = seal(buf.subarray(0, len), i === segments - 1);
+          if (wait !== undefined) await wait;
           fill = 0;
         }
         await pipeline.drain();
@@ -413,13 +420,14 @@ export function createDecryptionStream(manifest) {
     return p.subarray(0, keep);
   }
 
+  // One algorithm object per stream: WebCrypto reads it (and copies iv and AAD) during the call.
+  const alg = { name: 'AES-GCM', iv, additionalData: header, tagLength: 128 };
   // Start opening segment i (WebCrypto copies `data` during the call); a promise to await
   // only when the pipeline is full.
-  const open = (i, data) =>
-    pipeline.add(
-      webcrypto.decrypt({ name: 'AES-GCM', iv: nonce(iv, i, i === segments - 1), additionalData: header, tagLength: 128 }, key, data),
-      i,
-    );
+  const open = (i, data) => {
+    nonce(iv, i, i === segments - 1);
+    return pipeline.add(webcrypto.decrypt(alg, key, data), i);
+  };
 
   return new TransformStream({
     start(controller) {
@@ -428,24 +436,26 @@ export function createDecryptionStream(manifest) {
     async transform(chunk) {
       if (failed) throw corrupted();
       try {
-        let data = bytes(chunk, 'chunk');
+        const data = bytes(chunk, 'chunk');
         if (key === null) key = await keyPromise;
-        while (data.length > 0) {
+        // An offset into the chunk rather than a new view of the rest per segment.
+        let off = 0;
+        while (off < data.length) {
           if (next === segments) throw corrupted(); // bytes after the final segment
           const whole = segLen(next) + TAG;
-          if (started && fill === 0 && data.length >= whole) {
+          if (started && fill === 0 && data.length - off >= whole) {
             // A whole segment inside the chunk: open it in place (WebCrypto copies it).
-            const wait = open(next, data.subarray(0, whole));
+            const wait = open(next, data.subarray(off, off + whole));
             if (wait !== undefined) await wait;
             next += 1;
-            data = data.subarray(whole);
+            off += whole;
             if (next < segments && cur.length !== segLen(next) + TAG) cur = new Uint8Array(segLen(next) + TAG);
             continue;
           }
-          const n = Math.min(cur.length - fill, data.length);
-          cur.set(data.subarray(0, n), fill);
+          const n = Math.min(cur.length - fill, data.length - off);
+          cur.set(data.subarray(off, off + n), fill);
           fill += n;
-          data = data.subarray(n);
+          off += n;
           if (fill < cur.length) break;
           if (!started) {
             let diff = 0;
