@@ -4,13 +4,18 @@
 //   bash bindings/wasm/build.sh && cd benches/js && node attachment-bench.mjs [--browser]
 //   BENCH_MIB=16 BENCH_ROUNDS=7 BENCH_SEGMENT=65536 node attachment-bench.mjs --browser
 //
-// BENCH_MIN_RATIO (e.g. 0.8) makes the run fail if a ratio is below it. Not part of CI.
+// BENCH_MIN_RATIO (e.g. 0.8) makes the run fail if a ratio is below it. BENCH_BASELINE=<dir>
+// (an older build's pkg/, e.g. from `git worktree add` + build.sh) times that build's streams
+// in the same rounds, for before/after numbers from one run. BENCH_PROFILE=1 records a
+// DevTools CPU profile (Profiler domain over CDP) of 5 stream opens in the Chromium page and
+// prints where the main thread's time went, for the raw loop and the stream. Not part of CI.
 import http from 'node:http';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, extname } from 'node:path';
 import { createRequire } from 'node:module';
 import { runAttachmentBench, format } from './attachment-cases.js';
+import { summarise } from './cpu-profile.js';
 
 const opts = {
   size: Number(process.env.BENCH_MIB ?? 16) << 20,
@@ -19,11 +24,17 @@ const opts = {
 };
 const minRatio = Number(process.env.BENCH_MIN_RATIO ?? 0);
 const pkg = new URL('../../bindings/wasm/pkg/', import.meta.url);
+const basePkg = process.env.BENCH_BASELINE ? new URL(`file://${join(process.env.BENCH_BASELINE, '/')}`) : null;
 const results = [];
 
 const att = await import(new URL('attachment-node.mjs', pkg));
 await att.init();
-const node = await runAttachmentBench(globalThis.crypto.subtle, att, opts);
+let base = null;
+if (basePkg !== null) {
+  base = await import(new URL('attachment-node.mjs', basePkg));
+  await base.init();
+}
+const node = await runAttachmentBench(globalThis.crypto.subtle, att, opts, base);
 console.log(format(node, `Node ${process.version}`));
 results.push(node);
 
@@ -36,7 +47,9 @@ if (process.argv.includes('--browser')) {
       const path = new URL(req.url, 'http://x').pathname;
       const file = path.startsWith('/pkg/')
         ? new URL(path.slice(5), pkg)
-        : path === '/attachment-cases.js'
+        : path.startsWith('/base/') && basePkg !== null
+          ? new URL(path.slice(6), basePkg)
+          : path === '/attachment-cases.js'
           ? new URL('attachment-cases.js', import.meta.url)
           : null;
       if (path === '/') {
@@ -64,14 +77,39 @@ if (process.argv.includes('--browser')) {
     const page = browser.pages()[0] ?? (await browser.newPage());
     await page.goto(base + '/');
     const version = browser.browser()?.version() ?? "";
-    const r = await page.evaluate(async (o) => {
+    const r = await page.evaluate(async ([o, withBase]) => {
       const att = await import('/pkg/attachment.js');
       const { runAttachmentBench } = await import('/attachment-cases.js');
       await att.init();
-      return runAttachmentBench(crypto.subtle, att, o);
-    }, opts);
+      let b = null;
+      if (withBase) {
+        b = await import('/base/attachment.js');
+        await b.init();
+      }
+      return runAttachmentBench(crypto.subtle, att, o, b);
+    }, [opts, basePkg !== null]);
     console.log(format(r, `Chromium ${version}`));
     results.push(r);
+    if (process.env.BENCH_PROFILE) {
+      await page.evaluate(async (o) => {
+        const att = await import('/pkg/attachment.js');
+        const { prepareOpen } = await import('/attachment-cases.js');
+        globalThis.hwProfile = await prepareOpen(crypto.subtle, att, o);
+      }, opts);
+      const cdp = await page.context().newCDPSession(page);
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 100 });
+      for (const which of ['raw', 'stream']) {
+        await cdp.send('Profiler.start');
+        const ms = await page.evaluate(async (w) => {
+          const t0 = performance.now();
+          for (let i = 0; i < 5; i++) await globalThis.hwProfile[w]();
+          return performance.now() - t0;
+        }, which);
+        const { profile } = await cdp.send('Profiler.stop');
+        console.log(`profile of 5 ${which} opens (${(ms / 5).toFixed(1)} ms wall per run):\n${summarise(profile, 5)}`);
+      }
+    }
   } finally {
     await browser.close();
     server.close();
@@ -79,7 +117,9 @@ if (process.argv.includes('--browser')) {
   }
 }
 
-const low = results.flatMap((r) => Object.entries(r.ratios)).filter(([, v]) => v < minRatio);
+const low = results
+  .flatMap((r) => Object.entries(r.ratios))
+  .filter(([k, v]) => !k.startsWith('baseline') && v < minRatio);
 if (low.length > 0) {
   console.error(`FAIL: ratio below ${minRatio}: ${low.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
   process.exit(1);

@@ -4,7 +4,11 @@
 // ceiling), then hushwire/attachment's encryption / decryption TransformStream over the same
 // bytes (header, STREAM nonces, padding, manifest through the wasm core), then the Blob/File
 // helpers (encryptFile / decryptFile, which add the cost of reading and building Blobs). Rounds are
-// interleaved and the median is reported, so load on a shared machine hits both alike.
+// interleaved and the median is reported, so load on a shared machine hits both alike; the
+// "paired" ratios are the median of each round's own hushwire/raw ratio (the two cases run
+// back to back, so a load swing between rounds cancels out). With a `baseline` module (an
+// older build of hushwire/attachment) its streams are timed in the same rounds too, for
+// before/after numbers from one run.
 
 async function rawSeal(subtle, key, file, seg) {
   const out = [];
@@ -68,7 +72,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  * Run every case `rounds` times on a file of `size` bytes in `seg`-byte segments; returns
  * rows { case, mbps } (MB/s of plaintext, 10^6 bytes) and the hushwire/raw ratios.
  */
-export async function runAttachmentBench(subtle, att, { size = 16 << 20, seg = 65536, rounds = 7 } = {}) {
+export async function runAttachmentBench(subtle, att, { size = 16 << 20, seg = 65536, rounds = 7 } = {}, baseline = null) {
   const file = new Uint8Array(size);
   for (let off = 0; off < size; off += 65536) crypto.getRandomValues(file.subarray(off, off + 65536));
   const raw = crypto.getRandomValues(new Uint8Array(32));
@@ -91,37 +95,77 @@ export async function runAttachmentBench(subtle, att, { size = 16 << 20, seg = 6
   // The same segments as views into one buffer (what a stream over a large buffer sees).
   const packed = concat(rawSegs.map((b) => new Uint8Array(b)));
   const views = rawSegs.map((b, i) => packed.subarray(i * (seg + 16), i * (seg + 16) + b.byteLength));
-  const t = { rawSeal: [], rawOpen: [], rawOpenViews: [], hwSeal: [], hwOpen: [], fileSeal: [], fileOpen: [] };
+  const mBase = baseline === null ? null : baseline.AttachmentManifest.fromBytes(m.toBytes());
+  if (mBase !== null && concat(await stream(baseline.createDecryptionStream(mBase), sealedStream)).length !== size) {
+    throw new Error('baseline round trip failed');
+  }
+  const t = { rawSeal: [], rawOpen: [], rawOpenViews: [], hwSeal: [], hwOpen: [], fileSeal: [], fileOpen: [], baseSeal: [], baseOpen: [] };
   for (let r = 0; r < rounds; r++) {
     t.rawSeal.push(await timed(() => rawSeal(subtle, key, file, seg)));
     t.hwSeal.push(await timed(() => stream(att.createEncryptionStream({ segmentSize: seg }), file)));
+    if (baseline !== null) t.baseSeal.push(await timed(() => stream(baseline.createEncryptionStream({ segmentSize: seg }), file)));
     t.rawOpen.push(await timed(() => rawOpen(subtle, key, rawSegs)));
     t.rawOpenViews.push(await timed(() => rawOpen(subtle, key, views)));
     t.hwOpen.push(await timed(() => stream(att.createDecryptionStream(m), sealedStream)));
+    if (baseline !== null) t.baseOpen.push(await timed(() => stream(baseline.createDecryptionStream(mBase), sealedStream)));
     t.fileSeal.push(await timed(() => att.encryptFile(blob, { segmentSize: seg })));
     t.fileOpen.push(await timed(() => att.decryptFile(sealed.manifest, sealed.blob)));
   }
   const mbps = (k) => size / median(t[k]) / 1e6;
+  // Raw time over hushwire time, round by round (> 1: hushwire faster).
+  const paired = (raw, hw) => median(t[raw].map((x, i) => x / t[hw][i]));
+  const ratios = {
+    seal: mbps('hwSeal') / mbps('rawSeal'),
+    open: mbps('hwOpen') / mbps('rawOpen'),
+    'seal paired': paired('rawSeal', 'hwSeal'),
+    'open paired': paired('rawOpen', 'hwOpen'),
+  };
+  const rows = {
+    'raw WebCrypto seal': mbps('rawSeal'),
+    'hushwire encryption stream': mbps('hwSeal'),
+    'raw WebCrypto open': mbps('rawOpen'),
+    'raw WebCrypto open (views)': mbps('rawOpenViews'),
+    'hushwire decryption stream': mbps('hwOpen'),
+    'encryptFile (Blob in, Blob out)': mbps('fileSeal'),
+    'decryptFile (Blob in, File out)': mbps('fileOpen'),
+  };
+  if (baseline !== null) {
+    rows['baseline encryption stream'] = mbps('baseSeal');
+    rows['baseline decryption stream'] = mbps('baseOpen');
+    Object.assign(ratios, {
+      'baseline seal': mbps('baseSeal') / mbps('rawSeal'),
+      'baseline open': mbps('baseOpen') / mbps('rawOpen'),
+      'baseline seal paired': paired('rawSeal', 'baseSeal'),
+      'baseline open paired': paired('rawOpen', 'baseOpen'),
+    });
+  }
   return {
     size,
     seg,
     rounds,
-    rows: {
-      'raw WebCrypto seal': mbps('rawSeal'),
-      'hushwire encryption stream': mbps('hwSeal'),
-      'raw WebCrypto open': mbps('rawOpen'),
-      'raw WebCrypto open (views)': mbps('rawOpenViews'),
-      'hushwire decryption stream': mbps('hwOpen'),
-      'encryptFile (Blob in, Blob out)': mbps('fileSeal'),
-      'decryptFile (Blob in, File out)': mbps('fileOpen'),
-    },
-    ratios: { seal: mbps('hwSeal') / mbps('rawSeal'), open: mbps('hwOpen') / mbps('rawOpen') },
+    rows,
+    ratios,
   };
 }
 
 export function format(result, where) {
   const lines = [`${where}: ${result.size / (1 << 20)} MiB file, ${result.seg / 1024} KiB segments, median of ${result.rounds} interleaved rounds`];
   for (const [k, v] of Object.entries(result.rows)) lines.push(`  ${k.padEnd(34)} ${v.toFixed(0).padStart(6)} MB/s`);
-  lines.push(`  ratio seal ${result.ratios.seal.toFixed(2)}x, open ${result.ratios.open.toFixed(2)}x of raw WebCrypto`);
+  lines.push(`  of raw WebCrypto: ${Object.entries(result.ratios).map(([k, v]) => `${k} ${v.toFixed(2)}x`).join(', ')}`);
   return lines.join('\n');
+}
+
+/**
+ * A `size`-byte file sealed once, both ways; returns async functions that open it with the
+ * decryption stream and with the raw loop (what BENCH_PROFILE records under the profiler).
+ */
+export async function prepareOpen(subtle, att, { size = 16 << 20, seg = 65536 } = {}) {
+  const file = new Uint8Array(size);
+  for (let off = 0; off < size; off += 65536) crypto.getRandomValues(file.subarray(off, off + 65536));
+  const enc = att.createEncryptionStream({ segmentSize: seg });
+  const sealed = concat(await stream(enc, file));
+  const m = await enc.manifest;
+  const key = await subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), 'AES-GCM', false, ['encrypt', 'decrypt']);
+  const segs = await rawSeal(subtle, key, file, seg);
+  return { stream: () => stream(att.createDecryptionStream(m), sealed), raw: () => rawOpen(subtle, key, segs) };
 }

@@ -153,6 +153,49 @@ test('the decryption stream releases authentic segments only, then fails and sta
   assert.ok(released.equals(Buffer.from(data.subarray(0, 65_536))));
 });
 
+// Re-seal `padded` (the whole padded plaintext) under `manifest`'s segment key and header with
+// WebCrypto directly, so a blob with any padding we like authenticates.
+async function sealPadded(manifest, padded) {
+  const { key: raw, header } = manifest._segmentKey();
+  const key = await crypto.subtle.importKey('raw', raw, 'AES-GCM', false, ['encrypt']);
+  const seg = manifest.segmentSize;
+  const n = Math.ceil(padded.length / seg);
+  const parts = [header];
+  for (let i = 0; i < n; i++) {
+    const iv = new Uint8Array(12);
+    new DataView(iv.buffer).setUint32(7, i);
+    iv[11] = i === n - 1 ? 1 : 0;
+    const ct = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData: header }, key, padded.subarray(i * seg, (i + 1) * seg));
+    parts.push(new Uint8Array(ct));
+  }
+  return Buffer.concat(parts);
+}
+
+test('authenticated but wrong padding is refused wherever the bad byte falls', async () => {
+  // 131 077 bytes: padding inside the last segment; 1 MiB: a segment of padding only.
+  for (const n of [131_077, 1 << 20]) {
+    const data = fileBytes(n);
+    const { manifest } = await att.encryptFile(data);
+    const padded = new Uint8Array(manifest.paddedLength);
+    padded.set(data);
+    padded[n] = 0x80;
+    const control = await sealPadded(manifest, padded);
+    assert.equal(control.length, manifest.ciphertextLength);
+    assert.ok(Buffer.from(await bytesOf(await att.decryptFile(manifest, control))).equals(Buffer.from(data)));
+    // The marker, each byte of the first words after it (every alignment), one in the middle,
+    // the last byte; and a missing marker.
+    const at = [n, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7, n + 8, (n + padded.length) >> 1, padded.length - 1];
+    for (const pos of at) {
+      const bad = padded.slice();
+      bad[pos] ^= 0x01;
+      await assert.rejects(att.decryptFile(manifest, await sealPadded(manifest, bad)), { code: 'ATTACHMENT_CORRUPTED' }, `n ${n}, byte ${pos}`);
+    }
+    const unmarked = padded.slice();
+    unmarked[n] = 0;
+    await assert.rejects(att.decryptFile(manifest, await sealPadded(manifest, unmarked)), { code: 'ATTACHMENT_CORRUPTED' });
+  }
+});
+
 test('truncated, extended, wrong manifest: ATTACHMENT_CORRUPTED, never a file', async () => {
   const data = fileBytes(100_000);
   const { manifest, blob } = await att.encryptFile(data);
