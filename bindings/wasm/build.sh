@@ -220,16 +220,21 @@ if [ "$total" -gt "$max_gzip" ]; then
     echo "FAIL: the package exceeds the gzipped budget of $max_gzip bytes" >&2
     exit 1
 fi
-# The no-WebAssembly entry: nowasm.js + hushwire_nowasm.js, at most 110 KB gzipped.
+# The no-WebAssembly entry: nowasm.js + hushwire_nowasm.js. Its target is 110 KB gzipped; with
+# protocol v2 (ML-KEM-768 and the DH ratchet in one module) it is about 156 KB, so the hard
+# budget is 164 KB until the visitor/full split (issue 11) lets it carry the visitor side only.
 nowasm_gz=$(($(gz "$out/nowasm.js") + $(gz "$out/hushwire_nowasm.js")))
-max_nowasm=${HUSHWIRE_NOWASM_MAX_GZIP:-$((110 * 1024))}
+max_nowasm=${HUSHWIRE_NOWASM_MAX_GZIP:-$((164 * 1024))}
 printf 'no-wasm entry (nowasm.js + hushwire_nowasm.js, wasm2js): %d bytes gzipped (budget %d)\n' "$nowasm_gz" "$max_nowasm"
 if [ "$nowasm_gz" -gt "$max_nowasm" ]; then
     echo "FAIL: the no-wasm entry exceeds the gzipped budget of $max_nowasm bytes" >&2
     exit 1
 fi
-if [ "$total" -gt $((86 * 1024)) ]; then
-    echo "NOTE: over the 86 KB gzipped target (allowed by HUSHWIRE_WASM_MAX_GZIP=$max_gzip); see bindings/wasm/README.md"
+if [ "$total" -gt $((64 * 1024)) ]; then
+    echo "NOTE: over the 64 KB gzipped visitor target (issue 11: the visitor/full split is not done yet); see bindings/wasm/README.md"
+fi
+if [ "$nowasm_gz" -gt $((110 * 1024)) ]; then
+    echo "NOTE: the no-wasm entry is over its 110 KB gzipped target (issue 15); see bindings/wasm/README.md"
 fi
 # ---- integrity -------------------------------------------------------------------------------
 # integrity.json: the version and the SHA-384 (Subresource Integrity form) of every file a page
