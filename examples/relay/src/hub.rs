@@ -31,13 +31,17 @@ fn sha256(data: &[u8]) -> [u8; 32] {
 }
 
 /// What the hub queues for a connection.
+///
+/// Kept to two words (issue #19): every connection's channel allocates its first block of 32
+/// slots up front, so the slot size is paid by every idle connection (64-byte slots were
+/// 2 KiB each); the payloads live behind pointers instead.
 enum Out {
-    /// A ready frame (taken notices).
-    Text(String),
+    /// A ready frame (taken notices), shared by every connection it goes to.
+    Text(Arc<str>),
     /// New waiting notices are pending for this agent connection (see [`AgentSub`]).
     Waiting,
     /// A committed frame of a conversation, delivered in order by the connection's task.
-    Frame(ConvId, StoredFrame),
+    Frame(Box<(ConvId, StoredFrame)>),
 }
 
 /// Bytes of frames queued for one connection and not yet written to it (issue #16: a client
@@ -57,7 +61,7 @@ impl Out {
         match self {
             Out::Text(t) => t.len(),
             Out::Waiting => 0,
-            Out::Frame(_, f) => f.data.len(),
+            Out::Frame(f) => f.1.data.len(),
         }
     }
 }
@@ -199,8 +203,10 @@ fn redact_tokens(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Initial WebSocket read buffer: a chat frame is well under this.
-const READ_BUFFER: usize = 4 * 1024;
+/// Initial WebSocket read buffer, also the most read from the socket at once: a chat frame
+/// (a 563-byte envelope is about 900 bytes of JSON) fits in one read. Every idle connection
+/// holds it (issue #19: 4 KiB was the largest single allocation per connection).
+const READ_BUFFER: usize = 2 * 1024;
 
 /// The `/ws` endpoint.
 pub async fn ws_handler(
@@ -297,6 +303,12 @@ async fn send_text(hub: &Hub, conn: u64, socket: &mut WebSocket, text: String) -
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 async fn close(hub: &Hub, conn: u64, socket: &mut WebSocket, err: &FrameError) {
+    // Boxed: a connection's task otherwise carries this state (sends and a timed read) while
+    // idle (issue #19); it runs once per connection at most.
+    Box::pin(close_now(hub, conn, socket, err)).await;
+}
+
+async fn close_now(hub: &Hub, conn: u64, socket: &mut WebSocket, err: &FrameError) {
     let _ = send_text(hub, conn, socket, err.to_json(None)).await;
     let code = if err.code == Code::Internal { 1011 } else { 1008 };
     let _ = socket
@@ -361,15 +373,16 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::S
             }
             out = rx.recv(), if auth.is_some() => match out.inspect(|o| { queued.fetch_sub(o.bytes(), Ordering::SeqCst); }) {
                 Some(Out::Text(text)) => {
-                    if !send_text(&hub, conn, &mut socket, text).await { break "send failed"; }
+                    if !send_text(&hub, conn, &mut socket, text.to_string()).await { break "send failed"; }
                 }
                 Some(Out::Waiting) => {
                     // Coalesce: whatever else turns up meanwhile goes out with it. No further
                     // wake-up comes before the flush, so this is at most one per period.
                     flush_at = Some(tokio::time::Instant::now() + WAITING_FLUSH);
                 }
-                Some(Out::Frame(id, frame)) => {
-                    let texts = match hub.live(&mut cursors, id, frame).await {
+                Some(Out::Frame(queued)) => {
+                    let (id, frame) = *queued;
+                    let texts = match Box::pin(hub.live(&mut cursors, id, frame)).await {
                         Ok(texts) => texts,
                         Err(e) => {
                             close(&hub, conn, &mut socket, &e).await;
@@ -450,7 +463,9 @@ async fn handle_socket(hub: Arc<Hub>, mut socket: WebSocket, source: std::net::S
                     ClientFrame::Post { reference, .. } => reference.clone(),
                     _ => None,
                 };
-                match hub.handle(conn, &mut auth, &mut tx, &mut cursors, frame).await {
+                // Boxed, like `live` above: their state exists only while a frame is handled,
+                // instead of in every idle connection's task (issue #19).
+                match Box::pin(hub.handle(conn, &mut auth, &mut tx, &mut cursors, frame)).await {
                     Ok(replies) => {
                         let mut ok = true;
                         for r in replies {
@@ -702,7 +717,9 @@ impl Hub {
     /// `id` was accepted by `agent`: the connections of its organisation's other agents drop
     /// it from their pending notices, and those that were told it was waiting get `taken`.
     fn announce_taken(&self, id: &ConvId, agent: &AgentId) {
-        let taken = json!({"type": "taken", "conversation": conv_hex(id)}).to_string();
+        let taken: Arc<str> = json!({"type": "taken", "conversation": conv_hex(id)})
+            .to_string()
+            .into();
         let mut subs = self.lock_subs();
         let mut gone = Vec::new();
         for (conn, sub) in subs.agents.iter_mut() {
@@ -754,7 +771,7 @@ impl Hub {
     }
 
     fn publish(&self, id: &ConvId, org: Option<&str>, agent: Option<&AgentId>, frame: &StoredFrame) {
-        let out = || Out::Frame(*id, frame.clone());
+        let out = || Out::Frame(Box::new((*id, frame.clone())));
         match frame.sender {
             Sender::Visitor => {
                 if let (Kind::Hello, None, Some(org)) = (frame.kind, agent, org) {

@@ -319,6 +319,9 @@ fn parse_tokens(args: &Args) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Most threads running store calls at once (see the runtime in [`main`]).
+const BLOCKING_THREADS: usize = 32;
+
 fn main() {
     let args = Args::parse();
     if let Some(command) = &args.command {
@@ -335,6 +338,12 @@ fn main() {
     init_logs(args.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Store calls run on blocking threads; each opens its own SQLite read connection when
+        // the pool's are busy. Tokio's default of 512 let a burst of logins start ~500
+        // threads and connections (seen in the heap profile of issue #19), each with a stack,
+        // a page cache and an allocator arena left behind in the resident set. Posts do not
+        // hold one of these threads (they wait for the group commit without one).
+        .max_blocking_threads(BLOCKING_THREADS)
         .enable_all()
         .build()
     {
