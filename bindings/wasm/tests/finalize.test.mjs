@@ -7,11 +7,14 @@ import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as hw from 'hushwire';
-import { connect, setup } from './helpers.mjs';
+import { connect, isBindgenImports, setup } from './helpers.mjs';
 
 const calls = new Map();
 const original = WebAssembly.instantiate;
 WebAssembly.instantiate = async function (...args) {
+  // Node's own fetch (undici) instantiates its HTTP parser through the same global: only the
+  // wasm-bindgen module (imports from its `*_bg.js` glue) is ours.
+  if (!isBindgenImports(args[1])) return original.apply(this, args);
   WebAssembly.instantiate = original;
   const { instance, module } = await original.apply(this, args);
   const exports = {};

@@ -60,10 +60,18 @@ export function assertCode(fn, code) {
  * instantiation. `wrapImports(imports)` may replace imports before instantiation (used to
  * make the instance trap). Call before `init()`; returns `{ get exports() }`.
  */
+/** Imports of a wasm-bindgen module: a namespace named after its `*_bg.js` glue (or `wbg`). */
+export function isBindgenImports(imports) {
+  return imports != null && Object.keys(imports).some((k) => k === 'wbg' || k.endsWith('_bg.js'));
+}
+
 export function captureInstance({ wrapImports } = {}) {
   const original = WebAssembly.instantiate;
   const captured = { instance: null };
   WebAssembly.instantiate = async function (source, imports) {
+    // Node's own fetch (undici) instantiates its HTTP parser through the same global, at a time
+    // of its choosing: only the wasm-bindgen module (imports from its `*_bg.js` glue) is ours.
+    if (!isBindgenImports(imports)) return original.call(this, source, imports);
     WebAssembly.instantiate = original;
     const result = await original.call(this, source, wrapImports ? wrapImports(imports) : imports);
     captured.instance = result instanceof WebAssembly.Instance ? result : result.instance;
