@@ -113,7 +113,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Append a 1-byte length and the string's bytes; callers validate the length first.
 /// Twelve decimal digits of the first 8 bytes of `okm` (big-endian, mod 10^12), in groups of
 /// four: `"0123 4567 8901"`. By hand rather than `core::fmt`, which keeps the wasm build small.
 pub(crate) fn twelve_digit_code(okm: &[u8; 32]) -> String {
@@ -127,6 +126,7 @@ pub(crate) fn twelve_digit_code(okm: &[u8; 32]) -> String {
     text.iter().map(|&b| char::from(b)).collect()
 }
 
+/// Append a 1-byte length and the string's bytes; callers validate the length first.
 pub(crate) fn put_short_str(out: &mut Vec<u8>, s: &str) {
     out.push(s.len() as u8);
     out.extend_from_slice(s.as_bytes());

@@ -7,7 +7,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::cipher::{self, Secret32, NONCE_LEN};
 use crate::dh_ratchet::{AgentEphemeral, DhRatchet, Header};
-use crate::encoding::{put_short_str, Reader};
+use crate::encoding::{self, put_short_str, Reader};
 use crate::envelope::{self, Envelope, Role};
 use crate::error::{DecodeError, Error, Result};
 use crate::noise::Completed;
@@ -365,16 +365,8 @@ impl Session {
     pub fn safety_code(&self) -> String {
         // The first 8 bytes of the 32-byte output are HKDF's 8-byte output.
         let okm = cipher::hkdf_sha256_32(&[], &self.handshake_hash, LABEL_SAFETY);
-        let [a, b, c, d, e, f, g, h, ..] = okm.0;
-        let mut n = u64::from_be_bytes([a, b, c, d, e, f, g, h]) % 1_000_000_000_000;
-        // Twelve digits, most significant first, in groups of four (no `core::fmt`: keeps
-        // the wasm build small).
-        let mut text = *b"0000 0000 0000";
-        for digit in text.iter_mut().rev().filter(|c| **c != b' ') {
-            *digit = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
-        text.iter().map(|&b| char::from(b)).collect()
+        // The same twelve-digit form as the roster code (PROTOCOL.md §18.4).
+        encoding::twelve_digit_code(&okm.0)
     }
 
     /// This session's id (also in every envelope's header).
